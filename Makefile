@@ -1,0 +1,40 @@
+# `make run` and `make test` install what is missing into .venv, then serve / test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+ASSETS := app/static/graphiql/.complete
+
+.PHONY: install run test lint schema bench clean
+
+install: $(INSTALLED) $(ASSETS)
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# GraphiQL's scripts and styles, from the npm registry, checked against their sha384 hashes.
+$(ASSETS): $(INSTALLED) scripts/fetch_graphiql_assets.py
+	$(BIN)/python scripts/fetch_graphiql_assets.py
+
+run: install
+	exec $(BIN)/threadline run
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+test: lint
+	$(BIN)/pytest
+
+schema: install
+	$(BIN)/threadline export-schema > schema.graphql
+
+bench: install
+	$(BIN)/python bench/assistant_lookup.py
+
+clean:
+	rm -rf $(VENV) app/static/graphiql

@@ -1,0 +1,35 @@
+"""The `threadline` command: serve, or print the schema."""
+
+import argparse
+
+import uvicorn
+
+from app.settings import Settings
+
+
+def _serve(settings: Settings) -> None:
+    from app.main import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+def _export_schema() -> None:
+    from schema.schema import schema
+
+    print(schema.as_str())  # noqa: T201 - the command's output
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="threadline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="serve the GraphQL API on THREADLINE_HOST:THREADLINE_PORT")
+    commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    arguments = parser.parse_args(argv)
+    if arguments.command == "run":
+        _serve(Settings())
+    else:
+        _export_schema()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""The embedded database: SecantusDB (a MongoDB wire-protocol server) run as a child process.
+
+SecantusDB is GPL-2.0, so Threadline never imports it: it is started by command. The child
+asks the kernel to SIGTERM it when its parent dies (PR_SET_PDEATHSIG), so a `kill -9` of the
+server does not leave an orphan holding WiredTiger's lock on the data folder; a pidfile catches
+the rest (an orphan from before, or a parent on a system without prctl).
+"""
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import structlog
+
+log = structlog.get_logger()
+
+MEMORY = ":memory:"
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _is_listening(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class EmbeddedDatabase:
+    """Starts, waits for and stops one SecantusDB process."""
+
+    def __init__(self, storage: Path | str, host: str = "127.0.0.1") -> None:
+        self.storage = str(storage)
+        self.host = host
+        self.port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://{self.host}:{self.port}/?directConnection=true"
+
+    @property
+    def _pidfile(self) -> Path | None:
+        return None if self.storage == MEMORY else Path(self.storage).parent / "db.pid"
+
+    def start(self, timeout: float = 60.0) -> str:
+        if self.storage != MEMORY:
+            Path(self.storage).mkdir(parents=True, exist_ok=True)
+        self._stop_orphan()
+        self.port = _free_port(self.host)
+        command = [sys.executable, "-m", "secantus", "--host", self.host]
+        command += ["--port", str(self.port), "--storage-path", self.storage]
+        command += ["--log-level", "WARNING"]
+        # A session of its own: Ctrl-C reaches the server, which then stops the database cleanly.
+        self._process = subprocess.Popen(
+            command, preexec_fn=_die_with_parent, start_new_session=True
+        )
+        if self._pidfile:
+            self._pidfile.write_text(str(self._process.pid))
+        self._wait_until_listening(timeout)
+        log.info("embedded_database_started", port=self.port, storage=self.storage)
+        return self.uri
+
+    def _wait_until_listening(self, timeout: float) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + timeout
+        while not _is_listening(self.host, self.port):
+            if self._process.poll() is not None:
+                raise RuntimeError(
+                    f"the embedded database exited with code {self._process.returncode}"
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the embedded database did not start in time")
+            time.sleep(0.05)
+
+    def _stop_orphan(self) -> None:
+        """Stops a database left running on this folder by a server that was killed."""
+        pidfile = self._pidfile
+        if pidfile is None or not pidfile.exists():
+            return
+        try:
+            pid = int(pidfile.read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (ValueError, OSError):
+            pidfile.unlink(missing_ok=True)
+            return
+        if b"secantus" in cmdline and self.storage.encode() in cmdline:
+            log.warning("embedded_database_orphan_stopped", pid=pid)
+            _terminate(pid)
+        pidfile.unlink(missing_ok=True)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self._process is None:
+            return
+        _terminate(self._process.pid, timeout, self._process)
+        self._process = None
+        if self._pidfile:
+            self._pidfile.unlink(missing_ok=True)
+        log.info("embedded_database_stopped")
+
+
+def _terminate(
+    pid: int, timeout: float = 15.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """SIGTERM (a clean WiredTiger shutdown), then SIGKILL after `timeout` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None:
+            if process.poll() is not None:
+                return
+        elif not _pid_alive(pid):
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    if process is not None:
+        process.wait()

@@ -1,0 +1,56 @@
+"""`create_app()`: the FastAPI application, with a lifespan that owns every resource."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request
+from strawberry.fastapi import GraphQLRouter
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+
+from app.context import Context
+from app.embedded_db import EmbeddedDatabase
+from app.logging import configure_logging
+from app.settings import Settings
+from models.database import Database
+from models.project import ensure_default_project
+from schema.schema import schema
+
+log = structlog.get_logger()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level)
+        embedded = None
+        uri = settings.mongodb_uri
+        if uri is None:
+            # Started from the main thread: the child's "die with my parent" is tied to it.
+            embedded = EmbeddedDatabase(settings.data_dir.resolve())
+            uri = embedded.start()
+        database = Database(uri, settings.database_name)
+        try:
+            await database.connect()
+            app.state.project_id = (await ensure_default_project()).id
+            log.info("threadline_ready", host=settings.host, port=settings.port)
+            yield
+        finally:
+            await database.close()
+            if embedded is not None:
+                embedded.stop()
+
+    async def get_context(request: Request) -> Context:
+        return Context(project_id=request.app.state.project_id, settings=settings)
+
+    app = FastAPI(title="Threadline", lifespan=lifespan)
+    graphql = GraphQLRouter(
+        schema,
+        context_getter=get_context,
+        graphql_ide="graphiql",
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL],
+    )
+    app.include_router(graphql, prefix="/graphql")
+    return app

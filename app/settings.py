@@ -1,0 +1,31 @@
+"""One settings object, read from THREADLINE_* environment variables."""
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="THREADLINE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Unset: the embedded database is started as a separate process.
+    mongodb_uri: str | None = None
+    database_name: str = "threadline"
+    # Where the embedded database and generated keys live.
+    state_dir: Path = Path(".threadline")
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    workers: int = 2
+    run_lease_seconds: int = 30
+    admin_key: SecretStr | None = None
+    log_level: str = "INFO"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.state_dir / "data"
+
+
+settings = Settings()

@@ -1,0 +1,80 @@
+"""Writes that span a thread and its messages, each one atomic."""
+
+from typing import Any
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from models.errors import BadUserInput, NotFound
+from models.message import MessageDocument, messages
+from models.thread import ThreadDocument, threads
+
+MAX_SEED_MESSAGES = 100
+
+
+def build_message(
+    project_id: str, thread_id: str, data: dict[str, Any], prefix: str = "input"
+) -> MessageDocument:
+    """A message from API input: `content` (plain text) or `content_parts`, exactly one."""
+    data = dict(data)
+    content, parts = data.pop("content", None), data.pop("content_parts", None)
+    if (content is None) == (parts is None):
+        raise BadUserInput(f"{prefix}: give either `content` or `contentParts`.")
+    if content is not None:
+        parts = [{"type": "text", "text": content}]
+    if not parts or any(part.get("type") == "text" and not part.get("text") for part in parts):
+        raise BadUserInput(f"{prefix}: a message needs non-empty content.")
+    data["content"] = [
+        {**part, "text": {"value": part["text"]}} if part.get("text") is not None else part
+        for part in parts
+    ]
+    return messages.build(project_id, {**data, "thread_id": thread_id}, prefix)
+
+
+async def create_thread(project_id: str, data: dict[str, Any]) -> ThreadDocument:
+    seeds = data.pop("messages", None) or []
+    if len(seeds) > MAX_SEED_MESSAGES:
+        raise BadUserInput(f"input.messages: at most {MAX_SEED_MESSAGES} messages, got {len(seeds)}.")
+    thread = threads.build(project_id, data)
+    seeded = [
+        build_message(project_id, thread.id, seed, f"input.messages[{index}]")
+        for index, seed in enumerate(seeds)
+    ]
+    if seeded:
+        thread.last_message_at = seeded[-1].created_at
+
+    async def write(session: AsyncClientSession) -> None:
+        await threads.insert(thread, session)
+        if seeded:
+            await MessageDocument.insert_many(seeded, session=session)
+
+    await threads.transaction(write)
+    return thread
+
+
+async def add_message(project_id: str, thread_id: str, data: dict[str, Any]) -> MessageDocument:
+    if not threads.owns(thread_id):
+        raise NotFound("thread", thread_id)
+    message = build_message(project_id, thread_id, data)
+
+    async def write(session: AsyncClientSession) -> None:
+        touched = await ThreadDocument.get_pymongo_collection().update_one(
+            {"_id": thread_id, "project_id": project_id},
+            {"$set": {"last_message_at": message.created_at}},
+            session=session,
+        )
+        if touched.matched_count == 0:
+            raise NotFound("thread", thread_id)
+        await messages.insert(message, session)
+
+    await threads.transaction(write)
+    return message
+
+
+async def delete_thread(project_id: str, thread_id: str) -> None:
+    async def write(session: AsyncClientSession) -> None:
+        await threads.delete(project_id, thread_id, session)
+        await MessageDocument.get_pymongo_collection().delete_many(
+            {"thread_id": thread_id, "project_id": project_id}, session=session
+        )
+
+    await threads.transaction(write)

@@ -1,0 +1,104 @@
+"""Messages and their content parts (text with annotations, images, refusals)."""
+
+from datetime import datetime
+from typing import Annotated, Literal, Self
+
+from pydantic import AnyHttpUrl, BaseModel, Field, model_validator
+from pymongo import IndexModel
+
+from models.base import ScopedDocument
+from models.ids import new_id
+from models.repository import Repository
+from models.validation import Metadata
+
+MAX_TEXT_LENGTH = 256_000
+MAX_CONTENT_PARTS = 32
+MAX_ATTACHMENTS = 20
+FileId = Annotated[str, Field(pattern=r"^file-[A-Za-z0-9_-]{1,60}$")]
+ImageDetail = Literal["auto", "low", "high"]
+
+
+class FileReference(BaseModel):
+    file_id: FileId
+
+
+class Annotation(BaseModel):
+    type: Literal["file_citation", "file_path"]
+    text: str
+    start_index: int = Field(ge=0)
+    end_index: int = Field(ge=0)
+    file_citation: FileReference | None = None
+    file_path: FileReference | None = None
+
+
+class TextValue(BaseModel):
+    value: str = Field(max_length=MAX_TEXT_LENGTH)
+    annotations: list[Annotation] = Field(default_factory=list)
+
+
+class ImageFile(BaseModel):
+    file_id: FileId
+    detail: ImageDetail = "auto"
+
+
+class ImageUrl(BaseModel):
+    url: AnyHttpUrl
+    detail: ImageDetail = "auto"
+
+
+class ContentPart(BaseModel):
+    """One part of a message, shaped like OpenAI's: `type` names the one field that is set."""
+
+    type: Literal["text", "image_file", "image_url", "refusal"]
+    text: TextValue | None = None
+    image_file: ImageFile | None = None
+    image_url: ImageUrl | None = None
+    refusal: str | None = None
+
+    @model_validator(mode="after")
+    def _one_field_for_its_type(self) -> Self:
+        fields = {"text", "image_file", "image_url", "refusal"}
+        given = {name for name in fields if getattr(self, name) is not None}
+        if given != {self.type}:
+            raise ValueError(f"a {self.type.upper()} part needs `{self.type}` and nothing else")
+        return self
+
+
+class Attachment(BaseModel):
+    file_id: FileId
+    tools: list[Literal["code_interpreter", "file_search"]] = Field(default_factory=list)
+
+
+class MessageDocument(ScopedDocument):
+    id: str = Field(default_factory=lambda: new_id("msg"))  # type: ignore[assignment]
+    thread_id: str
+    role: Literal["user", "assistant"] = "user"
+    status: Literal["in_progress", "incomplete", "completed"] = "completed"
+    content: list[ContentPart] = Field(default_factory=list, max_length=MAX_CONTENT_PARTS)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+    metadata: Metadata = Field(default_factory=dict)
+    assistant_id: str | None = None
+    run_id: str | None = None
+    completed_at: datetime | None = None
+    incomplete_at: datetime | None = None
+    incomplete_details: dict[str, str] | None = None
+
+    @model_validator(mode="after")
+    def _text_within_limit(self) -> Self:
+        if len(self.text) > MAX_TEXT_LENGTH:
+            raise ValueError(f"the message text is longer than {MAX_TEXT_LENGTH} characters")
+        return self
+
+    @property
+    def text(self) -> str:
+        return "".join(part.text.value for part in self.content if part.text)
+
+    class Settings:
+        name = "messages"
+        indexes = [
+            IndexModel([("thread_id", 1), ("created_at", 1), ("_id", 1)]),
+            IndexModel([("thread_id", 1), ("run_id", 1), ("created_at", 1), ("_id", 1)]),
+        ]
+
+
+messages = Repository(MessageDocument, "message", "msg_")

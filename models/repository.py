@@ -1,0 +1,88 @@
+"""Project-scoped reads and writes shared by every document type."""
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from models.base import ScopedDocument
+from models.errors import NotFound
+from models.pagination import Page, PageRequest, paginate
+from models.validation import validated
+
+D = TypeVar("D", bound=ScopedDocument)
+T = TypeVar("T")
+MAX_ID_LENGTH = 64
+
+
+class Repository(Generic[D]):
+    """Every read filters by project: another project's id reads exactly like an unknown one."""
+
+    def __init__(self, model: type[D], kind: str, prefix: str) -> None:
+        self.model = model
+        self.kind = kind
+        self.prefix = prefix
+
+    def owns(self, object_id: str) -> bool:
+        return object_id.startswith(self.prefix) and len(object_id) <= MAX_ID_LENGTH
+
+    async def find(self, project_id: str, object_id: str) -> D | None:
+        if not self.owns(object_id):
+            return None
+        return await self.model.find_one({"_id": object_id, "project_id": project_id})
+
+    async def get(self, project_id: str, object_id: str) -> D:
+        document = await self.find(project_id, object_id)
+        if document is None:
+            raise NotFound(self.kind, object_id)
+        return document
+
+    async def page(self, project_id: str, request: PageRequest, **filters: Any) -> Page[D]:
+        return await paginate(self.model, {"project_id": project_id, **filters}, request)
+
+    def build(self, project_id: str, data: Mapping[str, Any], prefix: str = "input") -> D:
+        """A new, validated document from API input (explicit nulls mean 'the default')."""
+        given = {key: value for key, value in data.items() if value is not None}
+        return validated(self.model, {**given, "project_id": project_id}, prefix)
+
+    async def create(self, project_id: str, data: Mapping[str, Any]) -> D:
+        return await self.insert(self.build(project_id, data))
+
+    async def update(self, project_id: str, object_id: str, changes: Mapping[str, Any]) -> D:
+        """Applies `changes` (null resets a field to its default), validating the result whole."""
+        merged = (await self.get(project_id, object_id)).model_dump()
+        for key, value in changes.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        return await self.replace(validated(self.model, merged))
+
+    async def transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
+        """Runs `work` in a multi-document transaction, retried on transient conflicts."""
+        client = self.model.get_pymongo_collection().database.client
+        async with client.start_session() as session:
+            return await session.with_transaction(work)
+
+    async def insert(self, document: D, session: AsyncClientSession | None = None) -> D:
+        await document.insert(session=session)
+        return document
+
+    async def replace(self, document: D) -> D:
+        """Writes `document` over its stored version; never brings a deleted one back."""
+        scope = {"_id": document.id, "project_id": document.project_id}
+        result = await self.model.find_one(scope).replace_one(document)
+        if result is None or result.matched_count == 0:
+            raise NotFound(self.kind, document.id)
+        return document
+
+    async def delete(
+        self, project_id: str, object_id: str, session: AsyncClientSession | None = None
+    ) -> None:
+        if not self.owns(object_id):
+            raise NotFound(self.kind, object_id)
+        result = await self.model.get_pymongo_collection().delete_one(
+            {"_id": object_id, "project_id": project_id}, session=session
+        )
+        if result.deleted_count == 0:
+            raise NotFound(self.kind, object_id)

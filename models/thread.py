@@ -1,0 +1,28 @@
+"""Threads: conversations that hold messages."""
+
+from datetime import datetime
+
+from pydantic import Field
+from pymongo import IndexModel
+
+from models.base import ScopedDocument
+from models.ids import new_id
+from models.repository import Repository
+from models.tools import ToolResources
+from models.validation import Metadata
+
+
+class ThreadDocument(ScopedDocument):
+    id: str = Field(default_factory=lambda: new_id("thread"))  # type: ignore[assignment]
+    tool_resources: ToolResources | None = None
+    metadata: Metadata = Field(default_factory=dict)
+    # Bumped by every new message, in the message's transaction: a concurrent deleteThread
+    # then conflicts on this document, so a message never outlives its thread.
+    last_message_at: datetime | None = None
+
+    class Settings:
+        name = "threads"
+        indexes = [IndexModel([("project_id", 1), ("created_at", 1), ("_id", 1)])]
+
+
+threads = Repository(ThreadDocument, "thread", "thread_")

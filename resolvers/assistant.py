@@ -1,0 +1,55 @@
+"""Assistant queries and mutations."""
+
+import strawberry
+
+from app.context import Info
+from engine.catalog import ensure_model_served
+from models.assistant import assistants
+from models.pagination import SortOrder
+from schema.assistant import Assistant, CreateAssistantInput, UpdateAssistantInput
+from schema.common import PAGE_ARGUMENTS_HELP, Connection, DeletedObject, input_data, page_request
+
+
+@strawberry.type
+class AssistantQuery:
+    @strawberry.field
+    async def assistant(self, info: Info, id: strawberry.ID) -> Assistant | None:
+        document = await assistants.find(info.context.project_id, id)
+        return Assistant.from_document(document) if document else None
+
+    @strawberry.field(description=f"The project's assistants. {PAGE_ARGUMENTS_HELP}")
+    async def assistants(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        order: SortOrder = SortOrder.DESC,
+    ) -> Connection[Assistant]:
+        request = page_request(first, after, last, before, order)
+        page = await assistants.page(info.context.project_id, request)
+        return Connection[Assistant].from_page(page, Assistant.from_document)
+
+
+@strawberry.type
+class AssistantMutation:
+    @strawberry.mutation
+    async def create_assistant(self, info: Info, input: CreateAssistantInput) -> Assistant:
+        ensure_model_served(input.model, info.context.settings.openai_base_url is not None)
+        document = await assistants.create(info.context.project_id, input_data(input))
+        return Assistant.from_document(document)
+
+    @strawberry.mutation
+    async def update_assistant(
+        self, info: Info, id: strawberry.ID, input: UpdateAssistantInput
+    ) -> Assistant:
+        if isinstance(input.model, str):
+            ensure_model_served(input.model, info.context.settings.openai_base_url is not None)
+        document = await assistants.update(info.context.project_id, id, input_data(input))
+        return Assistant.from_document(document)
+
+    @strawberry.mutation
+    async def delete_assistant(self, info: Info, id: strawberry.ID) -> DeletedObject:
+        await assistants.delete(info.context.project_id, id)
+        return DeletedObject(id=id)

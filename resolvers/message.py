@@ -1,0 +1,40 @@
+"""Message queries and mutations."""
+
+import strawberry
+
+from app.context import Info
+from models import conversations
+from models.message import messages
+from schema.common import DeletedObject, input_data
+from schema.message import CreateMessageInput, Message, UpdateMessageInput
+
+
+@strawberry.type
+class MessageQuery:
+    @strawberry.field
+    async def message(self, info: Info, id: strawberry.ID) -> Message | None:
+        document = await messages.find(info.context.project_id, id)
+        return Message.from_document(document) if document else None
+
+
+@strawberry.type
+class MessageMutation:
+    @strawberry.mutation
+    async def create_message(
+        self, info: Info, thread_id: strawberry.ID, input: CreateMessageInput
+    ) -> Message:
+        data = input_data(input)
+        document = await conversations.add_message(info.context.project_id, thread_id, data)
+        return Message.from_document(document)
+
+    @strawberry.mutation(description="Changes a message's metadata, the only field that can change.")
+    async def update_message(
+        self, info: Info, id: strawberry.ID, input: UpdateMessageInput
+    ) -> Message:
+        document = await messages.update(info.context.project_id, id, input_data(input))
+        return Message.from_document(document)
+
+    @strawberry.mutation
+    async def delete_message(self, info: Info, id: strawberry.ID) -> DeletedObject:
+        await messages.delete(info.context.project_id, id)
+        return DeletedObject(id=id)

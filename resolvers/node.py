@@ -1,0 +1,33 @@
+"""`node(id)`: any object by its id, whose prefix names its type."""
+
+from collections.abc import Callable
+from typing import Any
+
+import strawberry
+
+from app.context import Info
+from models.assistant import assistants
+from models.message import messages
+from models.repository import Repository
+from models.thread import threads
+from schema.assistant import Assistant
+from schema.common import Node
+from schema.message import Message
+from schema.thread import Thread
+
+NODE_TYPES: list[tuple[Repository[Any], Callable[[Any], Node]]] = [
+    (assistants, Assistant.from_document),
+    (threads, Thread.from_document),
+    (messages, Message.from_document),
+]
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Any object by its id; another project's id reads as null.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        for repository, convert in NODE_TYPES:
+            if repository.owns(id):
+                document = await repository.find(info.context.project_id, id)
+                return convert(document) if document else None
+        return None

@@ -1,0 +1,61 @@
+"""Threads as GraphQL types and inputs."""
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from app.context import Info
+from models.message import messages
+from models.pagination import SortOrder
+from models.thread import ThreadDocument
+from schema.common import PAGE_ARGUMENTS_HELP, Connection, Node, page_request
+from schema.message import CreateMessageInput, Message
+from schema.tool import ToolResources, ToolResourcesInput
+
+
+@strawberry.type
+class Thread(Node):
+    created_at: datetime
+    metadata: JSON
+    tool_resources: ToolResources | None
+
+    @strawberry.field(description=f"The thread's messages, newest first by default. {PAGE_ARGUMENTS_HELP}")
+    async def messages(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        order: SortOrder = SortOrder.DESC,
+        run_id: strawberry.ID | None = None,
+    ) -> Connection[Message]:
+        filters: dict[str, str] = {"thread_id": self.id}
+        if run_id is not None:
+            filters["run_id"] = run_id
+        request = page_request(first, after, last, before, order)
+        page = await messages.page(info.context.project_id, request, **filters)
+        return Connection[Message].from_page(page, Message.from_document)
+
+    @classmethod
+    def from_document(cls, document: ThreadDocument) -> "Thread":
+        return cls(
+            id=strawberry.ID(document.id),
+            created_at=document.created_at,
+            metadata=document.metadata,
+            tool_resources=ToolResources.from_model(document.tool_resources),
+        )
+
+
+@strawberry.input
+class CreateThreadInput:
+    messages: list[CreateMessageInput] | None = strawberry.UNSET
+    tool_resources: ToolResourcesInput | None = strawberry.UNSET
+    metadata: JSON | None = strawberry.UNSET
+
+
+@strawberry.input
+class UpdateThreadInput:
+    tool_resources: ToolResourcesInput | None = strawberry.UNSET
+    metadata: JSON | None = strawberry.UNSET
