@@ -27,9 +27,7 @@ def _with_code(error: GraphQLError) -> GraphQLError:
         exc_info=original,
     )
     message = f"Internal server error (correlation id {correlation_id})."
-    return _copy(
-        error, message, {"code": "INTERNAL_SERVER_ERROR", "correlationId": correlation_id}
-    )
+    return _copy(error, message, {"code": "INTERNAL_SERVER_ERROR", "correlationId": correlation_id})
 
 
 def _copy(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:

@@ -13,7 +13,7 @@ from models.validation import Metadata
 
 
 class AssistantDocument(ScopedDocument):
-    id: str = Field(default_factory=lambda: new_id("asst"))  # type: ignore[assignment]
+    id: str = Field(default_factory=lambda: new_id("asst"))
     model: str = Field(min_length=1, max_length=256)
     name: str | None = Field(default=None, max_length=256)
     description: str | None = Field(default=None, max_length=512)

@@ -33,7 +33,9 @@ def build_message(
 async def create_thread(project_id: str, data: dict[str, Any]) -> ThreadDocument:
     seeds = data.pop("messages", None) or []
     if len(seeds) > MAX_SEED_MESSAGES:
-        raise BadUserInput(f"input.messages: at most {MAX_SEED_MESSAGES} messages, got {len(seeds)}.")
+        raise BadUserInput(
+            f"input.messages: at most {MAX_SEED_MESSAGES} messages, got {len(seeds)}."
+        )
     thread = threads.build(project_id, data)
     seeded = [
         build_message(project_id, thread.id, seed, f"input.messages[{index}]")

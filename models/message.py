@@ -70,7 +70,7 @@ class Attachment(BaseModel):
 
 
 class MessageDocument(ScopedDocument):
-    id: str = Field(default_factory=lambda: new_id("msg"))  # type: ignore[assignment]
+    id: str = Field(default_factory=lambda: new_id("msg"))
     thread_id: str
     role: Literal["user", "assistant"] = "user"
     status: Literal["in_progress", "incomplete", "completed"] = "completed"

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
+from beanie import SortDirection
+
 from models.base import ScopedDocument
 from models.errors import BadUserInput
 
@@ -91,9 +93,9 @@ async def paginate(model: type[D], scope: dict[str, Any], request: PageRequest) 
     if before:
         conditions.append(_beyond(before, not ascending))
     backwards = request.last is not None
-    size = request.last if backwards else (request.first or DEFAULT_PAGE_SIZE)
+    size = (request.last if backwards else request.first) or DEFAULT_PAGE_SIZE
     scan_ascending = ascending != backwards
-    direction = 1 if scan_ascending else -1
+    direction = SortDirection.ASCENDING if scan_ascending else SortDirection.DESCENDING
     items = (
         await model.find({"$and": conditions})
         .sort([("created_at", direction), ("_id", direction)])
@@ -110,7 +112,9 @@ async def paginate(model: type[D], scope: dict[str, Any], request: PageRequest) 
     if edge:
         toward = not ascending if not backwards else ascending
         far_side = {"$and": [scope, _beyond(edge, toward, inclusive=True)]}
-        beyond_edge = await model.get_pymongo_collection().find_one(far_side, {"_id": 1}) is not None
+        beyond_edge = (
+            await model.get_pymongo_collection().find_one(far_side, {"_id": 1}) is not None
+        )
     if backwards:
         return Page(items, has_next_page=beyond_edge, has_previous_page=has_more)
     return Page(items, has_next_page=has_more, has_previous_page=beyond_edge)

@@ -13,7 +13,7 @@ from models.validation import Metadata
 
 
 class ThreadDocument(ScopedDocument):
-    id: str = Field(default_factory=lambda: new_id("thread"))  # type: ignore[assignment]
+    id: str = Field(default_factory=lambda: new_id("thread"))
     tool_resources: ToolResources | None = None
     metadata: Metadata = Field(default_factory=dict)
     # Bumped by every new message, in the message's transaction: a concurrent deleteThread

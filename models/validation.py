@@ -19,7 +19,9 @@ def _check_metadata(metadata: dict[str, str]) -> dict[str, str]:
         raise ValueError(f"at most {MAX_METADATA_KEYS} keys are allowed, got {len(metadata)}")
     for key, value in metadata.items():
         if len(key) > MAX_METADATA_KEY_LENGTH:
-            raise ValueError(f"key '{key[:20]}…' is longer than {MAX_METADATA_KEY_LENGTH} characters")
+            raise ValueError(
+                f"key '{key[:20]}…' is longer than {MAX_METADATA_KEY_LENGTH} characters"
+            )
         if len(value) > MAX_METADATA_VALUE_LENGTH:
             raise ValueError(
                 f"the value of '{key}' is longer than {MAX_METADATA_VALUE_LENGTH} characters"

@@ -27,7 +27,9 @@ class MessageMutation:
         document = await conversations.add_message(info.context.project_id, thread_id, data)
         return Message.from_document(document)
 
-    @strawberry.mutation(description="Changes a message's metadata, the only field that can change.")
+    @strawberry.mutation(
+        description="Changes a message's metadata, the only field that can change."
+    )
     async def update_message(
         self, info: Info, id: strawberry.ID, input: UpdateMessageInput
     ) -> Message:

@@ -26,7 +26,9 @@ class ThreadMutation:
         return Thread.from_document(document)
 
     @strawberry.mutation
-    async def update_thread(self, info: Info, id: strawberry.ID, input: UpdateThreadInput) -> Thread:
+    async def update_thread(
+        self, info: Info, id: strawberry.ID, input: UpdateThreadInput
+    ) -> Thread:
         document = await threads.update(info.context.project_id, id, input_data(input))
         return Thread.from_document(document)
 

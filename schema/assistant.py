@@ -6,9 +6,15 @@ import strawberry
 from strawberry.scalars import JSON
 
 from models.assistant import AssistantDocument
-from schema.common import Node
-from schema.tool import ResponseFormat, ResponseFormatInput, Tool, ToolInput, ToolResources
-from schema.tool import ToolResourcesInput
+from schema.common import Node, json_value
+from schema.tool import (
+    ResponseFormat,
+    ResponseFormatInput,
+    Tool,
+    ToolInput,
+    ToolResources,
+    ToolResourcesInput,
+)
 
 
 @strawberry.type
@@ -36,7 +42,7 @@ class Assistant(Node):
             instructions=document.instructions,
             tools=[Tool.from_model(tool) for tool in document.tools],
             tool_resources=ToolResources.from_model(document.tool_resources),
-            metadata=document.metadata,
+            metadata=json_value(document.metadata),
             temperature=document.temperature,
             top_p=document.top_p,
             response_format=ResponseFormat.from_model(document.response_format),

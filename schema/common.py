@@ -3,9 +3,10 @@
 import dataclasses
 import enum
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types.base import StrawberryObjectDefinition
 
 from models.base import ScopedDocument
@@ -84,4 +85,11 @@ def page_request(
     return PageRequest(first=first, after=after, last=last, before=before, order=order)
 
 
-PAGE_ARGUMENTS_HELP = "`first` defaults to 20 when neither `first` nor `last` is given; both are 1–100."
+PAGE_ARGUMENTS_HELP = (
+    "`first` defaults to 20 when neither `first` nor `last` is given; both range from 1 to 100."
+)
+
+
+def json_value(value: object) -> JSON:
+    """Any JSON-shaped value as the `JSON` scalar (for the type checker: the value is unchanged)."""
+    return cast(JSON, value)

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from models import message as m
-from schema.common import Node
+from schema.common import Node, json_value
 from schema.tool import ToolType
 
 
@@ -55,9 +55,7 @@ class FilePathAnnotation:
     file_id: strawberry.ID
 
 
-Annotation = Annotated[
-    FileCitationAnnotation | FilePathAnnotation, strawberry.union("Annotation")
-]
+Annotation = Annotated[FileCitationAnnotation | FilePathAnnotation, strawberry.union("Annotation")]
 
 
 def _annotation(annotation: m.Annotation) -> FileCitationAnnotation | FilePathAnnotation:
@@ -115,14 +113,18 @@ MessageContent = Annotated[
 ]
 
 
-def _content(part: m.ContentPart) -> TextContent | ImageFileContent | ImageUrlContent | RefusalContent:
+def _content(
+    part: m.ContentPart,
+) -> TextContent | ImageFileContent | ImageUrlContent | RefusalContent:
     if part.text is not None:
         annotations = [_annotation(item) for item in part.text.annotations]
         return TextContent(text=TextValue(value=part.text.value, annotations=annotations))
     if part.image_file is not None:
         image = part.image_file
         return ImageFileContent(
-            image_file=ImageFile(file_id=strawberry.ID(image.file_id), detail=ImageDetail(image.detail))
+            image_file=ImageFile(
+                file_id=strawberry.ID(image.file_id), detail=ImageDetail(image.detail)
+            )
         )
     if part.image_url is not None:
         url = part.image_url
@@ -171,13 +173,17 @@ class Message(Node):
             assistant_id=strawberry.ID(document.assistant_id) if document.assistant_id else None,
             run_id=strawberry.ID(document.run_id) if document.run_id else None,
             attachments=[
-                Attachment(file_id=strawberry.ID(item.file_id), tools=[ToolType(t) for t in item.tools])
+                Attachment(
+                    file_id=strawberry.ID(item.file_id), tools=[ToolType(t) for t in item.tools]
+                )
                 for item in document.attachments
             ],
-            metadata=document.metadata,
+            metadata=json_value(document.metadata),
             completed_at=document.completed_at,
             incomplete_at=document.incomplete_at,
-            incomplete_details=IncompleteDetails(reason=details.get("reason", "")) if details else None,
+            incomplete_details=IncompleteDetails(reason=details.get("reason", ""))
+            if details
+            else None,
         )
 
 

@@ -9,7 +9,7 @@ from app.context import Info
 from models.message import messages
 from models.pagination import SortOrder
 from models.thread import ThreadDocument
-from schema.common import PAGE_ARGUMENTS_HELP, Connection, Node, page_request
+from schema.common import PAGE_ARGUMENTS_HELP, Connection, Node, json_value, page_request
 from schema.message import CreateMessageInput, Message
 from schema.tool import ToolResources, ToolResourcesInput
 
@@ -20,7 +20,9 @@ class Thread(Node):
     metadata: JSON
     tool_resources: ToolResources | None
 
-    @strawberry.field(description=f"The thread's messages, newest first by default. {PAGE_ARGUMENTS_HELP}")
+    @strawberry.field(
+        description=f"The thread's messages, newest first by default. {PAGE_ARGUMENTS_HELP}"
+    )
     async def messages(
         self,
         info: Info,
@@ -43,7 +45,7 @@ class Thread(Node):
         return cls(
             id=strawberry.ID(document.id),
             created_at=document.created_at,
-            metadata=document.metadata,
+            metadata=json_value(document.metadata),
             tool_resources=ToolResources.from_model(document.tool_resources),
         )
 

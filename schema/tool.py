@@ -6,6 +6,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from models import tools as m
+from schema.common import json_value
 
 
 @strawberry.enum
@@ -97,7 +98,9 @@ class ToolResources:
             return None
         code, search = resources.code_interpreter, resources.file_search
         return cls(
-            code_interpreter=CodeInterpreterResources(file_ids=list(map(strawberry.ID, code.file_ids)))
+            code_interpreter=CodeInterpreterResources(
+                file_ids=list(map(strawberry.ID, code.file_ids))
+            )
             if code
             else None,
             file_search=FileSearchResources(
@@ -129,7 +132,10 @@ class ResponseFormat:
         return cls(
             type=ResponseFormatType(response_format.type),
             json_schema=JsonSchemaFormat(
-                name=spec.name, description=spec.description, schema=spec.schema_, strict=spec.strict
+                name=spec.name,
+                description=spec.description,
+                schema=json_value(spec.schema_),
+                strict=spec.strict,
             )
             if spec
             else None,

@@ -1,0 +1,111 @@
+"""`make run` for real: it serves, keeps data across restarts, and survives a `kill -9`."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def post(port: int, query: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        body: dict[str, Any] = json.loads(response.read())
+        return body
+
+
+def wait_until_serving(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        assert process.poll() is None, f"make run exited with {process.returncode}"
+        try:
+            post(port, "{ __typename }")
+            return time.monotonic() - started
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("make run did not answer in time")
+
+
+def server_pid(make: subprocess.Popen[bytes]) -> int:
+    """The `threadline run` process that make started (the recipe execs it)."""
+    children = Path(f"/proc/{make.pid}/task/{make.pid}/children").read_text().split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
+@contextmanager
+def make_run(port: int, state_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    environment = {
+        **os.environ,
+        "THREADLINE_PORT": str(port),
+        "THREADLINE_STATE_DIR": str(state_dir),
+    }
+    environment.pop("THREADLINE_MONGODB_URI", None)
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "run"], cwd=ROOT, env=environment, start_new_session=True
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def database_processes(state_dir: Path) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"secantus" in cmdline and str(state_dir).encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.timeout(240)
+def test_make_run_serves_keeps_data_and_survives_kill_9(tmp_path: Path) -> None:
+    port = free_port()
+    create = (
+        'mutation { createAssistant(input: {model: "threadline/scripted", name: "kept"}) { id } }'
+    )
+    with make_run(port, tmp_path) as make:
+        wait_until_serving(port, make)
+        assistant_id = post(port, create)["data"]["createAssistant"]["id"]
+        os.kill(server_pid(make), signal.SIGKILL)
+        make.wait(timeout=10)
+
+    # The database child dies with its parent; the next `make run` starts on the same folder.
+    with make_run(port, tmp_path) as make:
+        wait_until_serving(port, make)
+        read = post(port, f'{{ assistant(id: "{assistant_id}") {{ name }} }}')
+        assert read["data"]["assistant"] == {"name": "kept"}
+        assert len(database_processes(tmp_path)) == 1
+        os.kill(server_pid(make), signal.SIGTERM)
+        make.wait(timeout=30)
+
+    assert database_processes(tmp_path) == []
+    assert not (tmp_path / "db.pid").exists()

@@ -1,0 +1,137 @@
+"""Threads and messages: seeding, content parts, updates, and deletion that cascades."""
+
+from tests.graphql import GraphQLClient
+
+MESSAGE_FIELDS = """id threadId role status text metadata createdAt completedAt
+  attachments { fileId tools }
+  content { __typename
+    ... on TextContent { text { value annotations { __typename } } }
+    ... on ImageFileContent { imageFile { fileId detail } }
+    ... on ImageUrlContent { imageUrl { url detail } } }"""
+CREATE_THREAD = f"""mutation($input: CreateThreadInput) {{ createThread(input: $input) {{
+  id metadata toolResources {{ fileSearch {{ vectorStoreIds }} }}
+  messages(order: ASC) {{ nodes {{ {MESSAGE_FIELDS} }} }} }} }}"""
+CREATE_MESSAGE = f"""mutation($threadId: ID!, $input: CreateMessageInput!) {{
+  createMessage(threadId: $threadId, input: $input) {{ {MESSAGE_FIELDS} }} }}"""
+THREAD_MESSAGES = (
+    """query($id: ID!) { thread(id: $id) { messages(order: ASC) { nodes { id text } } } }"""
+)
+
+
+async def test_create_thread_with_seed_messages_keeps_their_order(gql: GraphQLClient) -> None:
+    seeds = [{"content": f"message {index}"} for index in range(5)]
+    seeds.append({"role": "ASSISTANT", "content": "an answer", "metadata": {"k": "v"}})
+    thread = (
+        await gql(
+            CREATE_THREAD,
+            input={
+                "messages": seeds,
+                "metadata": {"topic": "tests"},
+                "toolResources": {"fileSearch": {"vectorStoreIds": ["vs_1"]}},
+            },
+        )
+    )["createThread"]
+    assert thread["id"].startswith("thread_")
+    assert thread["metadata"] == {"topic": "tests"}
+    assert thread["toolResources"] == {"fileSearch": {"vectorStoreIds": ["vs_1"]}}
+    texts = [message["text"] for message in thread["messages"]["nodes"]]
+    assert texts == [*(f"message {index}" for index in range(5)), "an answer"]
+    last = thread["messages"]["nodes"][-1]
+    assert (last["role"], last["status"], last["metadata"]) == (
+        "ASSISTANT",
+        "COMPLETED",
+        {"k": "v"},
+    )
+    assert last["threadId"] == thread["id"]
+
+
+async def test_create_thread_without_input(gql: GraphQLClient) -> None:
+    thread = (await gql(CREATE_THREAD))["createThread"]
+    assert thread["messages"]["nodes"] == []
+    assert thread["metadata"] == {}
+
+
+async def test_message_content_parts_and_attachments_are_stored(gql: GraphQLClient) -> None:
+    thread_id = (await gql(CREATE_THREAD))["createThread"]["id"]
+    parts = [
+        {"type": "TEXT", "text": "What is in "},
+        {"type": "IMAGE_URL", "imageUrl": {"url": "https://example.com/cat.png", "detail": "LOW"}},
+        {"type": "TEXT", "text": "and in"},
+        {"type": "IMAGE_FILE", "imageFile": {"fileId": "file-img1"}},
+    ]
+    attachments = [{"fileId": "file-doc1", "tools": ["FILE_SEARCH", "CODE_INTERPRETER"]}]
+    message = (
+        await gql(
+            CREATE_MESSAGE,
+            threadId=thread_id,
+            input={"contentParts": parts, "attachments": attachments},
+        )
+    )["createMessage"]
+    assert message["text"] == "What is in and in"
+    assert [part["__typename"] for part in message["content"]] == [
+        "TextContent",
+        "ImageUrlContent",
+        "TextContent",
+        "ImageFileContent",
+    ]
+    assert message["content"][1]["imageUrl"] == {
+        "url": "https://example.com/cat.png",
+        "detail": "LOW",
+    }
+    assert message["content"][3]["imageFile"] == {"fileId": "file-img1", "detail": "AUTO"}
+    assert message["attachments"] == [
+        {"fileId": "file-doc1", "tools": ["FILE_SEARCH", "CODE_INTERPRETER"]}
+    ]
+    read = await gql(
+        f"query($id: ID!) {{ message(id: $id) {{ {MESSAGE_FIELDS} }} }}", id=message["id"]
+    )
+    assert read["message"] == message
+
+
+async def test_update_message_metadata_and_thread_metadata(gql: GraphQLClient) -> None:
+    thread_id = (await gql(CREATE_THREAD, input={"metadata": {"a": "1"}}))["createThread"]["id"]
+    message_id = (await gql(CREATE_MESSAGE, threadId=thread_id, input={"content": "hi"}))[
+        "createMessage"
+    ]["id"]
+    updated = await gql(
+        'mutation($id: ID!) { updateMessage(id: $id, input: {metadata: {b: "2"}}) { text metadata } }',
+        id=message_id,
+    )
+    assert updated["updateMessage"] == {"text": "hi", "metadata": {"b": "2"}}
+    thread = await gql(
+        'mutation($id: ID!) { updateThread(id: $id, input: {metadata: {c: "3"}}) { metadata } }',
+        id=thread_id,
+    )
+    assert thread["updateThread"]["metadata"] == {"c": "3"}
+
+
+async def test_delete_message(gql: GraphQLClient) -> None:
+    thread_id = (
+        await gql(CREATE_THREAD, input={"messages": [{"content": "a"}, {"content": "b"}]})
+    )["createThread"]["id"]
+    nodes = (await gql(THREAD_MESSAGES, id=thread_id))["thread"]["messages"]["nodes"]
+    await gql("mutation($id: ID!) { deleteMessage(id: $id) { deleted } }", id=nodes[0]["id"])
+    remaining = (await gql(THREAD_MESSAGES, id=thread_id))["thread"]["messages"]["nodes"]
+    assert [message["text"] for message in remaining] == ["b"]
+
+
+async def test_deleting_a_thread_removes_its_messages(gql: GraphQLClient) -> None:
+    keep = (await gql(CREATE_THREAD, input={"messages": [{"content": "keep me"}]}))["createThread"]
+    doomed = (await gql(CREATE_THREAD, input={"messages": [{"content": "x"}, {"content": "y"}]}))[
+        "createThread"
+    ]
+    doomed_message_ids = [message["id"] for message in doomed["messages"]["nodes"]]
+    result = await gql(
+        "mutation($id: ID!) { deleteThread(id: $id) { id deleted } }", id=doomed["id"]
+    )
+    assert result["deleteThread"] == {"id": doomed["id"], "deleted": True}
+    assert (await gql("query($id: ID!) { thread(id: $id) { id } }", id=doomed["id"]))[
+        "thread"
+    ] is None
+    for message_id in doomed_message_ids:
+        read = await gql("query($id: ID!) { message(id: $id) { id } }", id=message_id)
+        assert read["message"] is None
+    kept = (await gql(THREAD_MESSAGES, id=keep["id"]))["thread"]["messages"]["nodes"]
+    assert [message["text"] for message in kept] == ["keep me"]
+    error = await gql.error(CREATE_MESSAGE, threadId=doomed["id"], input={"content": "late"})
+    assert error["extensions"]["code"] == "NOT_FOUND"
