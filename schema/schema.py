@@ -1,8 +1,10 @@
 """The Schema, merged from each domain's resolver classes."""
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from app.errors import ErrorCodes
 from resolvers.assistant import AssistantMutation, AssistantQuery
@@ -24,7 +26,15 @@ class Mutation(AssistantMutation, ThreadMutation, MessageMutation):
     pass
 
 
-schema = strawberry.Schema(
+class ThreadlineSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Silenced: `ErrorCodes` logs the unexpected errors once, with a correlation id;
+        the rest are the client's mistakes, answered with a code, not server trouble."""
+
+
+schema = ThreadlineSchema(
     query=Query,
     mutation=Mutation,
     types=[Assistant, Thread, Message],
