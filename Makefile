@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 ASSETS := app/static/graphiql/.complete
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: install run test lint schema bench clean
 
@@ -27,7 +28,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-test: lint
+# The browser check renders GraphiQL in Debian's headless Chromium.
+$(CHROMIUM):
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
+test: lint $(CHROMIUM)
 	$(BIN)/pytest
 
 schema: install

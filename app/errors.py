@@ -17,7 +17,8 @@ def _with_code(error: GraphQLError) -> GraphQLError:
     if isinstance(original, ThreadlineError):
         extensions = {**original.extensions, "code": original.code}
         return _copy(error, original.message, extensions)
-    if original is None:  # syntax, validation and variable coercion errors
+    if original is None or isinstance(original, GraphQLError):
+        # Syntax, validation and variable coercion errors: the request's mistakes.
         return _copy(error, error.message, {**(error.extensions or {}), "code": "BAD_USER_INPUT"})
     correlation_id = uuid.uuid4().hex
     log.error(
@@ -43,7 +44,12 @@ def _copy(error: GraphQLError, message: str, extensions: dict[str, object]) -> G
 
 class ErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
-        yield
+        try:
+            yield
+        except GraphQLError as error:
+            # A cached parse fails inside another extension's hook and is raised through this
+            # one; Strawberry then answers with the raised error itself, so raise it coded.
+            raise _with_code(error) from None
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors = [_with_code(error) for error in result.errors]

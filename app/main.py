@@ -5,11 +5,11 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request
-from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from app.context import Context
 from app.embedded_db import EmbeddedDatabase
+from app.graphiql import OfflineGraphQLRouter, mount_graphiql_assets
 from app.logging import configure_logging
 from app.settings import Settings
 from models.database import Database
@@ -21,10 +21,10 @@ log = structlog.get_logger()
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.log_level)
         embedded = None
         uri = settings.mongodb_uri
         if uri is None:
@@ -46,11 +46,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Context(project_id=request.app.state.project_id, settings=settings)
 
     app = FastAPI(title="Threadline", lifespan=lifespan)
-    graphql = GraphQLRouter(
+    graphql = OfflineGraphQLRouter(
         schema,
         context_getter=get_context,
         graphql_ide="graphiql",
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL],
     )
     app.include_router(graphql, prefix="/graphql")
+    mount_graphiql_assets(app)
     return app

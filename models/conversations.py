@@ -41,8 +41,7 @@ async def create_thread(project_id: str, data: dict[str, Any]) -> ThreadDocument
         build_message(project_id, thread.id, seed, f"input.messages[{index}]")
         for index, seed in enumerate(seeds)
     ]
-    if seeded:
-        thread.last_message_at = seeded[-1].created_at
+    thread.message_count = len(seeded)
 
     async def write(session: AsyncClientSession) -> None:
         await threads.insert(thread, session)
@@ -59,17 +58,33 @@ async def add_message(project_id: str, thread_id: str, data: dict[str, Any]) -> 
     message = build_message(project_id, thread_id, data)
 
     async def write(session: AsyncClientSession) -> None:
-        touched = await ThreadDocument.get_pymongo_collection().update_one(
-            {"_id": thread_id, "project_id": project_id},
-            {"$set": {"last_message_at": message.created_at}},
-            session=session,
-        )
-        if touched.matched_count == 0:
-            raise NotFound("thread", thread_id)
+        await _count_messages(project_id, thread_id, 1, session)
         await messages.insert(message, session)
 
     await threads.transaction(write)
     return message
+
+
+async def delete_message(project_id: str, message_id: str) -> None:
+    message = await messages.get(project_id, message_id)
+
+    async def write(session: AsyncClientSession) -> None:
+        await messages.delete(project_id, message_id, session)
+        await _count_messages(project_id, message.thread_id, -1, session)
+
+    await threads.transaction(write)
+
+
+async def _count_messages(
+    project_id: str, thread_id: str, change: int, session: AsyncClientSession
+) -> None:
+    counted = await ThreadDocument.get_pymongo_collection().update_one(
+        {"_id": thread_id, "project_id": project_id},
+        {"$inc": {"message_count": change}},
+        session=session,
+    )
+    if counted.matched_count == 0:
+        raise NotFound("thread", thread_id)
 
 
 async def delete_thread(project_id: str, thread_id: str) -> None:

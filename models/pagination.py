@@ -65,7 +65,7 @@ def decode_cursor(cursor: str) -> Key:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         millis, object_id = raw.split(":", 1)
         return datetime.fromtimestamp(int(millis) / 1000, UTC), object_id
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError, OSError):
         raise BadUserInput(f"Invalid cursor '{cursor[:64]}'.") from None
 
 
@@ -75,10 +75,11 @@ def _beyond(key: Key, ascending: bool, inclusive: bool = False) -> dict[str, Any
     op = "$gt" if ascending else "$lt"
     id_op = op + ("e" if inclusive else "")
     return {
+        "created_at": {op + "e": created_at},  # a range bound the planner can scan the index by
         "$or": [
             {"created_at": {op: created_at}},
             {"created_at": created_at, "_id": {id_op: object_id}},
-        ]
+        ],
     }
 
 

@@ -1,7 +1,5 @@
 """Threads: conversations that hold messages."""
 
-from datetime import datetime
-
 from pydantic import Field
 from pymongo import IndexModel
 
@@ -16,9 +14,10 @@ class ThreadDocument(ScopedDocument):
     id: str = Field(default_factory=lambda: new_id("thread"))
     tool_resources: ToolResources | None = None
     metadata: Metadata = Field(default_factory=dict)
-    # Bumped by every new message, in the message's transaction: a concurrent deleteThread
-    # then conflicts on this document, so a message never outlives its thread.
-    last_message_at: datetime | None = None
+    # Changed with every message added or deleted, in the same transaction: a concurrent
+    # deleteThread then conflicts on this document, so a message never outlives its thread.
+    # (An $inc always writes; a $set of an unchanged value would not, and would not conflict.)
+    message_count: int = 0
 
     class Settings:
         name = "threads"

@@ -38,5 +38,5 @@ class MessageMutation:
 
     @strawberry.mutation
     async def delete_message(self, info: Info, id: strawberry.ID) -> DeletedObject:
-        await messages.delete(info.context.project_id, id)
+        await conversations.delete_message(info.context.project_id, id)
         return DeletedObject(id=id)

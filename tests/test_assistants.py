@@ -64,7 +64,7 @@ async def test_create_round_trips_every_field(gql: GraphQLClient) -> None:
 
 async def test_update_changes_only_given_fields_and_null_clears(gql: GraphQLClient) -> None:
     created = (await gql(CREATE, input=FULL_INPUT))["createAssistant"]
-    changes = {"name": "Renamed", "description": None, "tools": []}
+    changes: dict[str, Any] = {"name": "Renamed", "description": None, "tools": []}
     updated = (await gql(UPDATE, id=created["id"], input=changes))["updateAssistant"]
     assert updated["name"] == "Renamed"
     assert updated["description"] is None

@@ -10,7 +10,7 @@ CREATE_MESSAGE = """mutation($threadId: ID!, $text: String!) {
 
 
 async def test_messages_racing_a_thread_deletion_leave_no_orphans(gql: GraphQLClient) -> None:
-    for _ in range(3):
+    for _ in range(5):
         thread_id = (await gql("mutation { createThread { id } }"))["createThread"]["id"]
         writers = [gql.execute(CREATE_MESSAGE, threadId=thread_id, text=f"m{i}") for i in range(12)]
         deletion = gql.execute("mutation($id: ID!) { deleteThread(id: $id) { id } }", id=thread_id)

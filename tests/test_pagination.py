@@ -11,7 +11,8 @@ PAGE = """query($first: Int, $after: String, $last: Int, $before: String, $order
     edges { cursor node { name } }
     nodes { name }
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
-CREATE = 'mutation($name: String!) { createAssistant(input: {model: "threadline/scripted", name: $name}) { id } }'
+CREATE = """mutation($name: String!) {
+  createAssistant(input: {model: "threadline/scripted", name: $name}) { id } }"""
 
 
 async def create(gql: GraphQLClient, *names: str) -> None:

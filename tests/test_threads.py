@@ -1,5 +1,7 @@
 """Threads and messages: seeding, content parts, updates, and deletion that cascades."""
 
+from typing import Any
+
 from tests.graphql import GraphQLClient
 
 MESSAGE_FIELDS = """id threadId role status text metadata createdAt completedAt
@@ -19,7 +21,7 @@ THREAD_MESSAGES = (
 
 
 async def test_create_thread_with_seed_messages_keeps_their_order(gql: GraphQLClient) -> None:
-    seeds = [{"content": f"message {index}"} for index in range(5)]
+    seeds: list[dict[str, Any]] = [{"content": f"message {index}"} for index in range(5)]
     seeds.append({"role": "ASSISTANT", "content": "an answer", "metadata": {"k": "v"}})
     thread = (
         await gql(
@@ -94,7 +96,8 @@ async def test_update_message_metadata_and_thread_metadata(gql: GraphQLClient) -
         "createMessage"
     ]["id"]
     updated = await gql(
-        'mutation($id: ID!) { updateMessage(id: $id, input: {metadata: {b: "2"}}) { text metadata } }',
+        """mutation($id: ID!) {
+          updateMessage(id: $id, input: {metadata: {b: "2"}}) { text metadata } }""",
         id=message_id,
     )
     assert updated["updateMessage"] == {"text": "hi", "metadata": {"b": "2"}}

@@ -1,0 +1,88 @@
+"""A real browser opens GraphiQL on the real server, with every other host unreachable."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+THREADLINE = Path(sys.executable).parent / "threadline"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"threadline exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(url, headers={"Accept": "text/html"}).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"threadline did not answer {url} within 30 s:\n{log.read_text()}")
+
+
+@pytest.mark.slow
+def test_graphiql_renders_in_chromium(mongodb_uri: str, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/graphql"
+    env = os.environ | {
+        "THREADLINE_HOST": "127.0.0.1",
+        "THREADLINE_PORT": str(port),
+        "THREADLINE_MONGODB_URI": mongodb_uri,
+        "THREADLINE_DATABASE_NAME": "threadline_browser_test",
+        "THREADLINE_STATE_DIR": str(tmp_path / "state"),
+    }
+    log = tmp_path / "threadline.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [str(THREADLINE), "run"], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_until_up(url, server, log)
+        browser = subprocess.run(
+            [
+                str(CHROMIUM),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-quic",
+                "--disable-sync",
+                # Any host but this one fails to resolve: a CDN fetch would break the page.
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                f"--user-data-dir={tmp_path / 'chromium'}",
+                "--dump-dom",
+                "--virtual-time-budget=10000",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    dom = browser.stdout
+    assert browser.returncode == 0, browser.stderr
+    # React replaced "Loading..." with GraphiQL's editors.
+    assert "graphiql-query-editor" in dom, dom[:2000] + browser.stderr
+    assert "graphiql-editor" in dom
+    assert "Loading..." not in dom
