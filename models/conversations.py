@@ -5,7 +5,8 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from models.errors import BadUserInput, NotFound
-from models.message import MessageDocument, messages
+from models.message import ContentPart, MessageDocument, messages
+from models.validation import validated
 from models.thread import ThreadDocument, threads
 
 MAX_SEED_MESSAGES = 100
@@ -20,14 +21,26 @@ def build_message(
     if (content is None) == (parts is None):
         raise BadUserInput(f"{prefix}: give either `content` or `contentParts`.")
     if content is not None:
-        parts = [{"type": "text", "text": content}]
-    if not parts or any(part.get("type") == "text" and not part.get("text") for part in parts):
-        raise BadUserInput(f"{prefix}: a message needs non-empty content.")
-    data["content"] = [
-        {**part, "text": {"value": part["text"]}} if part.get("text") is not None else part
-        for part in parts
-    ]
+        if not content:
+            raise BadUserInput(f"{prefix}.content: a message needs non-empty content.")
+        data["content"] = [{"type": "text", "text": {"value": content}}]
+    else:
+        data["content"] = _content_parts(parts or [], f"{prefix}.contentParts")
     return messages.build(project_id, {**data, "thread_id": thread_id}, prefix)
+
+
+def _content_parts(parts: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    """Validated here, part by part, so that errors name the parts as the client sent them."""
+    if not parts:
+        raise BadUserInput(f"{prefix}: a message needs at least one content part.")
+    stored = []
+    for index, part in enumerate(parts):
+        if part.get("type") == "text":
+            if not part.get("text"):
+                raise BadUserInput(f"{prefix}[{index}].text: a TEXT part needs non-empty text.")
+            part = {**part, "text": {"value": part["text"]}}
+        stored.append(validated(ContentPart, part, f"{prefix}[{index}]").model_dump())
+    return stored
 
 
 async def create_thread(project_id: str, data: dict[str, Any]) -> ThreadDocument:

@@ -213,8 +213,8 @@ MESSAGE_BAD = {  # id: (field named in the error, input)
     "neither": ("content", {}),
     "empty": ("content", {"content": ""}),
     "too-long": ("content", text("content", 256_001)),
-    "image-url-not-http": ("imageUrl", parts(image("ftp://x.test/a.png"))),
-    "text-part-without-text": ("content", parts({"type": "TEXT"})),
+    "image-url-not-http": ("contentParts[0].imageUrl.url", parts(image("ftp://x.test/a.png"))),
+    "text-part-without-text": ("contentParts[0].text", parts({"type": "TEXT"})),
 }
 
 
