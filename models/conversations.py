@@ -6,8 +6,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from models.errors import BadUserInput, NotFound
 from models.message import ContentPart, MessageDocument, messages
-from models.validation import validated
 from models.thread import ThreadDocument, threads
+from models.validation import validated
 
 MAX_SEED_MESSAGES = 100
 

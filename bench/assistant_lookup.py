@@ -1,0 +1,449 @@
+"""Assistant lookup: Threadline's GraphQL `assistant(id:)` against a bare FastAPI + PyMongo route.
+
+One in-memory embedded database serves both. Threadline and the bare app each run as a real
+uvicorn server (one worker, its own subprocess) on a free loopback port; one asyncio load
+generator (httpx, fixed concurrency) alternates rounds between them so that noise hits both.
+
+    .venv/bin/python bench/assistant_lookup.py [--requests N] [--rounds R] [--concurrency C]
+
+The bare app is also this module's `create_bare_app` factory, started by uvicorn with
+`--app-dir bench`; it reads its database and project from BENCH_* environment variables.
+"""
+
+# ruff: noqa: T201
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, HTTPException
+from pymongo import AsyncMongoClient
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+DATABASE_NAME = "threadline_bench"
+STARTUP_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+LOOKUP_QUERY = (
+    "query($id: ID!) { assistant(id: $id) "
+    "{ id name model instructions tools { type } metadata createdAt } }"
+)
+CREATE_MUTATION = """
+mutation($input: CreateAssistantInput!) { createAssistant(input: $input) { id } }
+"""
+ASSISTANT_INPUT: dict[str, Any] = {
+    "model": "threadline/scripted",
+    "name": "Bench helper",
+    "instructions": "Answer briefly.",
+    "tools": [{"type": "CODE_INTERPRETER"}],
+    "metadata": {"purpose": "bench"},
+}
+
+Send = Callable[[httpx.AsyncClient], Awaitable[None]]
+
+
+# --- The bare endpoint (runs in its own uvicorn process) -------------------------------------
+
+
+def create_bare_app() -> FastAPI:
+    """`GET /assistants/{id}`: one `find_one` scoped by project, the same fields as JSON."""
+    uri = os.environ["BENCH_MONGODB_URI"]
+    database_name = os.environ["BENCH_DATABASE_NAME"]
+    project_id = os.environ["BENCH_PROJECT_ID"]
+    clients: list[AsyncMongoClient[dict[str, Any]]] = []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
+        clients.append(client)
+        try:
+            await client.admin.command("ping")
+            yield
+        finally:
+            await client.close()
+
+    app = FastAPI(title="bare assistant lookup", lifespan=lifespan)
+
+    @app.get("/assistants/{assistant_id}")
+    async def get_assistant(assistant_id: str) -> dict[str, Any]:
+        collection = clients[0][database_name]["assistants"]
+        document = await collection.find_one({"_id": assistant_id, "project_id": project_id})
+        if document is None:
+            raise HTTPException(status_code=404, detail="no such assistant")
+        return {
+            "id": document["_id"],
+            "name": document.get("name"),
+            "model": document["model"],
+            "instructions": document.get("instructions"),
+            "tools": [{"type": tool["type"]} for tool in document.get("tools", [])],
+            "metadata": document.get("metadata", {}),
+            "createdAt": document["created_at"].isoformat(),
+        }
+
+    return app
+
+
+# --- Processes -------------------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:  # in the child, between fork and exec
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    process: "subprocess.Popen[bytes]"
+    base_url: str
+
+    async def wait_until_ready(self, probe: Callable[[], Awaitable[bool]]) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with code {self.process.returncode}")
+            with contextlib.suppress(httpx.TransportError):
+                if await probe():
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.base_url} did not become ready in time")
+            await asyncio.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_uvicorn(target: str, port: int, env: dict[str, str], app_dir: str = ".") -> Server:
+    command = [sys.executable, "-m", "uvicorn", target, "--factory", "--app-dir", app_dir]
+    command += ["--host", HOST, "--port", str(port), "--workers", "1"]
+    command += ["--log-level", "warning", "--no-access-log"]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, **env}, preexec_fn=_die_with_parent
+    )
+    return Server(process, f"http://{HOST}:{port}")
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time a process has used so far (Linux /proc; 0 elsewhere)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_pid() -> int | None:
+    """The embedded database: the child process of this one that runs `secantus`."""
+    for children in Path("/proc/self/task").glob("*/children"):
+        for pid in children.read_text().split():
+            with contextlib.suppress(OSError):
+                if b"secantus" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return int(pid)
+    return None
+
+
+# --- Load ------------------------------------------------------------------------------------
+
+
+@dataclass
+class RoundResult:
+    requests_per_second: float
+    p50_ms: float
+    p95_ms: float
+    server_cpu_ms: float  # CPU per request, of the server process
+    database_cpu_ms: float  # CPU per request, of the embedded database
+    client_cpu_ms: float  # CPU per request, of this load generator
+
+
+async def run_round(
+    client: httpx.AsyncClient,
+    send: Send,
+    requests: int,
+    concurrency: int,
+    pids: tuple[int | None, int | None] = (None, None),
+) -> RoundResult:
+    """`requests` requests, `concurrency` at a time; each worker takes the next until none left."""
+    latencies: list[float] = []
+    remaining = requests
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            started = time.perf_counter()
+            await send(client)
+            latencies.append(time.perf_counter() - started)
+
+    server_pid, db_pid = pids
+    server_cpu, db_cpu = cpu_seconds(server_pid), cpu_seconds(db_pid)
+    client_cpu = time.process_time()
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    client_cpu = time.process_time() - client_cpu
+    server_cpu = cpu_seconds(server_pid) - server_cpu
+    db_cpu = cpu_seconds(db_pid) - db_cpu
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return RoundResult(
+        requests / elapsed,
+        cuts[49] * 1000,
+        cuts[94] * 1000,
+        server_cpu * 1000 / requests,
+        db_cpu * 1000 / requests,
+        client_cpu * 1000 / requests,
+    )
+
+
+def graphql_sender(assistant_id: str) -> Send:
+    body = json.dumps({"query": LOOKUP_QUERY, "variables": {"id": assistant_id}}).encode()
+    headers = {"content-type": "application/json"}
+
+    async def send(client: httpx.AsyncClient) -> None:
+        response = await client.post("/graphql", content=body, headers=headers)
+        if response.status_code != 200 or b'"errors"' in response.content:
+            raise RuntimeError(f"GraphQL lookup failed: {response.status_code} {response.text}")
+
+    return send
+
+
+def bare_sender(assistant_id: str) -> Send:
+    path = f"/assistants/{assistant_id}"
+
+    async def send(client: httpx.AsyncClient) -> None:
+        response = await client.get(path)
+        if response.status_code != 200:
+            raise RuntimeError(f"bare lookup failed: {response.status_code} {response.text}")
+
+    return send
+
+
+def http_client(base_url: str, concurrency: int) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30.0)
+
+
+# --- The run ---------------------------------------------------------------------------------
+
+
+async def create_assistant(client: httpx.AsyncClient) -> str:
+    response = await client.post(
+        "/graphql", json={"query": CREATE_MUTATION, "variables": {"input": ASSISTANT_INPUT}}
+    )
+    body = response.json()
+    if response.status_code != 200 or body.get("errors"):
+        raise RuntimeError(f"createAssistant failed: {response.status_code} {body}")
+    assistant_id: str = body["data"]["createAssistant"]["id"]
+    return assistant_id
+
+
+async def project_of(uri: str, assistant_id: str) -> str:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
+    try:
+        document = await client[DATABASE_NAME]["assistants"].find_one({"_id": assistant_id})
+    finally:
+        await client.close()
+    if document is None:
+        raise RuntimeError(f"assistant {assistant_id} is not in the database")
+    project_id: str = document["project_id"]
+    return project_id
+
+
+async def check_same_answer(
+    threadline: httpx.AsyncClient, bare: httpx.AsyncClient, assistant_id: str
+) -> None:
+    """Both endpoints return the same assistant (GraphQL spells enum values in capitals)."""
+    variables = {"id": assistant_id}
+    graphql = (
+        await threadline.post("/graphql", json={"query": LOOKUP_QUERY, "variables": variables})
+    ).json()
+    expected = graphql["data"]["assistant"]
+    actual = (await bare.get(f"/assistants/{assistant_id}")).json()
+    actual["tools"] = [{"type": tool["type"].upper()} for tool in actual["tools"]]
+    if actual != expected:
+        raise RuntimeError(
+            f"the endpoints disagree:\n  threadline {expected}\n  bare       {actual}"
+        )
+
+
+async def bench(arguments: argparse.Namespace, uri: str, servers: list[Server]) -> None:
+    concurrency: int = arguments.concurrency
+    threadline = start_uvicorn(
+        "app.main:create_app",
+        free_port(),
+        {
+            "THREADLINE_MONGODB_URI": uri,
+            "THREADLINE_DATABASE_NAME": DATABASE_NAME,
+            "THREADLINE_LOG_LEVEL": "WARNING",
+        },
+    )
+    servers.append(threadline)
+    async with http_client(threadline.base_url, concurrency) as threadline_client:
+
+        async def threadline_ready() -> bool:
+            response = await threadline_client.post("/graphql", json={"query": "{ __typename }"})
+            return response.status_code == 200
+
+        await threadline.wait_until_ready(threadline_ready)
+        assistant_id = await create_assistant(threadline_client)
+        project_id = await project_of(uri, assistant_id)
+
+        bare = start_uvicorn(
+            "assistant_lookup:create_bare_app",
+            free_port(),
+            {
+                "BENCH_MONGODB_URI": uri,
+                "BENCH_DATABASE_NAME": DATABASE_NAME,
+                "BENCH_PROJECT_ID": project_id,
+            },
+            app_dir="bench",
+        )
+        servers.append(bare)
+        async with http_client(bare.base_url, concurrency) as bare_client:
+
+            async def bare_ready() -> bool:
+                response = await bare_client.get(f"/assistants/{assistant_id}")
+                return response.status_code == 200
+
+            await bare.wait_until_ready(bare_ready)
+            await check_same_answer(threadline_client, bare_client, assistant_id)
+            print(f"both endpoints return assistant {assistant_id} alike")
+            targets = [
+                Target(
+                    "threadline",
+                    threadline_client,
+                    graphql_sender(assistant_id),
+                    threadline.process.pid,
+                ),
+                Target("bare", bare_client, bare_sender(assistant_id), bare.process.pid),
+            ]
+            await measure(arguments, targets)
+
+
+@dataclass
+class Target:
+    name: str
+    client: httpx.AsyncClient
+    send: Send
+    pid: int
+
+
+async def measure(arguments: argparse.Namespace, targets: list[Target]) -> None:
+    requests: int = arguments.requests
+    rounds: int = arguments.rounds
+    concurrency: int = arguments.concurrency
+    db_pid = database_pid()
+    print(f"{rounds} rounds x {requests} requests per server, {concurrency} in flight")
+    for target in targets:  # warm-up: connections, caches, lazy imports
+        await run_round(target.client, target.send, max(requests // 4, concurrency), concurrency)
+
+    results: dict[str, list[RoundResult]] = {target.name: [] for target in targets}
+    print(
+        f"{'round':>5}  {'server':<10}  {'req/s':>6}  {'p50 ms':>6}  {'p95 ms':>6}"
+        f"  {'CPU ms/request: server':>22}  {'database':>8}  {'client':>6}"
+    )
+    for number in range(1, rounds + 1):
+        # A B, then B A: neither side always runs first.
+        for target in targets if number % 2 else reversed(targets):
+            pids = (target.pid, db_pid)
+            row = await run_round(target.client, target.send, requests, concurrency, pids)
+            results[target.name].append(row)
+            print(
+                f"{number:>5}  {target.name:<10}  {row.requests_per_second:>6.0f}  "
+                f"{row.p50_ms:>6.1f}  {row.p95_ms:>6.1f}  {row.server_cpu_ms:>22.2f}"
+                f"  {row.database_cpu_ms:>8.2f}  {row.client_cpu_ms:>6.2f}"
+            )
+
+    for name, rows in results.items():
+        print(
+            f"median {name:<10}  {statistics.median(r.requests_per_second for r in rows):>6.0f}"
+            f"  {statistics.median(r.p50_ms for r in rows):>6.1f}"
+            f"  {statistics.median(r.p95_ms for r in rows):>6.1f}"
+            f"  {statistics.median(r.server_cpu_ms for r in rows):>22.2f}"
+            f"  {statistics.median(r.database_cpu_ms for r in rows):>8.2f}"
+            f"  {statistics.median(r.client_cpu_ms for r in rows):>6.2f}"
+        )
+    mine, bare = results["threadline"], results["bare"]
+    ratios = [
+        a.requests_per_second / b.requests_per_second for a, b in zip(mine, bare, strict=True)
+    ]
+    cpu = [
+        a.server_cpu_ms / b.server_cpu_ms
+        for a, b in zip(mine, bare, strict=True)
+        if b.server_cpu_ms
+    ]
+    print(f"threadline/bare requests/s per round: {', '.join(f'{r:.2f}' for r in ratios)}")
+    print(f"Threadline serves {statistics.median(ratios):.2f}x the bare endpoint's requests/s")
+    if cpu:
+        print(
+            f"Threadline's server process spends {statistics.median(cpu):.1f}x the CPU per request"
+        )
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="Threadline vs bare FastAPI + PyMongo: assistant lookups per second."
+    )
+    parser.add_argument("--requests", type=int, default=1000, help="requests per round and server")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per server")
+    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
+    arguments = parser.parse_args(argv)
+    if arguments.requests < 1 or arguments.rounds < 1 or arguments.concurrency < 1:
+        parser.error("--requests, --rounds and --concurrency must be at least 1")
+
+    sys.path.insert(0, str(ROOT))  # `app` and `models`, also when not installed
+    from app.embedded_db import MEMORY, EmbeddedDatabase
+    from app.logging import configure_logging
+
+    configure_logging("WARNING")
+    # SIGTERM unwinds like Ctrl-C, through the `finally` that stops the servers and the database.
+    signal.signal(signal.SIGTERM, _interrupt)
+    database = EmbeddedDatabase(MEMORY)
+    servers: list[Server] = []
+    try:
+        uri = database.start()
+        asyncio.run(bench(arguments, uri, servers))
+    finally:
+        for server in reversed(servers):
+            server.stop()
+        database.stop()
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        print("interrupted: servers and database stopped", file=sys.stderr)
+        sys.exit(130)
