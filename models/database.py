@@ -1,11 +1,7 @@
-"""The MongoDB connection, Beanie's initialisation and multi-document transactions."""
-
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+"""The MongoDB connection and Beanie's initialisation."""
 
 from beanie import Document, init_beanie
 from pymongo import AsyncMongoClient
-from pymongo.asynchronous.client_session import AsyncClientSession
 
 from models.assistant import AssistantDocument
 from models.message import MessageDocument
@@ -18,11 +14,10 @@ DOCUMENTS: list[type[Document]] = [
     ThreadDocument,
     MessageDocument,
 ]
-T = TypeVar("T")
 
 
 class Database:
-    """One client per process; `transaction` runs a unit of work atomically."""
+    """One client per process (transactions: `Repository.transaction`)."""
 
     def __init__(self, uri: str, name: str) -> None:
         self.client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
@@ -33,10 +28,6 @@ class Database:
     async def connect(self) -> None:
         await self.client.admin.command("ping")
         await init_beanie(database=self.client[self.name], document_models=DOCUMENTS)
-
-    async def transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
-        async with self.client.start_session() as session:
-            return await session.with_transaction(work)
 
     async def close(self) -> None:
         await self.client.close()

@@ -2,18 +2,20 @@
 
 from datetime import datetime
 
-from beanie import Document, Indexed
+from beanie import Document
 from pydantic import Field
+from pymongo.errors import DuplicateKeyError
 
 from models.base import utcnow
 from models.ids import new_id
 
+DEFAULT_PROJECT_ID = "proj_default"
 DEFAULT_PROJECT_NAME = "default"
 
 
 class ProjectDocument(Document):
     id: str = Field(default_factory=lambda: new_id("proj"))  # type: ignore[assignment]
-    name: Indexed(str)  # type: ignore[valid-type]
+    name: str = Field(min_length=1, max_length=256)
     created_at: datetime = Field(default_factory=utcnow)
 
     class Settings:
@@ -21,8 +23,14 @@ class ProjectDocument(Document):
 
 
 async def ensure_default_project() -> ProjectDocument:
-    """The `default` project, created on first start."""
-    existing = await ProjectDocument.find_one({"name": DEFAULT_PROJECT_NAME})
+    """The `default` project, created on first start; its fixed id makes two servers starting
+    together agree on one."""
+    existing = await ProjectDocument.get(DEFAULT_PROJECT_ID)
     if existing is not None:
         return existing
-    return await ProjectDocument(name=DEFAULT_PROJECT_NAME).insert()
+    try:
+        return await ProjectDocument(id=DEFAULT_PROJECT_ID, name=DEFAULT_PROJECT_NAME).insert()
+    except DuplicateKeyError:
+        created = await ProjectDocument.get(DEFAULT_PROJECT_ID)
+        assert created is not None
+        return created
