@@ -7,7 +7,6 @@ the rest (an orphan from before, or a parent on a system without prctl).
 """
 
 import contextlib
-import ctypes
 import os
 import signal
 import socket
@@ -18,22 +17,11 @@ from pathlib import Path
 
 import structlog
 
+from app.processes import die_with_parent, free_port
+
 log = structlog.get_logger()
 
 MEMORY = ":memory:"
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _is_listening(host: str, port: int) -> bool:
@@ -73,13 +61,13 @@ class EmbeddedDatabase:
         if self.storage != MEMORY:
             Path(self.storage).mkdir(parents=True, exist_ok=True)
         self._stop_orphan()
-        self.port = _free_port(self.host)
+        self.port = free_port(self.host)
         command = [sys.executable, "-m", "secantus", "--host", self.host]
         command += ["--port", str(self.port), "--storage-path", self.storage]
         command += ["--log-level", "WARNING"]
         # A session of its own: Ctrl-C reaches the server, which then stops the database cleanly.
         self._process = subprocess.Popen(
-            command, preexec_fn=_die_with_parent, start_new_session=True
+            command, preexec_fn=die_with_parent, start_new_session=True
         )
         if self._pidfile:
             self._pidfile.write_text(str(self._process.pid))

@@ -15,11 +15,9 @@ The bare app is also this module's `create_bare_app` factory, started by uvicorn
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +31,10 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, HTTPException
 from pymongo import AsyncMongoClient
+
+from app.embedded_db import MEMORY, EmbeddedDatabase
+from app.logging import configure_logging
+from app.processes import die_with_parent, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -101,18 +103,6 @@ def create_bare_app() -> FastAPI:
 # --- Processes -------------------------------------------------------------------------------
 
 
-def _die_with_parent() -> None:  # in the child, between fork and exec
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class Server:
     process: "subprocess.Popen[bytes]"
@@ -145,7 +135,7 @@ def start_uvicorn(target: str, port: int, env: dict[str, str], app_dir: str = ".
     command += ["--host", HOST, "--port", str(port), "--workers", "1"]
     command += ["--log-level", "warning", "--no-access-log"]
     process = subprocess.Popen(
-        command, cwd=ROOT, env={**os.environ, **env}, preexec_fn=_die_with_parent
+        command, cwd=ROOT, env={**os.environ, **env}, preexec_fn=die_with_parent
     )
     return Server(process, f"http://{HOST}:{port}")
 
@@ -422,10 +412,6 @@ def main(argv: list[str] | None = None) -> None:
     arguments = parser.parse_args(argv)
     if arguments.requests < 1 or arguments.rounds < 1 or arguments.concurrency < 1:
         parser.error("--requests, --rounds and --concurrency must be at least 1")
-
-    sys.path.insert(0, str(ROOT))  # `app` and `models`, also when not installed
-    from app.embedded_db import MEMORY, EmbeddedDatabase
-    from app.logging import configure_logging
 
     configure_logging("WARNING")
     # SIGTERM unwinds like Ctrl-C, through the `finally` that stops the servers and the database.

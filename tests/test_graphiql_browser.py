@@ -1,7 +1,6 @@
 """A real browser opens GraphiQL on the real server, with every other host unreachable."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -10,15 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.processes import free_port
+
 CHROMIUM = Path("/usr/bin/chromium")
 THREADLINE = Path(sys.executable).parent / "threadline"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None:

@@ -1,0 +1,21 @@
+"""Small helpers for the child processes Threadline (and its tests and benchmarks) start."""
+
+import contextlib
+import ctypes
+import signal
+import socket
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """For `preexec_fn`: the kernel sends the child SIGTERM when its parent dies, however."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
