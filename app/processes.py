@@ -9,7 +9,8 @@ _PR_SET_PDEATHSIG = 1
 
 
 def die_with_parent() -> None:
-    """For `preexec_fn`: the kernel sends the child SIGTERM when its parent dies, however."""
+    """For `preexec_fn`: the kernel sends the child SIGTERM when its parent dies,
+    even by SIGKILL."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 

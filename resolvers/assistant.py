@@ -5,9 +5,9 @@ import strawberry
 from app.context import Info
 from engine.catalog import ensure_model_served
 from models.assistant import assistants
-from models.pagination import SortOrder
+from models.pagination import PageRequest, SortOrder
 from schema.assistant import Assistant, CreateAssistantInput, UpdateAssistantInput
-from schema.common import PAGE_ARGUMENTS_HELP, Connection, DeletedObject, input_data, page_request
+from schema.common import PAGE_ARGUMENTS_HELP, Connection, DeletedObject, input_data
 
 
 @strawberry.type
@@ -27,7 +27,7 @@ class AssistantQuery:
         before: str | None = None,
         order: SortOrder = SortOrder.DESC,
     ) -> Connection[Assistant]:
-        request = page_request(first, after, last, before, order)
+        request = PageRequest(first=first, after=after, last=last, before=before, order=order)
         page = await assistants.page(info.context.project_id, request)
         return Connection[Assistant].from_page(page, Assistant.from_document)
 

@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 from strawberry.types.base import StrawberryObjectDefinition
 
 from models.base import ScopedDocument
-from models.pagination import Page, PageRequest, SortOrder, encode_cursor
+from models.pagination import Page, SortOrder, encode_cursor
 
 SortOrderEnum = strawberry.enum(SortOrder, name="SortOrder")
 NodeType = TypeVar("NodeType")
@@ -77,12 +77,6 @@ def input_data(value: Any) -> Any:
             if getattr(value, field.name) is not strawberry.UNSET
         }
     return value
-
-
-def page_request(
-    first: int | None, after: str | None, last: int | None, before: str | None, order: SortOrder
-) -> PageRequest:
-    return PageRequest(first=first, after=after, last=last, before=before, order=order)
 
 
 PAGE_ARGUMENTS_HELP = (

@@ -7,9 +7,9 @@ from strawberry.scalars import JSON
 
 from app.context import Info
 from models.message import messages
-from models.pagination import SortOrder
+from models.pagination import PageRequest, SortOrder
 from models.thread import ThreadDocument
-from schema.common import PAGE_ARGUMENTS_HELP, Connection, Node, json_value, page_request
+from schema.common import PAGE_ARGUMENTS_HELP, Connection, Node, json_value
 from schema.message import CreateMessageInput, Message
 from schema.tool import ToolResources, ToolResourcesInput
 
@@ -36,7 +36,7 @@ class Thread(Node):
         filters: dict[str, str] = {"thread_id": self.id}
         if run_id is not None:
             filters["run_id"] = run_id
-        request = page_request(first, after, last, before, order)
+        request = PageRequest(first=first, after=after, last=last, before=before, order=order)
         page = await messages.page(info.context.project_id, request, **filters)
         return Connection[Message].from_page(page, Message.from_document)
 

@@ -3,30 +3,15 @@
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app.processes import free_port
+from tests.servers import wait_until_serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 THREADLINE = Path(sys.executable).parent / "threadline"
-
-
-def wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"threadline exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(url, headers={"Accept": "text/html"}).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"threadline did not answer {url} within 30 s:\n{log.read_text()}")
 
 
 @pytest.mark.slow
@@ -48,7 +33,7 @@ def test_graphiql_renders_in_chromium(mongodb_uri: str, tmp_path: Path) -> None:
             [str(THREADLINE), "run"], env=env, stdout=output, stderr=subprocess.STDOUT
         )
     try:
-        wait_until_up(url, server, log)
+        wait_until_serving(url, server, log)
         browser = subprocess.run(
             [
                 str(CHROMIUM),

@@ -4,7 +4,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 from app.processes import free_port
+from tests.servers import wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,18 +27,6 @@ def post(port: int, query: str) -> dict[str, Any]:
     with urllib.request.urlopen(request, timeout=5) as response:
         body: dict[str, Any] = json.loads(response.read())
         return body
-
-
-def wait_until_serving(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        assert process.poll() is None, f"make run exited with {process.returncode}"
-        try:
-            post(port, "{ __typename }")
-            return time.monotonic() - started
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("make run did not answer in time")
 
 
 def server_pid(make: subprocess.Popen[bytes]) -> int:
@@ -87,14 +75,14 @@ def test_make_run_serves_keeps_data_and_survives_kill_9(tmp_path: Path) -> None:
         'mutation { createAssistant(input: {model: "threadline/scripted", name: "kept"}) { id } }'
     )
     with make_run(port, tmp_path) as make:
-        wait_until_serving(port, make)
+        wait_until_serving(f"http://127.0.0.1:{port}/graphql", make)
         assistant_id = post(port, create)["data"]["createAssistant"]["id"]
         os.kill(server_pid(make), signal.SIGKILL)
         make.wait(timeout=10)
 
     # The database child dies with its parent; the next `make run` starts on the same folder.
     with make_run(port, tmp_path) as make:
-        wait_until_serving(port, make)
+        wait_until_serving(f"http://127.0.0.1:{port}/graphql", make)
         read = post(port, f'{{ assistant(id: "{assistant_id}") {{ name }} }}')
         assert read["data"]["assistant"] == {"name": "kept"}
         assert len(database_processes(tmp_path)) == 1
