@@ -1,0 +1,1 @@
+"""Model providers: the built-in scripted model and OpenAI-compatible endpoints."""
