@@ -12,6 +12,7 @@ from app.embedded_db import EmbeddedDatabase
 from app.graphiql import OfflineGraphQLRouter, mount_graphiql_assets
 from app.logging import configure_logging
 from app.settings import Settings
+from engine.engine import Engine
 from models.database import Database
 from models.project import ensure_default_project
 from schema.schema import schema
@@ -35,15 +36,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             await database.connect()
             app.state.project_id = (await ensure_default_project()).id
+            engine.start()
             log.info("threadline_ready", host=settings.host, port=settings.port)
             yield
         finally:
+            await engine.stop()
             await database.close()
             if embedded is not None:
                 embedded.stop()
 
+    engine = Engine(settings)
+
     async def get_context(request: Request) -> Context:
-        return Context(project_id=request.app.state.project_id, settings=settings)
+        return Context(project_id=request.app.state.project_id, settings=settings, engine=engine)
 
     app = FastAPI(title="Threadline", lifespan=lifespan)
     graphql = OfflineGraphQLRouter(

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,7 +19,11 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = None
     workers: int = 2
-    run_lease_seconds: int = 30
+    run_lease_seconds: float = Field(default=30, gt=0)
+    # A run waiting (queued, or for tool outputs) longer than this expires.
+    run_expires_seconds: float = Field(default=600, gt=0)
+    # The context window assumed for models of the OpenAI-compatible endpoint.
+    model_context_tokens: int = Field(default=128_000, ge=1024)
     admin_key: SecretStr | None = None
     log_level: str = "INFO"
 

@@ -4,8 +4,11 @@ from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from models.errors import BadUserInput, NotFound
+from models.errors import BadUserInput, Conflict, NotFound
+from models.event import EventDocument
 from models.message import ContentPart, MessageDocument, messages
+from models.run import RunDocument
+from models.run_step import RunStepDocument
 from models.thread import ThreadDocument, threads
 from models.validation import validated
 
@@ -44,25 +47,40 @@ def _content_parts(parts: list[dict[str, Any]], prefix: str) -> list[dict[str, A
 
 
 async def create_thread(project_id: str, data: dict[str, Any]) -> ThreadDocument:
-    seeds = data.pop("messages", None) or []
-    if len(seeds) > MAX_SEED_MESSAGES:
-        raise BadUserInput(
-            f"input.messages: at most {MAX_SEED_MESSAGES} messages, got {len(seeds)}."
-        )
-    thread = threads.build(project_id, data)
-    seeded = [
-        build_message(project_id, thread.id, seed, f"input.messages[{index}]")
-        for index, seed in enumerate(seeds)
-    ]
-    thread.message_count = len(seeded)
+    thread, seeded = build_thread(project_id, data)
 
     async def write(session: AsyncClientSession) -> None:
-        await threads.insert(thread, session)
-        if seeded:
-            await MessageDocument.insert_many(seeded, session=session)
+        await insert_thread(thread, seeded, session)
 
     await threads.transaction(write)
     return thread
+
+
+def build_thread(
+    project_id: str, data: dict[str, Any], prefix: str = "input"
+) -> tuple[ThreadDocument, list[MessageDocument]]:
+    """A validated thread and its seed messages, not yet written."""
+    data = dict(data)
+    seeds = data.pop("messages", None) or []
+    if len(seeds) > MAX_SEED_MESSAGES:
+        raise BadUserInput(
+            f"{prefix}.messages: at most {MAX_SEED_MESSAGES} messages, got {len(seeds)}."
+        )
+    thread = threads.build(project_id, data, prefix)
+    seeded = [
+        build_message(project_id, thread.id, seed, f"{prefix}.messages[{index}]")
+        for index, seed in enumerate(seeds)
+    ]
+    thread.message_count = len(seeded)
+    return thread, seeded
+
+
+async def insert_thread(
+    thread: ThreadDocument, seeded: list[MessageDocument], session: AsyncClientSession
+) -> None:
+    await threads.insert(thread, session)
+    if seeded:
+        await MessageDocument.insert_many(seeded, session=session)
 
 
 async def add_message(project_id: str, thread_id: str, data: dict[str, Any]) -> MessageDocument:
@@ -71,7 +89,8 @@ async def add_message(project_id: str, thread_id: str, data: dict[str, Any]) -> 
     message = build_message(project_id, thread_id, data)
 
     async def write(session: AsyncClientSession) -> None:
-        await _count_messages(project_id, thread_id, 1, session)
+        await count_messages(project_id, thread_id, 1, session)
+        await _no_active_run(project_id, thread_id, session)
         await messages.insert(message, session)
 
     await threads.transaction(write)
@@ -83,12 +102,12 @@ async def delete_message(project_id: str, message_id: str) -> None:
 
     async def write(session: AsyncClientSession) -> None:
         await messages.delete(project_id, message_id, session)
-        await _count_messages(project_id, message.thread_id, -1, session)
+        await count_messages(project_id, message.thread_id, -1, session)
 
     await threads.transaction(write)
 
 
-async def _count_messages(
+async def count_messages(
     project_id: str, thread_id: str, change: int, session: AsyncClientSession
 ) -> None:
     counted = await ThreadDocument.get_pymongo_collection().update_one(
@@ -100,11 +119,28 @@ async def _count_messages(
         raise NotFound("thread", thread_id)
 
 
+async def _no_active_run(project_id: str, thread_id: str, session: AsyncClientSession) -> None:
+    """Read after the thread's `$inc`: a run created meanwhile conflicts there, so this
+    transaction retries and then sees it."""
+    active = await RunDocument.get_pymongo_collection().find_one(
+        {"project_id": project_id, "thread_id": thread_id, "active": True},
+        projection={"_id": 1},
+        session=session,
+    )
+    if active is not None:
+        raise Conflict(
+            f"Thread {thread_id} has an active run ({active['_id']}): messages can be added "
+            "once it ends."
+        )
+
+
 async def delete_thread(project_id: str, thread_id: str) -> None:
+    """The thread with everything in it: messages, runs, steps and events."""
+
     async def write(session: AsyncClientSession) -> None:
         await threads.delete(project_id, thread_id, session)
-        await MessageDocument.get_pymongo_collection().delete_many(
-            {"thread_id": thread_id, "project_id": project_id}, session=session
-        )
+        scope = {"thread_id": thread_id, "project_id": project_id}
+        for document in (MessageDocument, RunDocument, RunStepDocument, EventDocument):
+            await document.get_pymongo_collection().delete_many(scope, session=session)
 
     await threads.transaction(write)

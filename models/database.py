@@ -4,8 +4,11 @@ from beanie import Document, init_beanie
 from pymongo import AsyncMongoClient
 
 from models.assistant import AssistantDocument
+from models.event import EventDocument
 from models.message import MessageDocument
 from models.project import ProjectDocument
+from models.run import RunDocument
+from models.run_step import RunStepDocument
 from models.thread import ThreadDocument
 
 DOCUMENTS: list[type[Document]] = [
@@ -13,6 +16,9 @@ DOCUMENTS: list[type[Document]] = [
     AssistantDocument,
     ThreadDocument,
     MessageDocument,
+    RunDocument,
+    RunStepDocument,
+    EventDocument,
 ]
 
 

@@ -18,6 +18,8 @@ class ThreadDocument(ScopedDocument):
     # deleteThread then conflicts on this document, so a message never outlives its thread.
     # (An $inc always writes; a $set of an unchanged value would not, and would not conflict.)
     message_count: int = 0
+    # The sequence number of the thread's last run event (see models/event.py).
+    event_sequence: int = 0
 
     class Settings:
         name = "threads"

@@ -9,16 +9,22 @@ from app.context import Info
 from models.assistant import assistants
 from models.message import messages
 from models.repository import Repository
+from models.run import runs
+from models.run_step import run_steps
 from models.thread import threads
 from schema.assistant import Assistant
 from schema.common import Node
 from schema.message import Message
+from schema.run import Run
+from schema.run_step import RunStep
 from schema.thread import Thread
 
 NODE_TYPES: list[tuple[Repository[Any], Callable[[Any], Node]]] = [
     (assistants, Assistant.from_document),
     (threads, Thread.from_document),
     (messages, Message.from_document),
+    (runs, Run.from_document),
+    (run_steps, RunStep.from_document),
 ]
 
 

@@ -8,21 +8,31 @@ from strawberry.types import ExecutionContext
 
 from app.errors import ErrorCodes
 from resolvers.assistant import AssistantMutation, AssistantQuery
+from resolvers.events import EventSubscription
 from resolvers.message import MessageMutation, MessageQuery
 from resolvers.node import NodeQuery
+from resolvers.run import RunMutation, RunQuery
 from resolvers.thread import ThreadMutation, ThreadQuery
 from schema.assistant import Assistant
+from schema.event import EVENT_TYPES
 from schema.message import Message
+from schema.run import Run
+from schema.run_step import RunStep
 from schema.thread import Thread
 
 
 @strawberry.type
-class Query(NodeQuery, AssistantQuery, ThreadQuery, MessageQuery):
+class Query(NodeQuery, AssistantQuery, ThreadQuery, MessageQuery, RunQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AssistantMutation, ThreadMutation, MessageMutation):
+class Mutation(AssistantMutation, ThreadMutation, MessageMutation, RunMutation):
+    pass
+
+
+@strawberry.type
+class Subscription(EventSubscription):
     pass
 
 
@@ -37,7 +47,8 @@ class ThreadlineSchema(strawberry.Schema):
 schema = ThreadlineSchema(
     query=Query,
     mutation=Mutation,
-    types=[Assistant, Thread, Message],
+    subscription=Subscription,
+    types=[Assistant, Thread, Message, Run, RunStep, *EVENT_TYPES],
     extensions=[
         ErrorCodes,
         lambda: ParserCache(maxsize=256),

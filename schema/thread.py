@@ -1,6 +1,7 @@
 """Threads as GraphQL types and inputs."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -8,10 +9,14 @@ from strawberry.scalars import JSON
 from app.context import Info
 from models.message import messages
 from models.pagination import PageRequest, SortOrder
+from models.run import active_run, runs
 from models.thread import ThreadDocument
 from schema.common import PAGE_ARGUMENTS_HELP, Connection, Node, json_value
 from schema.message import CreateMessageInput, Message
 from schema.tool import ToolResources, ToolResourcesInput
+
+if TYPE_CHECKING:
+    from schema.run import Run
 
 
 @strawberry.type
@@ -39,6 +44,33 @@ class Thread(Node):
         request = PageRequest(first=first, after=after, last=last, before=before, order=order)
         page = await messages.page(info.context.project_id, request, **filters)
         return Connection[Message].from_page(page, Message.from_document)
+
+    @strawberry.field(
+        description=f"The thread's runs, newest first by default. {PAGE_ARGUMENTS_HELP}"
+    )
+    async def runs(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        order: SortOrder = SortOrder.DESC,
+    ) -> Connection[Annotated["Run", strawberry.lazy("schema.run")]]:
+        from schema.run import Run
+
+        request = PageRequest(first=first, after=after, last=last, before=before, order=order)
+        page = await runs.page(info.context.project_id, request, thread_id=self.id)
+        return Connection[Run].from_page(page, Run.from_document)
+
+    @strawberry.field(description="The run that is queued, running or waiting, if any.")
+    async def active_run(
+        self, info: Info
+    ) -> Annotated["Run", strawberry.lazy("schema.run")] | None:
+        from schema.run import Run
+
+        document = await active_run(info.context.project_id, self.id)
+        return Run.from_document(document) if document else None
 
     @classmethod
     def from_document(cls, document: ThreadDocument) -> "Thread":

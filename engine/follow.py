@@ -1,0 +1,60 @@
+"""A subscriber's view of the event log: what is stored after `after`, then what comes live,
+with no gap and no duplicate."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from engine.bus import EventBus
+from models.event import EventDocument, stored_after
+
+TERMINAL_EVENTS = frozenset(
+    f"thread.run.{status}"
+    for status in ("completed", "failed", "cancelled", "expired", "incomplete")
+)
+# While nothing arrives, the log is re-read this often: events dropped by a full queue or a
+# change-stream hiccup are never lost, only late.
+IDLE_RECHECK_SECONDS = 10.0
+
+
+async def follow(
+    bus: EventBus,
+    project_id: str,
+    thread_id: str,
+    after: int = 0,
+    run_id: str | None = None,
+) -> AsyncIterator[EventDocument]:
+    """A thread's events (or one run's, ending after its terminal event), in sequence order.
+
+    The queue is opened before the log is read, so an event committed during the replay is
+    either read from the log or found in the queue; `last` drops the ones seen twice."""
+    async with bus.listen(thread_id) as queue:
+        last = after
+        async for event in stored_after(project_id, thread_id, last, run_id=run_id):
+            last = event.sequence
+            yield event
+            if run_id is not None and event.event in TERMINAL_EVENTS:
+                return
+        while True:
+            try:
+                live: EventDocument | None = await asyncio.wait_for(
+                    queue.get(), IDLE_RECHECK_SECONDS
+                )
+            except TimeoutError:
+                live = None
+            until = None if live is None else live.sequence
+            if live is not None and live.sequence <= last:
+                continue  # already read from the log
+            if live is None or live.sequence > last + 1:
+                async for missed in stored_after(project_id, thread_id, last, until, run_id):
+                    last = missed.sequence
+                    yield missed
+                    if run_id is not None and missed.event in TERMINAL_EVENTS:
+                        return
+            if live is None or live.project_id != project_id:
+                continue
+            last = live.sequence
+            if run_id is not None and live.run_id != run_id:
+                continue
+            yield live
+            if run_id is not None and live.event in TERMINAL_EVENTS:
+                return

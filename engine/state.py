@@ -1,0 +1,100 @@
+"""The one state machine of runs: every status change is checked here, then written with
+its event in one transaction (models/run_changes.py)."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from models.base import ScopedDocument, utcnow
+from models.event import EventDocument, NewEvent
+from models.run import TERMINAL_STATUSES, RunDocument, RunStatus
+from models.run_changes import Change, commit
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "queued": frozenset({"in_progress", "cancelled", "failed", "expired"}),
+    "in_progress": frozenset(
+        {"requires_action", "cancelling", "completed", "failed", "incomplete"}
+    ),
+    # Tool outputs re-queue the run; nothing executes it meanwhile, so a cancel ends it.
+    "requires_action": frozenset({"queued", "cancelled", "failed", "expired"}),
+    "cancelling": frozenset({"cancelled", "failed"}),
+    **{status: frozenset() for status in TERMINAL_STATUSES},
+}
+# When each status is entered, this timestamp is set.
+_STAMPS = {
+    "in_progress": "started_at",
+    "cancelled": "cancelled_at",
+    "failed": "failed_at",
+    "completed": "completed_at",
+}
+
+
+class IllegalTransition(Exception):
+    def __init__(self, run: RunDocument, to: str) -> None:
+        super().__init__(f"run {run.id} cannot go from {run.status} to {to}")
+        self.current = run.status
+        self.to = to
+
+
+def check_transition(run: RunDocument, to: RunStatus) -> None:
+    if to not in TRANSITIONS[run.status]:
+        raise IllegalTransition(run, to)
+
+
+def status_fields(run: RunDocument, to: RunStatus) -> dict[str, Any]:
+    fields: dict[str, Any] = {"status": to}
+    stamp = _STAMPS.get(to)
+    if stamp and getattr(run, stamp) is None:
+        fields[stamp] = utcnow()
+    if to in TERMINAL_STATUSES:
+        fields.update(active=False, lease=None, required_action=None)
+    if to == "requires_action":
+        fields["lease"] = None  # nobody executes a run that waits for tool outputs
+    return fields
+
+
+async def move(
+    run: RunDocument,
+    to: RunStatus,
+    *,
+    fence: int | None = None,
+    fields: dict[str, Any] | None = None,
+    documents: Sequence[ScopedDocument] = (),
+    events: Sequence[NewEvent] = (),
+) -> tuple[RunDocument, list[EventDocument]]:
+    """Moves `run` to `to`: legal transitions only, guarded by the stored status (and the
+    worker's fence), written together with `documents` and the events, run event last."""
+    check_transition(run, to)
+    changes = {**(fields or {}), **status_fields(run, to)}
+    after = run.model_copy(update=changes)
+    status_event = NewEvent(f"thread.run.{to}", run.id, {"run": after.snapshot()})
+    return await commit(
+        Change(
+            run,
+            expect_statuses={run.status},
+            expect_fence=fence,
+            fields=changes,
+            documents=documents,
+            events=[*events, status_event],
+        )
+    )
+
+
+async def record(
+    run: RunDocument,
+    *,
+    fence: int | None,
+    fields: dict[str, Any] | None = None,
+    documents: Sequence[ScopedDocument] = (),
+    events: Sequence[NewEvent] = (),
+) -> tuple[RunDocument, list[EventDocument]]:
+    """Writes progress that keeps the run's status (steps, messages, deltas, usage)."""
+    return await commit(
+        Change(
+            run,
+            expect_statuses={run.status},
+            expect_fence=fence,
+            fields=fields or {},
+            documents=documents,
+            events=events,
+        )
+    )

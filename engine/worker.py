@@ -1,0 +1,112 @@
+"""Workers: claim runs with a lease, heartbeat it, execute, and give runs back on shutdown.
+
+`THREADLINE_WORKERS` of them run inside the server; `threadline worker` runs them in
+processes of their own. A worker that dies keeps its lease until it runs out; then any
+other worker claims the run, and the fence refuses the dead worker's late writes."""
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+
+import structlog
+from pymongo.errors import PyMongoError
+
+from engine.executor import Executor, StopReason
+from engine.expiry import expire_overdue
+from models.run import RunDocument, claim_next, extend_lease, release_lease
+
+log = structlog.get_logger()
+POLL_SECONDS = 0.25
+EXPIRY_EVERY_SECONDS = 1.0
+
+
+class WorkerPool:
+    def __init__(self, executor: Executor, concurrency: int, lease_seconds: float) -> None:
+        self.executor = executor
+        self.concurrency = concurrency
+        self.lease_seconds = lease_seconds
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.running: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._loop: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.concurrency > 0:
+            self._loop = asyncio.create_task(self._claim_loop())
+            log.info("workers_started", owner=self.owner, concurrency=self.concurrency)
+
+    def wake(self) -> None:
+        """A run was queued in this process: claim it now rather than at the next poll."""
+        self._wake.set()
+
+    async def stop(self, drain_seconds: float = 5.0) -> None:
+        """SIGTERM: claim nothing more, let running runs finish for a while, then give the
+        rest back (their lease is released, so another worker continues them at once)."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop is not None:
+            await self._loop
+        tasks = list(self.running.values())
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=drain_seconds)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _claim_loop(self) -> None:
+        last_expiry = 0.0
+        clock = asyncio.get_running_loop().time
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                if clock() - last_expiry > EXPIRY_EVERY_SECONDS:
+                    last_expiry = clock()
+                    await expire_overdue()
+                while len(self.running) < self.concurrency and not self._stopping:
+                    run = await claim_next(self.owner, self.lease_seconds)
+                    if run is None:
+                        break
+                    self._start(run)
+            except PyMongoError as error:
+                log.warning("worker_database_error", error=str(error))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+
+    def _start(self, run: RunDocument) -> None:
+        log.info("run_claimed", run_id=run.id, fence=run.fence, status=run.status)
+        self.running[run.id] = asyncio.create_task(self._execute(run))
+
+    async def _execute(self, run: RunDocument) -> None:
+        stop = StopReason()
+        task = asyncio.current_task()
+        assert task is not None
+        heartbeat = asyncio.create_task(self._heartbeat(run, stop, task))
+        try:
+            await self.executor.execute(run, stop)
+        except asyncio.CancelledError:
+            await asyncio.shield(release_lease(run.id, run.fence))
+            log.info("run_released", run_id=run.id)
+        finally:
+            heartbeat.cancel()
+            self.running.pop(run.id, None)
+            self._wake.set()
+
+    async def _heartbeat(
+        self, run: RunDocument, stop: StopReason, task: asyncio.Task[None]
+    ) -> None:
+        """Extends the lease, and stops the run's task when it is cancelled or lost."""
+        interval = min(0.5, self.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                status = await extend_lease(run.id, run.fence, self.lease_seconds)
+            except PyMongoError as error:
+                log.warning("heartbeat_failed", run_id=run.id, error=str(error))
+                continue
+            if status is None or status == "cancelling":
+                stop.reason = "lost" if status is None else "cancel"
+                task.cancel()
+                return

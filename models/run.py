@@ -1,0 +1,244 @@
+"""Runs: an assistant working on a thread, with the lease of the worker executing it."""
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pymongo import IndexModel, ReturnDocument
+
+from models.base import ScopedDocument, utcnow
+from models.errors import NotFound
+from models.ids import new_id
+from models.repository import Repository
+from models.tools import ResponseFormat, Tool, check_tools
+from models.validation import Metadata, ToolName
+
+RunStatus = Literal[
+    "queued",
+    "in_progress",
+    "requires_action",
+    "cancelling",
+    "cancelled",
+    "failed",
+    "completed",
+    "incomplete",
+    "expired",
+]
+TERMINAL_STATUSES: frozenset[str] = frozenset(
+    {"cancelled", "failed", "completed", "incomplete", "expired"}
+)
+# Statuses a worker executes: claimed when unleased or when the lease ran out.
+EXECUTABLE_STATUSES = ("queued", "in_progress", "cancelling")
+ErrorCode = Literal["server_error", "rate_limit_exceeded", "invalid_prompt"]
+
+
+class LastError(BaseModel):
+    code: ErrorCode
+    message: str
+
+
+class IncompleteDetails(BaseModel):
+    reason: Literal["max_completion_tokens", "max_prompt_tokens"]
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+    def __add__(self, other: "Usage") -> "Usage":
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+        )
+
+
+class FunctionCall(BaseModel):
+    name: str
+    arguments: str = ""
+    output: str | None = None
+
+
+class ToolCall(BaseModel):
+    id: str
+    type: Literal["function", "file_search", "code_interpreter"] = "function"
+    function: FunctionCall | None = None
+
+
+class RequiredAction(BaseModel):
+    type: Literal["submit_tool_outputs"] = "submit_tool_outputs"
+    tool_calls: list[ToolCall]
+
+
+class TruncationStrategy(BaseModel):
+    type: Literal["auto", "last_messages"] = "auto"
+    last_messages: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _count_for_last_messages(self) -> Self:
+        if (self.type == "last_messages") != (self.last_messages is not None):
+            raise ValueError("`lastMessages` is required for, and only for, LAST_MESSAGES")
+        return self
+
+
+class ToolChoice(BaseModel):
+    type: Literal["none", "auto", "required", "function", "file_search", "code_interpreter"]
+    function_name: ToolName | None = None
+
+    @model_validator(mode="after")
+    def _name_for_function(self) -> Self:
+        if (self.type == "function") != (self.function_name is not None):
+            raise ValueError("`function.name` is required for, and only for, FUNCTION")
+        return self
+
+
+class Lease(BaseModel):
+    owner: str
+    expires_at: datetime
+
+
+class RunDocument(ScopedDocument):
+    id: str = Field(default_factory=lambda: new_id("run"))
+    thread_id: str
+    assistant_id: str
+    status: RunStatus = "queued"
+    # True until the run ends: a unique partial index allows one active run per thread.
+    active: bool = True
+    required_action: RequiredAction | None = None
+    last_error: LastError | None = None
+    expires_at: datetime | None = None
+    started_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    failed_at: datetime | None = None
+    completed_at: datetime | None = None
+    incomplete_details: IncompleteDetails | None = None
+    model: str = Field(min_length=1, max_length=256)
+    instructions: str = Field(default="", max_length=512_000)
+    tools: Annotated[list[Tool], AfterValidator(check_tools)] = Field(
+        default_factory=list, max_length=128
+    )
+    metadata: Metadata = Field(default_factory=dict)
+    usage: Usage | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    max_prompt_tokens: int | None = Field(default=None, ge=256)
+    max_completion_tokens: int | None = Field(default=None, ge=256)
+    truncation_strategy: TruncationStrategy = Field(default_factory=TruncationStrategy)
+    tool_choice: ToolChoice = Field(default_factory=lambda: ToolChoice(type="auto"))
+    parallel_tool_calls: bool = True
+    response_format: ResponseFormat | None = None
+    # The executing worker's claim. `fence` grows with every claim: a write carrying an
+    # older fence comes from a worker that lost the run, and is refused.
+    lease: Lease | None = None
+    fence: int = 0
+    # Grows with every change, so that concurrent writers always conflict on this document.
+    revision: int = 0
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    def snapshot(self) -> dict[str, Any]:
+        """The run as events carry it: without the engine's own bookkeeping."""
+        snapshot: dict[str, Any] = self.model_dump(exclude={"lease", "fence", "revision", "active"})
+        return snapshot
+
+    class Settings:
+        name = "runs"
+        indexes = [
+            IndexModel([("project_id", 1), ("thread_id", 1), ("created_at", 1), ("_id", 1)]),
+            IndexModel([("status", 1), ("created_at", 1)]),
+            IndexModel(
+                [("thread_id", 1)],
+                unique=True,
+                partialFilterExpression={"active": True},
+                name="one_active_run_per_thread",
+            ),
+        ]
+
+
+runs = Repository(RunDocument, "run", "run_")
+
+
+class RunUpdate(BaseModel):
+    """`updateRun` changes the metadata only: the engine owns every other field."""
+
+    metadata: Metadata = Field(default_factory=dict)
+
+
+async def claim_next(owner: str, lease_seconds: float) -> RunDocument | None:
+    """Claims the oldest executable run that nobody holds (or whose lease ran out):
+    one atomic find_one_and_update, so two workers never claim the same run."""
+    now = utcnow()
+    raw = await RunDocument.get_pymongo_collection().find_one_and_update(
+        {
+            "status": {"$in": list(EXECUTABLE_STATUSES)},
+            "$or": [{"lease": None}, {"lease.expires_at": {"$lt": now}}],
+        },
+        {
+            "$set": {
+                "lease": {"owner": owner, "expires_at": now + timedelta(seconds=lease_seconds)}
+            },
+            "$inc": {"fence": 1, "revision": 1},
+        },
+        sort=[("created_at", 1)],
+        return_document=ReturnDocument.AFTER,
+    )
+    return None if raw is None else _parse(raw)
+
+
+async def extend_lease(run_id: str, fence: int, lease_seconds: float) -> str | None:
+    """Heartbeat: the run's status while this fence still holds it, else None."""
+    raw = await RunDocument.get_pymongo_collection().find_one_and_update(
+        {"_id": run_id, "fence": fence, "lease": {"$ne": None}},
+        {"$set": {"lease.expires_at": utcnow() + timedelta(seconds=lease_seconds)}},
+        projection={"status": 1},
+    )
+    return None if raw is None else str(raw["status"])
+
+
+async def release_lease(run_id: str, fence: int) -> None:
+    """Gives the run back (shutdown): another worker may claim it at once."""
+    await RunDocument.get_pymongo_collection().update_one(
+        {"_id": run_id, "fence": fence}, {"$set": {"lease": None}, "$inc": {"revision": 1}}
+    )
+
+
+async def reload(run: RunDocument) -> RunDocument | None:
+    raw = await RunDocument.get_pymongo_collection().find_one(
+        {"_id": run.id, "project_id": run.project_id}
+    )
+    return None if raw is None else _parse(raw)
+
+
+async def overdue(statuses: tuple[str, ...], limit: int = 100) -> list[RunDocument]:
+    """Runs waiting (queued or for tool outputs) past their `expires_at`."""
+    return (
+        await RunDocument.find({"status": {"$in": list(statuses)}, "expires_at": {"$lt": utcnow()}})
+        .limit(limit)
+        .to_list()
+    )
+
+
+async def active_run(project_id: str, thread_id: str) -> RunDocument | None:
+    return await RunDocument.find_one(
+        {"project_id": project_id, "thread_id": thread_id, "active": True}
+    )
+
+
+async def set_metadata(project_id: str, run_id: str, metadata: dict[str, str]) -> RunDocument:
+    """Only the metadata: the engine owns every other field of a run."""
+    raw = await RunDocument.get_pymongo_collection().find_one_and_update(
+        {"_id": run_id, "project_id": project_id},
+        {"$set": {"metadata": metadata}, "$inc": {"revision": 1}},
+        return_document=ReturnDocument.AFTER,
+    )
+    if raw is None:
+        raise NotFound("run", run_id)
+    return _parse(raw)
+
+
+def _parse(raw: dict[str, Any]) -> RunDocument:
+    run: RunDocument = RunDocument.model_validate(raw)
+    return run

@@ -1,0 +1,58 @@
+"""One atomic change of a run: its new fields, the steps and messages it touches, and the
+events that tell subscribers, committed together or not at all."""
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from beanie.odm.utils.encoder import Encoder
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from models.base import ScopedDocument
+from models.event import EventDocument, NewEvent, append
+from models.run import RunDocument, runs
+
+_encoder = Encoder(to_db=True)
+
+
+class RunChanged(Exception):
+    """The stored run no longer matches what the writer expected (status or fence)."""
+
+
+@dataclass
+class Change:
+    run: RunDocument
+    # The stored run must be in one of these statuses…
+    expect_statuses: Collection[str]
+    # …and, for a worker's writes, still carry the worker's fence.
+    expect_fence: int | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    documents: Sequence[ScopedDocument] = ()
+    events: Sequence[NewEvent] = ()
+
+
+async def commit(change: Change) -> tuple[RunDocument, list[EventDocument]]:
+    """Writes the change in one transaction; raises RunChanged when its guard fails."""
+    run = change.run
+    updated = run.model_copy(update={**change.fields, "revision": run.revision + 1})
+    guard: dict[str, Any] = {
+        "_id": run.id,
+        "project_id": run.project_id,
+        "status": {"$in": list(change.expect_statuses)},
+    }
+    if change.expect_fence is not None:
+        guard["fence"] = change.expect_fence
+    values = {name: _encoder.encode(getattr(updated, name)) for name in change.fields}
+
+    async def work(session: AsyncClientSession) -> list[EventDocument]:
+        written = await RunDocument.get_pymongo_collection().update_one(
+            guard, {"$set": values, "$inc": {"revision": 1}}, session=session
+        )
+        if written.matched_count == 0:
+            raise RunChanged(run.id)
+        for document in change.documents:
+            await document.save(session=session)
+        return await append(session, run.project_id, run.thread_id, list(change.events))
+
+    stored = await runs.transaction(work)
+    return updated, stored

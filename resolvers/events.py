@@ -1,0 +1,45 @@
+"""Subscriptions: a run's or a thread's events, replayed from the log, then live."""
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from app.context import Info
+from engine.follow import follow
+from models.errors import BadUserInput
+from models.run import runs
+from models.thread import threads
+from schema.event import RunEvent, event_from_document
+
+
+def _start(after_sequence: int | None) -> int:
+    if after_sequence is not None and after_sequence < 0:
+        raise BadUserInput("afterSequence: must be 0 or more.")
+    return after_sequence or 0
+
+
+@strawberry.type
+class EventSubscription:
+    @strawberry.subscription(
+        description="A run's events after `afterSequence`, then live; ends after its last."
+    )
+    async def run_events(
+        self, info: Info, run_id: strawberry.ID, after_sequence: int | None = None
+    ) -> AsyncGenerator[RunEvent, None]:
+        after = _start(after_sequence)
+        run = await runs.get(info.context.project_id, run_id)
+        bus = info.context.engine.bus
+        async for event in follow(bus, run.project_id, run.thread_id, after, run_id=run.id):
+            yield event_from_document(event)
+
+    @strawberry.subscription(
+        description="Every event of every run on a thread after `afterSequence`, then live."
+    )
+    async def thread_events(
+        self, info: Info, thread_id: strawberry.ID, after_sequence: int | None = None
+    ) -> AsyncGenerator[RunEvent, None]:
+        after = _start(after_sequence)
+        thread = await threads.get(info.context.project_id, thread_id)
+        bus = info.context.engine.bus
+        async for event in follow(bus, thread.project_id, thread.id, after):
+            yield event_from_document(event)

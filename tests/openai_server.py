@@ -1,0 +1,171 @@
+"""A small, real OpenAI-compatible chat-completions server for tests, served over real HTTP.
+
+    script = Script(text="Hello there", fail_with=[429, 429])
+    async with OpenAICompatibleServer(script) as server:
+        ...  # point a client at server.base_url; then look at server.requests
+
+It answers `POST /v1/chat/completions` (streaming only) the way OpenAI does: SSE
+`chat.completion.chunk`s (a role chunk, the text word by word, each tool call's id and name
+then its arguments in pieces, a finish chunk, a usage chunk when asked), then `data: [DONE]`.
+"""
+
+import asyncio
+import json
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from app.processes import free_port
+
+ARGUMENT_PIECE = 5  # characters of a tool call's arguments per chunk
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    name: str
+    arguments: str  # JSON text, streamed in pieces of ARGUMENT_PIECE characters
+    id: str = field(default_factory=lambda: f"call_{uuid.uuid4().hex[:24]}")
+
+
+@dataclass
+class Script:
+    text: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    # Statuses answered to the first requests, in order; later requests succeed.
+    fail_with: list[int] = field(default_factory=list)
+    chunk_delay: float = 0.0  # seconds before each chunk
+    usage: tuple[int, int] = (12, 5)  # prompt and completion tokens
+    # A raw `data:` payload sent after the first chunk: malformed chunks, mid-stream errors…
+    inject: str | None = None
+
+
+@dataclass(frozen=True)
+class Received:
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+class OpenAICompatibleServer:
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.requests: list[Received] = []
+        # Set when a client goes away before its stream ended.
+        self.disconnected = asyncio.Event()
+        self.base_url = ""
+        app = Starlette(routes=[Route("/v1/chat/completions", self._answer, methods=["POST"])])
+        self._port = free_port()
+        config = uvicorn.Config(
+            app,
+            port=self._port,
+            lifespan="off",
+            ws="none",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config)
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Self:
+        self._task = asyncio.create_task(self._server.serve())
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()  # raises why it could not start
+                raise RuntimeError("the test server stopped before it started")
+            await asyncio.sleep(0.01)
+        self.base_url = f"http://127.0.0.1:{self._port}/v1"
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+
+    async def _answer(self, request: Request) -> Response:
+        body: dict[str, Any] = await request.json()
+        self.requests.append(Received(body, dict(request.headers)))
+        attempt = len(self.requests) - 1
+        if attempt < len(self.script.fail_with):
+            status = self.script.fail_with[attempt]
+            # Like OpenAI's "Incorrect API key provided: sk-…", but unredacted: the worst case.
+            key = request.headers.get("authorization", "").removeprefix("Bearer ")
+            message = f"Incorrect API key provided: {key}." if status == 401 else "scripted"
+            return _error(status, message)
+        if body.get("stream") is not True:
+            return _error(400, "this test server only streams")
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        return StreamingResponse(
+            self._stream(body["model"], include_usage), media_type="text/event-stream"
+        )
+
+    async def _stream(self, model: str, include_usage: bool) -> AsyncIterator[str]:
+        envelope = {
+            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": "fp_test",
+        }
+        events = [json.dumps(envelope | part) for part in _parts(self.script, include_usage)]
+        if self.script.inject is not None:
+            events.insert(1, self.script.inject)
+        events.append("[DONE]")
+        finished = False
+        try:
+            for event in events:
+                await asyncio.sleep(self.script.chunk_delay)
+                yield f"data: {event}\n\n"
+            finished = True
+        finally:
+            # Starlette cancels this generator when the client disconnects.
+            if not finished:
+                self.disconnected.set()
+
+
+def _parts(script: Script, include_usage: bool) -> list[dict[str, Any]]:
+    """What differs between the chunks of one answer: their choices and usage."""
+    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": "", "refusal": None}]
+    deltas += [{"content": word} for word in re.findall(r"\S+\s*|\s+", script.text)]
+    for index, call in enumerate(script.tool_calls):
+        function = {"name": call.name, "arguments": ""}
+        first = {"index": index, "id": call.id, "type": "function", "function": function}
+        deltas.append({"tool_calls": [first]})
+        for start in range(0, len(call.arguments), ARGUMENT_PIECE):
+            arguments = call.arguments[start : start + ARGUMENT_PIECE]
+            deltas.append({"tool_calls": [{"index": index, "function": {"arguments": arguments}}]})
+    finish_reason = "tool_calls" if script.tool_calls else "stop"
+    parts = [_choice(delta) for delta in deltas] + [_choice({}, finish_reason)]
+    if include_usage:
+        # `usage: null` on every chunk, then the totals on a last chunk without choices.
+        prompt, completion = script.usage
+        usage = {"prompt_tokens": prompt, "completion_tokens": completion}
+        parts = [part | {"usage": None} for part in parts]
+        parts.append({"choices": [], "usage": usage | {"total_tokens": prompt + completion}})
+    return parts
+
+
+def _choice(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+    choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+    return {"choices": [choice]}
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    error = {"message": f"{message} ({status})", "type": kind, "param": None, "code": None}
+    # The SDK waits as long as the server asks before retrying: keep the tests fast.
+    return JSONResponse({"error": error}, status_code=status, headers={"retry-after-ms": "10"})
