@@ -1,6 +1,7 @@
-"""The `threadline` command: serve, or print the schema."""
+"""The `threadline` command: serve, run workers, or print the schema."""
 
 import argparse
+import asyncio
 
 import uvicorn
 
@@ -13,6 +14,12 @@ def _serve(settings: Settings) -> None:
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 
 
+def _work(settings: Settings) -> None:
+    from app.worker import run_workers
+
+    asyncio.run(run_workers(settings))
+
+
 def _export_schema() -> None:
     from schema.schema import schema
 
@@ -23,10 +30,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="threadline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="serve the GraphQL API on THREADLINE_HOST:THREADLINE_PORT")
+    commands.add_parser(
+        "worker", help="execute runs (THREADLINE_WORKERS at once) against THREADLINE_MONGODB_URI"
+    )
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     arguments = parser.parse_args(argv)
     if arguments.command == "run":
         _serve(Settings())
+    elif arguments.command == "worker":
+        _work(Settings())
     else:
         _export_schema()
 

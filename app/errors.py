@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import structlog
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types import StreamExecutionResult
 
 from models.errors import ThreadlineError
 
@@ -13,6 +14,8 @@ log = structlog.get_logger()
 
 
 def _with_code(error: GraphQLError) -> GraphQLError:
+    if error.extensions and "code" in error.extensions:
+        return error  # coded already (a streamed result passes two hooks)
     original = error.original_error
     if isinstance(original, ThreadlineError):
         extensions = {**original.extensions, "code": original.code}
@@ -53,3 +56,10 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors = [_with_code(error) for error in result.errors]
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        """Websocket results (subscriptions, and operations sent over a websocket)."""
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [_with_code(error) for error in errors]  # type: ignore[union-attr]
+        yield

@@ -4,7 +4,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
+from starlette.requests import HTTPConnection
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from app.context import Context
@@ -47,10 +48,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     engine = Engine(settings)
 
-    async def get_context(request: Request) -> Context:
-        return Context(project_id=request.app.state.project_id, settings=settings, engine=engine)
+    async def get_context(connection: HTTPConnection) -> Context:
+        """For HTTP requests and websockets alike."""
+        project_id = connection.app.state.project_id
+        return Context(project_id=project_id, settings=settings, engine=engine)
 
     app = FastAPI(title="Threadline", lifespan=lifespan)
+    app.state.engine = engine
     graphql = OfflineGraphQLRouter(
         schema,
         context_getter=get_context,

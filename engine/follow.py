@@ -5,7 +5,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from engine.bus import EventBus
-from models.event import EventDocument, stored_after
+from models.event import EventDocument, first_of, stored_after
 
 TERMINAL_EVENTS = frozenset(
     f"thread.run.{status}"
@@ -34,6 +34,10 @@ async def follow(
             yield event
             if run_id is not None and event.event in TERMINAL_EVENTS:
                 return
+        if run_id is not None:
+            end = await first_of(project_id, run_id, TERMINAL_EVENTS)
+            if end is not None and end.sequence <= last:
+                return  # the run ended at or before `after`: nothing more will come
         while True:
             try:
                 live: EventDocument | None = await asyncio.wait_for(

@@ -108,3 +108,10 @@ def parse(raw: dict[str, Any]) -> EventDocument:
     """An event as a change stream delivers it (the raw stored document)."""
     event: EventDocument = EventDocument.model_validate(raw)
     return event
+
+
+async def first_of(project_id: str, run_id: str, names: frozenset[str]) -> EventDocument | None:
+    """The run's first stored event named one of `names`."""
+    return await EventDocument.find_one(
+        {"run_id": run_id, "project_id": project_id, "event": {"$in": list(names)}}
+    )

@@ -1,7 +1,7 @@
 """Runs: an assistant working on a thread, with the lease of the worker executing it."""
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 from pymongo import IndexModel, ReturnDocument
@@ -24,6 +24,12 @@ RunStatus = Literal[
     "incomplete",
     "expired",
 ]
+
+
+def all_statuses() -> list[str]:
+    return list(get_args(RunStatus))
+
+
 TERMINAL_STATUSES: frozenset[str] = frozenset(
     {"cancelled", "failed", "completed", "incomplete", "expired"}
 )

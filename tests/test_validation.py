@@ -163,7 +163,7 @@ ASSISTANT_CASES = {  # id: (field named in the error, just inside, just outside)
     "temperature-low": ("temperature", {"temperature": 0}, {"temperature": -0.01}),
     "top-p-high": ("topP", {"topP": 1}, {"topP": 1.01}),
     "top-p-low": ("topP", {"topP": 0}, {"topP": -0.01}),
-    "model-unknown": ("model", {"model": SCRIPTED}, {"model": "gpt-4o"}),
+    "model-empty": ("model", {"model": SCRIPTED}, {"model": ""}),
     "code-files": ("fileIds", files(20), files(21)),
     "vector-stores": ("vectorStoreIds", stores(1), stores(2)),
     "json-schema": ("jsonSchema", JSON_SCHEMA, NO_JSON_SCHEMA),

@@ -1,0 +1,170 @@
+"""Run controls reach the model: checked on the requests a real OpenAI-compatible server got."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.graphql import GraphQLClient
+from tests.openai_server import OpenAICompatibleServer, Script, ToolCall
+from tests.runs import (
+    CREATE_RUN,
+    CREATE_THREAD,
+    STEPS,
+    SUBMIT,
+    function_tool,
+    new_assistant,
+    start_run,
+    thread_messages,
+    wait_for,
+)
+
+MODEL = "gpt-test"
+Scripted = Callable[[Script], OpenAICompatibleServer]
+
+
+@pytest.fixture
+def endpoint(model_server: OpenAICompatibleServer) -> Scripted:
+    def script(plan: Script) -> OpenAICompatibleServer:
+        model_server.script = plan
+        model_server.requests.clear()
+        return model_server
+
+    return script
+
+
+async def test_every_control_is_sent_to_the_model(gql: GraphQLClient, endpoint: Scripted) -> None:
+    server = endpoint(Script(text="Bonjour"))
+    assistant = await new_assistant(
+        gql, model=MODEL, instructions="Answer in French.", tools=[function_tool("f")]
+    )
+    run = await start_run(
+        gql,
+        assistant,
+        "Hello",
+        additionalInstructions="Be brief.",
+        temperature=0.3,
+        topP=0.9,
+        maxCompletionTokens=300,
+        toolChoice={"type": "REQUIRED"},
+        parallelToolCalls=False,
+        responseFormat={"type": "JSON_OBJECT"},
+    )
+    done = await wait_for(gql, run["id"])
+    assert done["status"] == "COMPLETED", done
+    body = server.requests[-1].body
+    assert body["model"] == MODEL
+    assert body["messages"] == [
+        {"role": "system", "content": "Answer in French.\n\nBe brief."},
+        {"role": "user", "content": "Hello"},
+    ]
+    assert body["temperature"] == 0.3
+    assert body["top_p"] == 0.9
+    assert body["max_completion_tokens"] == 300
+    assert body["tool_choice"] == "required"
+    assert body["parallel_tool_calls"] is False
+    assert body["response_format"] == {"type": "json_object"}
+    assert [t["function"]["name"] for t in body["tools"]] == ["f"]
+    assert (await thread_messages(gql, run["threadId"]))[-1]["text"] == "Bonjour"
+    assert done["usage"] == {"promptTokens": 12, "completionTokens": 5, "totalTokens": 17}
+
+
+async def test_instructions_override_and_model_override(
+    gql: GraphQLClient, endpoint: Scripted
+) -> None:
+    server = endpoint(Script(text="ok"))
+    assistant = await new_assistant(gql, instructions="Assistant's own.")
+    run = await start_run(gql, assistant, "hi", model=MODEL, instructions="The run's.")
+    await wait_for(gql, run["id"])
+    assert server.requests[-1].body["messages"][0] == {"role": "system", "content": "The run's."}
+
+
+async def test_endpoint_tool_calls_round_trip(gql: GraphQLClient, endpoint: Scripted) -> None:
+    server = endpoint(Script(tool_calls=[ToolCall("lookup", '{"q": "threadline"}')]))
+    assistant = await new_assistant(gql, model=MODEL, tools=[function_tool("lookup")])
+    run = await start_run(gql, assistant, "search please")
+    waiting = await wait_for(gql, run["id"], {"REQUIRES_ACTION"})
+    [call] = waiting["requiredAction"]["submitToolOutputs"]["toolCalls"]
+    assert call["function"] == {"name": "lookup", "arguments": '{"q": "threadline"}'}
+    server.script = Script(text="Found it")
+    await gql(SUBMIT, runId=run["id"], outputs=[{"toolCallId": call["id"], "output": "42"}])
+    await wait_for(gql, run["id"])
+    sent = server.requests[-1].body["messages"]
+    assert sent[-2]["tool_calls"][0]["id"] == call["id"]
+    assert sent[-1] == {"role": "tool", "tool_call_id": call["id"], "content": "42"}
+    assert (await thread_messages(gql, run["threadId"]))[-1]["text"] == "Found it"
+
+
+@pytest.mark.parametrize(
+    ("failures", "code"),
+    [([429] * 10, "RATE_LIMIT_EXCEEDED"), ([500] * 10, "SERVER_ERROR"), ([400], "INVALID_PROMPT")],
+)
+async def test_endpoint_errors_fail_the_run(
+    gql: GraphQLClient, endpoint: Scripted, failures: list[int], code: str
+) -> None:
+    server = endpoint(Script(text="never", fail_with=failures))
+    run = await start_run(gql, await new_assistant(gql, model=MODEL), "hi")
+    done = await wait_for(gql, run["id"])
+    assert done["status"] == "FAILED"
+    assert done["lastError"]["code"] == code
+    if code != "INVALID_PROMPT":
+        assert len(server.requests) == 4  # retried with backoff before giving up
+
+
+async def test_transient_errors_are_retried(gql: GraphQLClient, endpoint: Scripted) -> None:
+    server = endpoint(Script(text="made it", fail_with=[503, 429]))
+    run = await start_run(gql, await new_assistant(gql, model=MODEL), "hi")
+    done = await wait_for(gql, run["id"])
+    assert done["status"] == "COMPLETED"
+    assert len(server.requests) == 3
+
+
+async def new_long_thread(gql: GraphQLClient, count: int) -> str:
+    messages = [{"content": f"message number {i} " + "word " * 20} for i in range(count)]
+    data = await gql(CREATE_THREAD, input={"messages": messages})
+    return str(data["createThread"]["id"])
+
+
+def sent_texts(server: OpenAICompatibleServer) -> list[str]:
+    return [m["content"] for m in server.requests[-1].body["messages"] if m["role"] == "user"]
+
+
+async def test_last_messages_keeps_the_newest_n(gql: GraphQLClient, endpoint: Scripted) -> None:
+    server = endpoint(Script(text="ok"))
+    thread_id = await new_long_thread(gql, 12)
+    assistant = await new_assistant(gql, model=MODEL)
+    truncation = {"type": "LAST_MESSAGES", "lastMessages": 3}
+    input_: dict[str, Any] = {"assistantId": assistant, "truncationStrategy": truncation}
+    run = (await gql(CREATE_RUN, threadId=thread_id, input=input_))["createRun"]
+    await wait_for(gql, run["id"])
+    texts = sent_texts(server)
+    assert [t.split()[2] for t in texts] == ["9", "10", "11"]
+
+
+async def test_auto_truncation_keeps_the_newest_that_fit(
+    gql: GraphQLClient, endpoint: Scripted
+) -> None:
+    from engine import tokens
+
+    server = endpoint(Script(text="ok"))
+    thread_id = await new_long_thread(gql, 40)  # ~27 tokens each: ~1,100 in all
+    assistant = await new_assistant(gql, model=MODEL, instructions="Short.")
+    input_ = {"assistantId": assistant, "maxPromptTokens": 300}
+    run = (await gql(CREATE_RUN, threadId=thread_id, input=input_))["createRun"]
+    await wait_for(gql, run["id"])
+    sent = server.requests[-1].body["messages"]
+    assert tokens.count_messages(sent) <= 300
+    numbers = [int(t.split()[2]) for t in sent_texts(server)]
+    assert numbers == list(range(40 - len(numbers), 40))  # the newest, contiguous, in order
+    assert 5 < len(numbers) < 40
+    one_more = {"role": "user", "content": f"message number {numbers[0] - 1} " + "word " * 20}
+    assert tokens.count_messages([*sent, one_more]) > 300  # the next older did not fit
+
+
+async def test_a_prompt_that_cannot_fit_ends_incomplete(gql: GraphQLClient) -> None:
+    run = await start_run(gql, await new_assistant(gql), "word " * 400, maxPromptTokens=256)
+    done = await wait_for(gql, run["id"])
+    assert done["status"] == "INCOMPLETE"
+    assert done["incompleteDetails"] == {"reason": "max_prompt_tokens"}
+    steps = (await gql(STEPS, id=run["id"]))["run"]["steps"]["nodes"]
+    assert steps == []

@@ -1,0 +1,149 @@
+"""runEvents / threadEvents over real websockets, against the live event log."""
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tests.graphql import GraphQLClient
+from tests.runs import (
+    CREATE_RUN,
+    CREATE_THREAD,
+    new_assistant,
+    start_run,
+    thread_messages,
+    wait_for,
+)
+from tests.ws import LEGACY_WS, TRANSPORT_WS, SubscriptionError, connect, subscribe
+
+EVENT_FIELDS = """
+  sequence event runId threadId createdAt
+  ... on RunStatusEvent { run { id status } }
+  ... on RunStepEvent { step { id status type } }
+  ... on MessageEvent { message { id status text } }
+  ... on MessageDeltaEvent { messageId textDelta delta }
+  ... on RunStepDeltaEvent { stepId delta }
+"""
+RUN_EVENTS = f"""subscription($runId: ID!, $after: Int) {{
+  runEvents(runId: $runId, afterSequence: $after) {{ {EVENT_FIELDS} }} }}"""
+THREAD_EVENTS = f"""subscription($threadId: ID!, $after: Int) {{
+  threadEvents(threadId: $threadId, afterSequence: $after) {{ {EVENT_FIELDS} }} }}"""
+ANSWER_EVENTS = [
+    "thread.run.created",
+    "thread.run.queued",
+    "thread.run.in_progress",
+    "thread.run.step.created",
+    "thread.run.step.in_progress",
+    "thread.message.created",
+    "thread.message.in_progress",
+]
+ANSWER_END = ["thread.message.completed", "thread.run.step.completed", "thread.run.completed"]
+
+
+def ws_url(live_url: str) -> str:
+    return live_url.replace("http://", "ws://") + "/graphql"
+
+
+async def collect_run(
+    url: str, run_id: str, after: int | None = None, protocol: str = TRANSPORT_WS
+) -> list[dict[str, Any]]:
+    async with connect(url, protocol) as socket:
+        return [
+            data["runEvents"]
+            async for data in subscribe(socket, RUN_EVENTS, runId=run_id, after=after)
+        ]
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_a_runs_whole_stream_live(gql: GraphQLClient, live_url: str, protocol: str) -> None:
+    assistant = await new_assistant(gql)
+    text = "/slow 20\nthe quick brown fox jumps"
+    thread_id = (await gql(CREATE_THREAD, input={"messages": [{"content": text}]}))["createThread"][
+        "id"
+    ]
+    async with connect(ws_url(live_url), protocol) as socket:
+        events: list[dict[str, Any]] = []
+        stream = subscribe(socket, THREAD_EVENTS, threadId=thread_id, after=0)
+
+        async def read() -> None:
+            async for data in stream:
+                events.append(data["threadEvents"])
+                if data["threadEvents"]["event"] == "thread.run.completed":
+                    return
+
+        reader = asyncio.create_task(read())
+        await asyncio.sleep(0.2)  # subscribed before the run exists: everything arrives live
+        run = (await gql(CREATE_RUN, threadId=thread_id, input={"assistantId": assistant}))[
+            "createRun"
+        ]
+        await asyncio.wait_for(reader, 10)
+        await stream.aclose()
+    names = [e["event"] for e in events]
+    deltas = [e for e in events if e["event"] == "thread.message.delta"]
+    assert names == ANSWER_EVENTS + ["thread.message.delta"] * len(deltas) + ANSWER_END
+    assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))
+    assert {e["runId"] for e in events} == {run["id"]}
+    streamed = "".join(e["textDelta"] for e in deltas)
+    final = (await thread_messages(gql, thread_id))[-1]
+    assert streamed == final["text"] == "You said: the quick brown fox jumps"
+    assert events[-3]["message"]["text"] == final["text"]
+    assert events[-1]["run"]["status"] == "COMPLETED"
+    assert all(e["delta"]["content"][0]["text"]["value"] == e["textDelta"] for e in deltas)
+
+
+async def test_replay_after_every_sequence(gql: GraphQLClient, live_url: str) -> None:
+    run = await start_run(gql, await new_assistant(gql), "one two three")
+    await wait_for(gql, run["id"])
+    url = ws_url(live_url)
+    whole = await collect_run(url, run["id"])  # subscribed after the end: history, then complete
+    last = whole[-1]["sequence"]
+    assert [e["sequence"] for e in whole] == list(range(1, last + 1))
+    assert whole[-1]["event"] == "thread.run.completed"
+    for after in range(last + 1):
+        replayed = await collect_run(url, run["id"], after)
+        assert replayed == whole[after:], after
+
+
+async def test_tool_call_arguments_stream_as_step_deltas(gql: GraphQLClient, live_url: str) -> None:
+    assistant = await new_assistant(gql, tools=[{"type": "FUNCTION", "function": {"name": "f"}}])
+    run = await start_run(gql, assistant, '/call f {"answer": 42}')
+    await wait_for(gql, run["id"], {"REQUIRES_ACTION"})
+    async with connect(ws_url(live_url)) as socket:
+        events = []
+        async for data in subscribe(socket, RUN_EVENTS, runId=run["id"]):
+            events.append(data["runEvents"])
+            if data["runEvents"]["event"] == "thread.run.requires_action":
+                break
+    deltas = [e for e in events if e["event"] == "thread.run.step.delta"]
+    pieces = [d["delta"]["step_details"]["tool_calls"][0] for d in deltas]
+    assert "".join(p["function"]["arguments"] for p in pieces) == '{"answer": 42}'
+    assert pieces[0]["function"]["name"] == "f"
+    assert events[-1]["run"]["status"] == "REQUIRES_ACTION"
+
+
+async def test_sequences_continue_across_runs_of_a_thread(
+    gql: GraphQLClient, live_url: str
+) -> None:
+    assistant = await new_assistant(gql)
+    first = await start_run(gql, assistant, "first")
+    await wait_for(gql, first["id"])
+    second = (await gql(CREATE_RUN, threadId=first["threadId"], input={"assistantId": assistant}))[
+        "createRun"
+    ]
+    await wait_for(gql, second["id"])
+    url = ws_url(live_url)
+    one, two = await collect_run(url, first["id"]), await collect_run(url, second["id"])
+    assert two[0]["sequence"] == one[-1]["sequence"] + 1
+    assert {e["runId"] for e in two} == {second["id"]}
+
+
+async def test_unknown_ids_and_bad_sequences_are_errors(gql: GraphQLClient, live_url: str) -> None:
+    async with connect(ws_url(live_url)) as socket:
+        with pytest.raises(SubscriptionError) as unknown:
+            async for _ in subscribe(socket, RUN_EVENTS, runId="run_nope"):
+                pass
+        assert unknown.value.errors[0]["extensions"]["code"] == "NOT_FOUND"
+        with pytest.raises(SubscriptionError) as negative:
+            async for _ in subscribe(socket, THREAD_EVENTS, threadId="thread_x", after=-1):
+                pass
+        assert negative.value.errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
