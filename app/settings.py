@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     workers: int = 2
     run_lease_seconds: float = Field(default=30, gt=0)
+    # On SIGTERM, running runs get this long to finish before they are handed back.
+    drain_seconds: float = Field(default=5, ge=0)
     # A run waiting (queued, or for tool outputs) longer than this expires.
     run_expires_seconds: float = Field(default=600, gt=0)
     # The context window assumed for models of the OpenAI-compatible endpoint.

@@ -18,6 +18,7 @@ class Engine:
             settings.workers if workers is None else workers,
             settings.run_lease_seconds,
         )
+        self.drain_seconds = settings.drain_seconds
         self.bus = EventBus()
         self.runs = RunService(
             endpoint_configured=settings.openai_base_url is not None,
@@ -29,5 +30,5 @@ class Engine:
         self.workers.start()
 
     async def stop(self) -> None:
-        await self.workers.stop()
+        await self.workers.stop(self.drain_seconds)
         await self.bus.close()

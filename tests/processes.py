@@ -1,0 +1,54 @@
+"""Real Threadline processes for the tests that kill, pause and multiply them."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from app.processes import free_port
+from tests.servers import wait_until_serving
+
+THREADLINE = str(Path(sys.executable).with_name("threadline"))
+
+
+def environment(uri: str, database: str, state: Path, **settings: object) -> dict[str, str]:
+    env = {**os.environ, "THREADLINE_MONGODB_URI": uri, "THREADLINE_DATABASE_NAME": database}
+    env["THREADLINE_STATE_DIR"] = str(state)
+    env.update({f"THREADLINE_{name.upper()}": str(value) for name, value in settings.items()})
+    return env
+
+
+@contextmanager
+def server(uri: str, database: str, state: Path, **settings: object) -> Iterator[str]:
+    """A `threadline run` process (no workers unless asked): its base URL."""
+    port = free_port()
+    log = state / f"server-{port}.log"
+    env = environment(
+        uri, database, state, port=port, workers=settings.pop("workers", 0), **settings
+    )
+    with log.open("wb") as out:
+        process = subprocess.Popen([THREADLINE, "run"], env=env, stdout=out, stderr=out)
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}/graphql", process, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextmanager
+def worker(
+    uri: str, database: str, state: Path, name: str, **settings: object
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A `threadline worker` process; its log is `state/<name>.log`."""
+    env = environment(uri, database, state, **settings)
+    with (state / f"{name}.log").open("wb") as out:
+        process = subprocess.Popen([THREADLINE, "worker"], env=env, stdout=out, stderr=out)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)

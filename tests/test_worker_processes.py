@@ -1,0 +1,162 @@
+"""Real processes: workers killed with SIGKILL or paused past their lease, SIGTERM, and
+subscribers on two servers. The run must end exactly once, with exactly one answer."""
+
+import asyncio
+import os
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.graphql import GraphQLClient
+from tests.processes import server, worker
+from tests.runs import (
+    CREATE_RUN,
+    CREATE_THREAD,
+    STEPS,
+    new_assistant,
+    start_run,
+    thread_messages,
+    wait_for,
+)
+from tests.test_subscriptions import THREAD_EVENTS, collect_run, ws_url
+from tests.ws import connect, subscribe
+
+pytestmark = pytest.mark.slow
+WORDS = " ".join(f"w{i}" for i in range(15))
+SLOW = f"/slow 120\n{WORDS}"
+LEASE = 1.5
+
+
+async def wait_until_streaming(gql: GraphQLClient, run_id: str) -> None:
+    for _ in range(500):
+        steps = (await gql(STEPS, id=run_id))["run"]["steps"]["nodes"]
+        if steps:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"run {run_id} never started streaming")
+
+
+async def assert_one_answer(gql: GraphQLClient, url: str, run: dict[str, Any]) -> None:
+    done = await wait_for(gql, run["id"], timeout=30)
+    assert done["status"] == "COMPLETED", done
+    messages = await thread_messages(gql, run["threadId"])
+    assert [(m["role"], m["status"]) for m in messages] == [
+        ("USER", "COMPLETED"),
+        ("ASSISTANT", "COMPLETED"),
+    ]
+    assert messages[1]["text"] == f"You said: {WORDS}"
+    steps = (await gql(STEPS, id=run["id"]))["run"]["steps"]["nodes"]
+    assert [(s["type"], s["status"]) for s in steps] == [("MESSAGE_CREATION", "COMPLETED")]
+    events = await collect_run(ws_url(url), run["id"])
+    names = [e["event"] for e in events]
+    assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))
+    assert names.count("thread.run.completed") == 1
+    assert names.count("thread.message.completed") == 1
+    assert names[-1] == "thread.run.completed"
+
+
+@pytest.fixture
+async def cluster(mongodb_uri: str, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    """A server with no workers of its own, on a database of this test alone."""
+    database = f"threadline_{request.node.name[:40]}"
+    with server(mongodb_uri, database, tmp_path) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+            yield database, url, GraphQLClient(http)
+
+
+async def test_sigkill_mid_run_another_worker_finishes_each_run_once(
+    cluster: Any, mongodb_uri: str, tmp_path: Path
+) -> None:
+    database, url, gql = cluster
+    assistant = await new_assistant(gql)
+    settings = {"workers": 4, "run_lease_seconds": LEASE}
+    with worker(mongodb_uri, database, tmp_path, "doomed", **settings) as doomed:
+        runs = [await start_run(gql, assistant, SLOW) for _ in range(4)]
+        for run in runs:
+            await wait_until_streaming(gql, run["id"])
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(timeout=10)
+    with worker(mongodb_uri, database, tmp_path, "rescuer", **settings):
+        for run in runs:
+            await assert_one_answer(gql, url, run)
+    assert "run_claimed" in (tmp_path / "rescuer.log").read_text()
+
+
+async def test_a_paused_workers_late_writes_are_refused(
+    cluster: Any, mongodb_uri: str, tmp_path: Path
+) -> None:
+    database, url, gql = cluster
+    settings = {"workers": 1, "run_lease_seconds": LEASE}
+    run = await start_run(gql, await new_assistant(gql), SLOW)
+    with worker(mongodb_uri, database, tmp_path, "paused", **settings) as paused:
+        await wait_until_streaming(gql, run["id"])
+        paused.send_signal(signal.SIGSTOP)
+        with worker(mongodb_uri, database, tmp_path, "rescuer", **settings):
+            await assert_one_answer(gql, url, run)
+        before = await collect_run(ws_url(url), run["id"])
+        paused.send_signal(signal.SIGCONT)  # it wakes up believing it still holds the run
+        await asyncio.sleep(2 * 0.12 + 1.0)
+        assert paused.poll() is None
+    await assert_one_answer(gql, url, run)
+    assert await collect_run(ws_url(url), run["id"]) == before
+    assert "run_lease_lost" in (tmp_path / "paused.log").read_text()
+
+
+async def test_sigterm_hands_running_runs_back(
+    cluster: Any, mongodb_uri: str, tmp_path: Path
+) -> None:
+    database, url, gql = cluster
+    settings = {"workers": 1, "run_lease_seconds": 30, "drain_seconds": 0.2}
+    run = await start_run(gql, await new_assistant(gql), SLOW)
+    with worker(mongodb_uri, database, tmp_path, "leaving", **settings) as leaving:
+        await wait_until_streaming(gql, run["id"])
+        leaving.send_signal(signal.SIGTERM)
+        assert leaving.wait(timeout=10) == 0
+    # The lease (30 s) has not run out: the run was released, so it continues at once.
+    with worker(mongodb_uri, database, tmp_path, "next", **settings):
+        await assert_one_answer(gql, url, run)
+    assert "run_released" in (tmp_path / "leaving.log").read_text()
+
+
+async def test_subscribers_on_two_servers_see_the_same_sequence(
+    cluster: Any, mongodb_uri: str, tmp_path: Path
+) -> None:
+    database, url, gql = cluster
+    assistant = await new_assistant(gql)
+    text = f"/slow 10\n{WORDS}"
+    thread_id = (await gql(CREATE_THREAD, input={"messages": [{"content": text}]}))["createThread"][
+        "id"
+    ]
+    with server(mongodb_uri, database, tmp_path, workers=1) as other:
+
+        async def watch(base: str) -> list[dict[str, Any]]:
+            seen = []
+            async with connect(ws_url(base)) as socket:
+                async for data in subscribe(socket, THREAD_EVENTS, threadId=thread_id, after=0):
+                    seen.append(data["threadEvents"])
+                    if data["threadEvents"]["event"] == "thread.run.completed":
+                        return seen
+            raise AssertionError("the subscription ended early")
+
+        watchers = [asyncio.create_task(watch(base)) for base in (url, other)]
+        await asyncio.sleep(0.3)
+        await gql(CREATE_RUN, threadId=thread_id, input={"assistantId": assistant})
+        first, second = await asyncio.wait_for(asyncio.gather(*watchers), 20)
+    assert first == second
+    assert [e["sequence"] for e in first] == list(range(1, len(first) + 1))
+    assert first[-1]["event"] == "thread.run.completed"
+
+
+def test_worker_refuses_to_start_without_a_database(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")}
+    from tests.processes import THREADLINE
+
+    result = subprocess.run(
+        [THREADLINE, "worker"], env=env, capture_output=True, timeout=30, check=False
+    )
+    assert result.returncode == 2
+    assert b"THREADLINE_MONGODB_URI" in result.stderr
