@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
         return {"Authorization": f"Bearer {dev_key}"}
 
     app = FastAPI(title="Threadline", lifespan=lifespan)
+    app.state.settings = settings
     guards = limit_extensions(settings, rate_limiter(settings)) if guarded else []
     graphql = ThreadlineRouter(
         build_schema(guards, production=settings.production),
