@@ -11,10 +11,12 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from graphql import ASTValidationRule
 from limits import parse_many
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -92,10 +94,15 @@ def limit_extensions(settings: Settings, limiter: RateLimiter | None) -> list[Ex
     factories: list[ExtensionFactory] = [lambda: Guard(limiter)]
     if settings.max_tokens:
         factories.append(lambda: MaxTokensLimiter(max_token_count=settings.max_tokens))
+    # Strawberry's limiters make a new rule class per instance, so a limiter made per request
+    # misses the ValidationCache every time (~2.5 ms a request here): made once, reused.
+    rules: list[type[ASTValidationRule]] = []
     if settings.max_query_depth:
-        factories.append(lambda: QueryDepthLimiter(max_depth=settings.max_query_depth))
+        rules += QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules
     if settings.max_aliases:
-        factories.append(lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases))
+        rules += MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules
+    if rules:
+        factories.append(lambda: AddValidationRules(rules))
     if settings.operation_timeout_seconds:
         factories.append(lambda: OperationTimeout(settings.operation_timeout_seconds))
     if settings.production:

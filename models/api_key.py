@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime
+from typing import NamedTuple
 
 from pydantic import Field
 from pymongo import IndexModel
@@ -53,13 +54,21 @@ async def create_api_key(project_id: str, name: str | None) -> tuple[ApiKeyDocum
     return document, secret
 
 
-async def find_active(secret: str) -> ApiKeyDocument | None:
-    """The unrevoked key whose secret this is (looked up by digest, confirmed in constant time)."""
+class ActiveKey(NamedTuple):
+    id: str
+    project_id: str
+
+
+async def find_active(secret: str) -> ActiveKey | None:
+    """The unrevoked key whose secret this is (looked up by digest, confirmed in constant time).
+    Read raw, two fields: this runs on every request."""
     key_hash = digest(secret)
-    document = await ApiKeyDocument.find_one({"key_hash": key_hash, "revoked_at": None})
-    if document is None or not hmac.compare_digest(document.key_hash, key_hash):
+    found = await ApiKeyDocument.get_pymongo_collection().find_one(
+        {"key_hash": key_hash, "revoked_at": None}, {"project_id": 1, "key_hash": 1}
+    )
+    if found is None or not hmac.compare_digest(found["key_hash"], key_hash):
         return None
-    return document
+    return ActiveKey(found["_id"], found["project_id"])
 
 
 async def is_active(key_id: str) -> bool:
