@@ -40,6 +40,7 @@ schema: install
 
 bench: install
 	$(BIN)/python bench/assistant_lookup.py
+	$(BIN)/python bench/auth_overhead.py
 
 clean:
 	rm -rf $(VENV) app/static/graphiql

@@ -1,20 +1,74 @@
-"""The typed per-request context that resolvers read the caller's project from."""
+"""The typed per-request context: who is calling, and the project their key opens."""
 
+import time
 from typing import Any
 
 import strawberry
 from strawberry.fastapi import BaseContext
 
+from app.auth import MISSING_KEY, Authenticator, Principal
 from app.settings import Settings
 from engine.engine import Engine
+from models.errors import Forbidden, Unauthenticated
+
+ADMIN_ON_PROJECT_DATA = "The admin key manages projects and keys; use a project key here."
+PROJECT_ON_ADMIN = "Only the admin key manages projects and API keys."
 
 
 class Context(BaseContext):
-    def __init__(self, project_id: str, settings: Settings, engine: Engine) -> None:
+    """HTTP: authenticated from the Authorization header when the context is made.
+    Websockets: from the `connection_init` payload (`authenticate_connection`)."""
+
+    def __init__(self, settings: Settings, authenticator: Authenticator, engine: Engine) -> None:
         super().__init__()
-        self.project_id = project_id
         self.settings = settings
         self.engine = engine
+        self.authenticator = authenticator
+        self.principal: Principal | None = None
+        self.auth_error = MISSING_KEY
+        self._checked_at = time.monotonic()
+
+    async def authenticate(self, authorization: object) -> None:
+        """Remembers the caller, or why there is none (raised when the operation starts)."""
+        try:
+            self.principal = await self.authenticator.authenticate(authorization)
+            self._checked_at = time.monotonic()
+        except Unauthenticated as error:
+            self.principal, self.auth_error = None, error.message
+
+    async def authenticate_connection(self) -> None:
+        """A websocket's `connection_init`: `{"authorization": "Bearer <key>"}`."""
+        params = self.connection_params if isinstance(self.connection_params, dict) else {}
+        await self.authenticate(params.get("authorization", params.get("Authorization")))
+        self.authenticated()
+
+    def authenticated(self) -> Principal:
+        if self.principal is None:
+            raise Unauthenticated(self.auth_error)
+        return self.principal
+
+    @property
+    def project_id(self) -> str:
+        """The caller's project; every project-scoped read and write goes through this."""
+        project_id = self.authenticated().project_id
+        if project_id is None:
+            raise Forbidden(ADMIN_ON_PROJECT_DATA)
+        return project_id
+
+    def require_admin(self) -> None:
+        if not self.authenticated().is_admin:
+            raise Forbidden(PROJECT_ON_ADMIN)
+
+    async def ensure_still_authorized(self, at_most_every: float = 0) -> None:
+        """For long-lived connections: raises UNAUTHENTICATED once the key has been revoked.
+        Asks the database at most every `at_most_every` seconds."""
+        principal = self.authenticated()
+        if time.monotonic() - self._checked_at < at_most_every:
+            return
+        if not await self.authenticator.still_valid(principal):
+            self.principal, self.auth_error = None, "The API key has been revoked."
+            raise Unauthenticated(self.auth_error)
+        self._checked_at = time.monotonic()
 
 
 Info = strawberry.Info[Context, Any]

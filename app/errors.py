@@ -1,28 +1,42 @@
 """Every GraphQL error leaves with `extensions.code`; unexpected ones are masked and logged."""
 
+import re
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import structlog
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.types import StreamExecutionResult
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from models.errors import ThreadlineError
 
 log = structlog.get_logger()
+# graphql-core's "Did you mean …?" hints name fields, arguments, types and enum values.
+# Raised for the request's own mistakes (e.g. a query sent as a legacy graphql-ws subscription).
+REQUEST_MISTAKES = (GraphQLError, InvalidOperationTypeError, CannotGetOperationTypeError)
+SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
 
 
-def _with_code(error: GraphQLError) -> GraphQLError:
+def coded(error: ThreadlineError) -> GraphQLError:
+    """A domain error as a GraphQL error, for the hooks that run before ErrorCodes can."""
+    return GraphQLError(error.message, extensions={**error.extensions, "code": error.code})
+
+
+def _with_code(error: GraphQLError, hide_suggestions: bool = False) -> GraphQLError:
     if error.extensions and "code" in error.extensions:
         return error  # coded already (a streamed result passes two hooks)
     original = error.original_error
     if isinstance(original, ThreadlineError):
         extensions = {**original.extensions, "code": original.code}
         return _copy(error, original.message, extensions)
-    if original is None or isinstance(original, GraphQLError):
+    if original is None or isinstance(original, REQUEST_MISTAKES):
         # Syntax, validation and variable coercion errors: the request's mistakes.
-        return _copy(error, error.message, {**(error.extensions or {}), "code": "BAD_USER_INPUT"})
+        message = SUGGESTION.sub("", error.message) if hide_suggestions else error.message
+        extensions = error.extensions or {}
+        code = extensions.get("code", "BAD_USER_INPUT")  # already coded by a limit's hook
+        return _copy(error, message, {**extensions, "code": code})
     correlation_id = uuid.uuid4().hex
     log.error(
         "graphql_unexpected_error",
@@ -46,20 +60,27 @@ def _copy(error: GraphQLError, message: str, extensions: dict[str, object]) -> G
 
 
 class ErrorCodes(SchemaExtension):
+    hide_suggestions = False
+
     def on_operation(self) -> Iterator[None]:
         try:
             yield
         except GraphQLError as error:
             # A cached parse fails inside another extension's hook and is raised through this
             # one; Strawberry then answers with the raised error itself, so raise it coded.
-            raise _with_code(error) from None
+            raise _with_code(error, self.hide_suggestions) from None
         result = self.execution_context.result
         if result is not None and result.errors:
-            result.errors = [_with_code(error) for error in result.errors]
+            result.errors = [_with_code(error, self.hide_suggestions) for error in result.errors]
 
-    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
-        """Websocket results (subscriptions, and operations sent over a websocket)."""
-        errors = getattr(result, "errors", None)
-        if errors:
-            result.errors = [_with_code(error) for error in errors]  # type: ignore[union-attr]
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Websocket operations and subscriptions: each streamed result, coded the same way."""
+        if result.errors:
+            result.errors = [_with_code(error, self.hide_suggestions) for error in result.errors]
         yield
+
+
+class ProductionErrorCodes(ErrorCodes):
+    """No "Did you mean …?": in production the schema is not for guessing."""
+
+    hide_suggestions = True

@@ -6,6 +6,7 @@ page's URLs are pointed there. The integrity attributes stay: the bytes are the 
 """
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,22 +23,33 @@ UNPKG = "https://unpkg.com/"
 GRAPHIQL_PROPS = "React.createElement(GraphiQL, {"
 
 
+HeadersFor = Callable[[Request], dict[str, str] | None]
+
+
 class OfflineGraphQLRouter(GraphQLRouter[Any, Any]):
     """A GraphQLRouter whose GraphiQL page loads everything from ASSETS_URL.
 
-    `default_headers` pre-fill GraphiQL's headers editor (its `defaultHeaders` prop) for a
-    browser that has no headers of its own saved yet.
+    `default_headers(request)` may pre-fill GraphiQL's headers editor (its `defaultHeaders`
+    prop) for a browser that has no headers of its own saved yet; it decides per request.
     """
 
     def __init__(
-        self, *args: Any, default_headers: dict[str, str] | None = None, **kwargs: Any
+        self, *args: Any, default_headers: HeadersFor | None = None, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.default_headers = default_headers
         # Built once, so that a page this code no longer fits fails at start, not per request.
-        self.offline_ide_html = offline_graphiql_html(self.graphql_ide_html, default_headers)
+        self.offline_ide_html = offline_graphiql_html(self.graphql_ide_html)
+        if default_headers is not None:
+            offline_graphiql_html(self.graphql_ide_html, {})
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
-        return HTMLResponse(self.offline_ide_html)
+        headers = self.default_headers(request) if self.default_headers else None
+        if not headers:
+            return HTMLResponse(self.offline_ide_html)
+        # The page holds a key: no cache may keep it.
+        html = offline_graphiql_html(self.graphql_ide_html, headers)
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
 def offline_graphiql_html(html: str, default_headers: dict[str, str] | None = None) -> str:

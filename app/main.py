@@ -2,26 +2,35 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import structlog
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.requests import HTTPConnection
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
+from app.auth import Authenticator, Principal
+from app.body_limit import BodySizeLimit
 from app.context import Context
 from app.embedded_db import EmbeddedDatabase
-from app.graphiql import OfflineGraphQLRouter, mount_graphiql_assets
+from app.graphiql import mount_graphiql_assets
+from app.keys import admin_key, ensure_dev_key
+from app.limits import limit_extensions, rate_limiter
 from app.logging import configure_logging
+from app.router import ThreadlineRouter, is_loopback
 from app.settings import Settings
 from engine.engine import Engine
 from models.database import Database
-from models.project import ensure_default_project
-from schema.schema import schema
+from models.project import DEFAULT_PROJECT_ID
+from schema.schema import build_schema
 
 log = structlog.get_logger()
+# `guarded=False` (benchmarks only, never from the environment): every request is the
+# default project's, with no limit. It measures what authentication and limits cost.
+UNGUARDED = Principal(key_id="unguarded", project_id=DEFAULT_PROJECT_ID)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, guarded: bool = True) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level)
 
@@ -36,7 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = Database(uri, settings.database_name)
         try:
             await database.connect()
-            app.state.project_id = (await ensure_default_project()).id
+            app.state.authenticator = Authenticator(admin_key(settings))
+            app.state.dev_key = await ensure_dev_key(settings)
             engine.start()
             log.info("threadline_ready", host=settings.host, port=settings.port)
             yield
@@ -49,18 +59,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = Engine(settings)
 
     async def get_context(connection: HTTPConnection) -> Context:
-        """For HTTP requests and websockets alike."""
-        project_id = connection.app.state.project_id
-        return Context(project_id=project_id, settings=settings, engine=engine)
+        context = Context(settings, connection.app.state.authenticator, engine)
+        if not guarded:
+            context.principal = UNGUARDED
+        elif connection.scope["type"] == "http" and "authorization" in connection.headers:
+            await context.authenticate(connection.headers["authorization"])
+        return context
+
+    def graphiql_headers(request: Request) -> dict[str, str] | None:
+        """The dev key, for a browser on this machine asking a loopback address."""
+        dev_key: str | None = request.app.state.dev_key
+        if dev_key is None or settings.production or not is_loopback(request):
+            return None
+        return {"Authorization": f"Bearer {dev_key}"}
 
     app = FastAPI(title="Threadline", lifespan=lifespan)
+    app.state.settings = settings
     app.state.engine = engine
-    graphql = OfflineGraphQLRouter(
-        schema,
+    guards = limit_extensions(settings, rate_limiter(settings)) if guarded else []
+    graphql = ThreadlineRouter(
+        build_schema(guards, production=settings.production),
         context_getter=get_context,
-        graphql_ide="graphiql",
+        graphql_ide=None if settings.production else "graphiql",
+        allow_queries_via_get=settings.allow_queries_via_get,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL],
+        max_subscriptions_per_connection=settings.ws_max_operations,
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_seconds),
+        default_headers=graphiql_headers,
     )
     app.include_router(graphql, prefix="/graphql")
-    mount_graphiql_assets(app)
+    if guarded and settings.max_body_bytes:
+        app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if not settings.production:
+        mount_graphiql_assets(app)
     return app

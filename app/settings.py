@@ -1,6 +1,7 @@
 """One settings object, read from THREADLINE_* environment variables."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +12,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # production: no introspection, no GraphiQL, no field suggestions in errors.
+    env: Literal["development", "production"] = "development"
     # Unset: the embedded database is started as a separate process.
     mongodb_uri: str | None = None
     database_name: str = "threadline"
@@ -26,12 +29,31 @@ class Settings(BaseSettings):
     run_expires_seconds: float = Field(default=600, gt=0)
     # The context window assumed for models of the OpenAI-compatible endpoint.
     model_context_tokens: int = Field(default=128_000, ge=1024)
+    # Unset: generated on first start and kept in state_dir/admin-key.
     admin_key: SecretStr | None = None
     log_level: str = "INFO"
+
+    # Request limits (OWASP GraphQL cheat sheet). 0 / "" switches one off.
+    max_query_depth: int = Field(default=15, ge=0)
+    max_aliases: int = Field(default=20, ge=0)
+    max_tokens: int = Field(default=5000, ge=0)
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
+    operation_timeout_seconds: float = Field(default=10.0, ge=0)
+    # Per API key, per server process (`limits` syntax; several joined by ";").
+    rate_limit: str = "60/second;2000/minute"
+    allow_queries_via_get: bool = True
+    ws_max_operations: int = Field(default=20, ge=1)
+    ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
+    # How often an open websocket re-checks that its key is still valid while streaming.
+    ws_auth_recheck_seconds: float = Field(default=5.0, ge=0)
 
     @property
     def data_dir(self) -> Path:
         return self.state_dir / "data"
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
 
 
 settings = Settings()

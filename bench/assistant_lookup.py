@@ -21,6 +21,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -33,6 +34,7 @@ from fastapi import FastAPI, HTTPException
 from pymongo import AsyncMongoClient
 
 from app.embedded_db import MEMORY, EmbeddedDatabase
+from app.keys import DEV_KEY_FILE, read_secret
 from app.logging import configure_logging
 from app.processes import die_with_parent, free_port
 
@@ -284,7 +286,9 @@ async def check_same_answer(
         )
 
 
-async def bench(arguments: argparse.Namespace, uri: str, servers: list[Server]) -> None:
+async def bench(
+    arguments: argparse.Namespace, uri: str, state: Path, servers: list[Server]
+) -> None:
     concurrency: int = arguments.concurrency
     threadline = start_uvicorn(
         "app.main:create_app",
@@ -293,6 +297,8 @@ async def bench(arguments: argparse.Namespace, uri: str, servers: list[Server]) 
             "THREADLINE_MONGODB_URI": uri,
             "THREADLINE_DATABASE_NAME": DATABASE_NAME,
             "THREADLINE_LOG_LEVEL": "WARNING",
+            "THREADLINE_STATE_DIR": str(state),
+            "THREADLINE_RATE_LIMIT": "",  # the load would pass any per-key limit
         },
     )
     servers.append(threadline)
@@ -303,6 +309,9 @@ async def bench(arguments: argparse.Namespace, uri: str, servers: list[Server]) 
             return response.status_code == 200
 
         await threadline.wait_until_ready(threadline_ready)
+        # The default project's key, made by the server's first start.
+        dev_key = read_secret(state / DEV_KEY_FILE)
+        threadline_client.headers["authorization"] = f"Bearer {dev_key}"
         assistant_id = await create_assistant(threadline_client)
         project_id = await project_of(uri, assistant_id)
 
@@ -418,13 +427,14 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     database = EmbeddedDatabase(MEMORY)
     servers: list[Server] = []
-    try:
-        uri = database.start()
-        asyncio.run(bench(arguments, uri, servers))
-    finally:
-        for server in reversed(servers):
-            server.stop()
-        database.stop()
+    with tempfile.TemporaryDirectory(prefix="threadline-bench-") as state:
+        try:
+            uri = database.start()
+            asyncio.run(bench(arguments, uri, Path(state), servers))
+        finally:
+            for server in reversed(servers):
+                server.stop()
+            database.stop()
 
 
 if __name__ == "__main__":

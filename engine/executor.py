@@ -42,6 +42,8 @@ class Executor:
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
             if stop.reason == "cancel":
                 await self._end(writer, endings.cancel)
+            else:
+                log.info("run_lease_lost", run_id=run.id, fence=writer.fence, by="heartbeat")
         except CancelRequested:
             await self._end(writer, endings.cancel)
         except LeaseLost:

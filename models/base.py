@@ -1,4 +1,4 @@
-"""What every stored object has: an OpenAI-style id, its project and its creation time."""
+"""What every stored object has: an OpenAI-style id and its creation time; most, a project."""
 
 from datetime import UTC, datetime
 
@@ -12,7 +12,14 @@ def utcnow() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-class ScopedDocument(Document):
+class StoredDocument(Document):
+    """Anything listed through keyset pagination over (created_at, _id)."""
+
     id: str  # type: ignore[assignment]  # OpenAI-style ids instead of ObjectIds
-    project_id: str
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ScopedDocument(StoredDocument):
+    # Restated: without it mypy checks subclasses' `id` against Beanie's ObjectId field.
+    id: str
+    project_id: str

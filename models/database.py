@@ -3,6 +3,7 @@
 from beanie import Document, init_beanie
 from pymongo import AsyncMongoClient
 
+from models.api_key import ApiKeyDocument
 from models.assistant import AssistantDocument
 from models.event import EventDocument
 from models.message import MessageDocument
@@ -13,6 +14,7 @@ from models.thread import ThreadDocument
 
 DOCUMENTS: list[type[Document]] = [
     ProjectDocument,
+    ApiKeyDocument,
     AssistantDocument,
     ThreadDocument,
     MessageDocument,

@@ -13,13 +13,13 @@ from typing import Any, Generic, TypeVar
 
 from beanie import SortDirection
 
-from models.base import ScopedDocument
+from models.base import StoredDocument
 from models.errors import BadUserInput
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 
-D = TypeVar("D", bound=ScopedDocument)
+D = TypeVar("D", bound=StoredDocument)
 
 
 class SortOrder(Enum):
@@ -54,7 +54,7 @@ class Page(Generic[D]):
 Key = tuple[datetime, str]
 
 
-def encode_cursor(document: ScopedDocument) -> str:
+def encode_cursor(document: StoredDocument) -> str:
     millis = int(document.created_at.timestamp() * 1000)
     raw = f"{millis}:{document.id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")

@@ -1,25 +1,27 @@
 """Projects: every other object belongs to one."""
 
-from datetime import datetime
-
-from beanie import Document
 from pydantic import Field
+from pymongo import IndexModel
 from pymongo.errors import DuplicateKeyError
 
-from models.base import utcnow
+from models.base import StoredDocument
+from models.errors import NotFound
 from models.ids import new_id
+from models.pagination import Page, PageRequest, paginate
+from models.validation import validated
 
 DEFAULT_PROJECT_ID = "proj_default"
 DEFAULT_PROJECT_NAME = "default"
+MAX_ID_LENGTH = 64
 
 
-class ProjectDocument(Document):
-    id: str = Field(default_factory=lambda: new_id("proj"))  # type: ignore[assignment]
+class ProjectDocument(StoredDocument):
+    id: str = Field(default_factory=lambda: new_id("proj"))
     name: str = Field(min_length=1, max_length=256)
-    created_at: datetime = Field(default_factory=utcnow)
 
     class Settings:
         name = "projects"
+        indexes = [IndexModel([("created_at", 1), ("_id", 1)])]
 
 
 async def ensure_default_project() -> ProjectDocument:
@@ -34,3 +36,21 @@ async def ensure_default_project() -> ProjectDocument:
         created = await ProjectDocument.get(DEFAULT_PROJECT_ID)
         assert created is not None
         return created
+
+
+async def create_project(name: str) -> ProjectDocument:
+    project = validated(ProjectDocument, {"name": name})
+    return await project.insert()
+
+
+async def get_project(project_id: str) -> ProjectDocument:
+    project = None
+    if project_id.startswith("proj_") and len(project_id) <= MAX_ID_LENGTH:
+        project = await ProjectDocument.get(project_id)
+    if project is None:
+        raise NotFound("project", project_id)
+    return project
+
+
+async def page_projects(request: PageRequest) -> Page[ProjectDocument]:
+    return await paginate(ProjectDocument, {}, request)

@@ -9,12 +9,12 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types.base import StrawberryObjectDefinition
 
-from models.base import ScopedDocument
+from models.base import StoredDocument
 from models.pagination import Page, SortOrder, encode_cursor
 
 SortOrderEnum = strawberry.enum(SortOrder, name="SortOrder")
 NodeType = TypeVar("NodeType")
-D = TypeVar("D", bound=ScopedDocument)
+D = TypeVar("D", bound=StoredDocument)
 
 
 @strawberry.interface(description="An object with a globally unique, OpenAI-style id.")

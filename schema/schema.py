@@ -1,12 +1,15 @@
 """The Schema, merged from each domain's resolver classes."""
 
+from collections.abc import Callable, Sequence
+
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from app.errors import ErrorCodes
+from app.errors import ErrorCodes, ProductionErrorCodes
+from resolvers.admin import AdminMutation, AdminQuery
 from resolvers.assistant import AssistantMutation, AssistantQuery
 from resolvers.events import EventSubscription
 from resolvers.message import MessageMutation, MessageQuery
@@ -22,12 +25,12 @@ from schema.thread import Thread
 
 
 @strawberry.type
-class Query(NodeQuery, AssistantQuery, ThreadQuery, MessageQuery, RunQuery):
+class Query(NodeQuery, AssistantQuery, ThreadQuery, MessageQuery, RunQuery, AdminQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AssistantMutation, ThreadMutation, MessageMutation, RunMutation):
+class Mutation(AssistantMutation, ThreadMutation, MessageMutation, RunMutation, AdminMutation):
     pass
 
 
@@ -44,15 +47,24 @@ class ThreadlineSchema(strawberry.Schema):
         the rest are the client's mistakes, answered with a code, not server trouble."""
 
 
-schema = ThreadlineSchema(
-    query=Query,
-    mutation=Mutation,
-    subscription=Subscription,
-    types=[Assistant, Thread, Message, Run, RunStep, *EVENT_TYPES],
-    extensions=[
-        ErrorCodes,
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
-    ],
-    config=StrawberryConfig(),
-)
+def build_schema(
+    guards: Sequence[Callable[[], SchemaExtension]] = (), production: bool = False
+) -> ThreadlineSchema:
+    """`guards` (app/limits.py) run first: nothing is parsed for a caller they refuse."""
+    return ThreadlineSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=[Assistant, Thread, Message, Run, RunStep, *EVENT_TYPES],
+        extensions=[
+            *guards,
+            ProductionErrorCodes if production else ErrorCodes,
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
+        ],
+        config=StrawberryConfig(disable_field_suggestions=production),
+    )
+
+
+# For `threadline export-schema` and tests of the bare schema; the app builds its own.
+schema = build_schema()

@@ -1,7 +1,12 @@
-"""One real embedded MongoDB wire server per test session; the real app over real HTTP."""
+"""One real embedded MongoDB wire server per test session; the real app over real HTTP.
+
+Keys come from the real first-start path: the app's lifespan creates the `default` project and
+its key (state_dir/dev-key) and the admin key (state_dir/admin-key).
+"""
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,13 +16,19 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from app.embedded_db import MEMORY, EmbeddedDatabase
+from app.keys import ADMIN_KEY_FILE, DEV_KEY_FILE, read_secret
 from app.main import create_app
 from app.processes import free_port
 from app.settings import Settings
+from models.api_key import ApiKeyDocument
 from models.database import DOCUMENTS
-from models.project import ProjectDocument
-from tests.graphql import GraphQLClient
+from models.project import DEFAULT_PROJECT_ID, ProjectDocument
+from tests.graphql import GraphQLClient, ProjectClient, bearer
 from tests.openai_server import OpenAICompatibleServer, Script
+from tests.servers import InProcessServer
+from tests.ws import Live
+
+BASE_URL = "http://threadline.test"
 
 
 @pytest.fixture(scope="session")
@@ -36,10 +47,15 @@ async def model_server() -> AsyncIterator[OpenAICompatibleServer]:
 
 
 @pytest.fixture(scope="session")
-def settings(mongodb_uri: str, model_server: OpenAICompatibleServer) -> Settings:
+def settings(
+    mongodb_uri: str, model_server: OpenAICompatibleServer, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    # A rate limit no test reaches by accident (tests/test_limits.py checks the real one).
     return Settings(
         mongodb_uri=mongodb_uri,
         database_name="threadline_test",
+        state_dir=tmp_path_factory.mktemp("state"),
+        rate_limit="10000/second",
         openai_base_url=model_server.base_url,
         run_lease_seconds=5,
     )
@@ -53,8 +69,8 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture(scope="session")
-async def live_url(app: FastAPI) -> AsyncIterator[str]:
-    """The same app over a real socket (for websockets): its base URL, `http://…`."""
+async def live(app: FastAPI, dev_key: str) -> AsyncIterator[Live]:
+    """The same app over a real socket for the whole session (websockets), with the dev key."""
     port = free_port()
     config = uvicorn.Config(app, port=port, lifespan="off", log_level="warning")
     server = uvicorn.Server(config)
@@ -62,25 +78,82 @@ async def live_url(app: FastAPI) -> AsyncIterator[str]:
     while not server.started:
         assert not task.done(), "the live server did not start"
         await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
+    yield Live(f"ws://127.0.0.1:{port}/graphql", {"authorization": f"Bearer {dev_key}"})
     server.should_exit = True
     await task
 
 
-@pytest.fixture
-async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://threadline.test") as client:
-        yield client
+@pytest.fixture(scope="session")
+def dev_key(app: FastAPI, settings: Settings) -> str:
+    return read_secret(Path(settings.state_dir) / DEV_KEY_FILE)
 
 
-@pytest.fixture
-async def gql(http: httpx.AsyncClient) -> AsyncIterator[GraphQLClient]:
-    yield GraphQLClient(http)
-    # Each test cleans what it made (the default project stays).
+@pytest.fixture(scope="session")
+def admin_key(app: FastAPI, settings: Settings) -> str:
+    return read_secret(Path(settings.state_dir) / ADMIN_KEY_FILE)
+
+
+async def clean_database(dev_key: str) -> None:
+    """Everything a test made; the default project and its dev key stay."""
     for document in DOCUMENTS:
-        if document is not ProjectDocument:
+        if document not in (ProjectDocument, ApiKeyDocument):
             await document.get_pymongo_collection().delete_many({})
+    await ProjectDocument.get_pymongo_collection().delete_many({"_id": {"$ne": DEFAULT_PROJECT_ID}})
+    dev = await ApiKeyDocument.find_one({"project_id": DEFAULT_PROJECT_ID, "name": "dev"})
+    keep = dev.id if dev else ""
+    await ApiKeyDocument.get_pymongo_collection().delete_many({"_id": {"$ne": keep}})
+
+
+def client(app: FastAPI, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=headers)
+
+
+@pytest.fixture
+async def anonymous_http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client(app) as http:
+        yield http
+
+
+@pytest.fixture
+async def http(app: FastAPI, dev_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Real HTTP into the app, as the default project (its dev key)."""
+    async with client(app, bearer(dev_key)) as http:
+        yield http
+
+
+@pytest.fixture
+async def gql(http: httpx.AsyncClient, dev_key: str) -> AsyncIterator[GraphQLClient]:
+    yield GraphQLClient(http)
+    await clean_database(dev_key)
+
+
+@pytest.fixture
+async def admin(app: FastAPI, admin_key: str, dev_key: str) -> AsyncIterator[GraphQLClient]:
+    async with client(app, bearer(admin_key)) as http:
+        yield GraphQLClient(http)
+    await clean_database(dev_key)
+
+
+@pytest.fixture
+async def other(app: FastAPI, admin: GraphQLClient) -> AsyncIterator[ProjectClient]:
+    """A second project, made through the admin API, and a client with its key."""
+    project = await admin('mutation { createProject(name: "other") { id } }')
+    project_id = project["createProject"]["id"]
+    created = await admin(
+        'mutation($p: ID!) { createApiKey(projectId: $p, name: "other") { id key } }',
+        p=project_id,
+    )
+    secret = created["createApiKey"]
+    async with client(app, bearer(secret["key"])) as http:
+        yield ProjectClient(http, project_id, secret["id"], secret["key"])
+
+
+@pytest.fixture
+async def server(app: FastAPI) -> AsyncIterator[InProcessServer]:
+    """The same app, served by a real uvicorn on a free loopback port (for websockets)."""
+    async with InProcessServer(app) as running:
+        yield running
 
 
 @pytest.fixture

@@ -9,6 +9,10 @@ class GraphQLError(AssertionError):
     pass
 
 
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
 class GraphQLClient:
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
@@ -33,3 +37,13 @@ class GraphQLClient:
         assert body.get("errors"), f"expected an error, got {body}"
         error: dict[str, Any] = body["errors"][0]
         return error
+
+
+class ProjectClient(GraphQLClient):
+    """A client for a project made in a test, with its key's id and secret."""
+
+    def __init__(self, http: httpx.AsyncClient, project_id: str, key_id: str, key: str) -> None:
+        super().__init__(http)
+        self.project_id = project_id
+        self.key_id = key_id
+        self.key = key

@@ -7,8 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from app.keys import DEV_KEY_FILE, read_secret
 from app.processes import free_port
 from tests.servers import wait_until_serving
+from tests.ws import Live
+
+
+def http_url(live: Live) -> str:
+    return live.ws_url.replace("ws://", "http://").removesuffix("/graphql")
+
 
 THREADLINE = str(Path(sys.executable).with_name("threadline"))
 
@@ -21,8 +28,9 @@ def environment(uri: str, database: str, state: Path, **settings: object) -> dic
 
 
 @contextmanager
-def server(uri: str, database: str, state: Path, **settings: object) -> Iterator[str]:
-    """A `threadline run` process (no workers unless asked): its base URL."""
+def server(uri: str, database: str, state: Path, **settings: object) -> Iterator[Live]:
+    """A `threadline run` process (no workers unless asked), with the database's dev key
+    (written to `state` by whichever server started first on that database)."""
     port = free_port()
     log = state / f"server-{port}.log"
     env = environment(
@@ -32,7 +40,8 @@ def server(uri: str, database: str, state: Path, **settings: object) -> Iterator
         process = subprocess.Popen([THREADLINE, "run"], env=env, stdout=out, stderr=out)
     try:
         wait_until_serving(f"http://127.0.0.1:{port}/graphql", process, log)
-        yield f"http://127.0.0.1:{port}"
+        key = read_secret(state / DEV_KEY_FILE)
+        yield Live(f"ws://127.0.0.1:{port}/graphql", {"authorization": f"Bearer {key}"})
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -1,10 +1,16 @@
-"""Waiting for a real server process, for the tests that start one."""
+"""Real servers for the tests that need one: waiting for a process, or uvicorn in-process."""
 
+import asyncio
 import subprocess
 import time
 from pathlib import Path
+from types import TracebackType
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from app.processes import free_port
 
 
 def wait_until_serving(
@@ -25,3 +31,36 @@ def wait_until_serving(
 
 def _read(log: Path | None) -> str:
     return log.read_text() if log else ""
+
+
+class InProcessServer:
+    """An app already started (its lifespan run elsewhere) served by uvicorn in this loop."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+    async def __aenter__(self) -> "InProcessServer":
+        self.task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            assert not self.task.done(), "uvicorn stopped before it started"
+            await asyncio.sleep(0.01)
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.server.should_exit = True
+        if self.task is not None:
+            await self.task

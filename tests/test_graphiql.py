@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from strawberry.http.ides import get_graphql_ide_html
 from structlog.testing import capture_logs
@@ -81,3 +82,29 @@ def test_missing_assets_are_logged(tmp_path: Path) -> None:
         mount_graphiql_assets(FastAPI(), tmp_path / "absent")
     assert [entry["event"] for entry in logs] == ["graphiql_assets_missing"]
     assert logs[0]["log_level"] == "warning"
+
+
+async def test_graphiql_on_loopback_prefills_the_dev_key(app: FastAPI, dev_key: str) -> None:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as local:
+        html = await page(local)
+    match = re.search(r"defaultHeaders: (\"[^\n]*\"),", html)
+    assert match is not None
+    assert json.loads(json.loads(match.group(1))) == {"Authorization": f"Bearer {dev_key}"}
+
+
+@pytest.mark.parametrize(
+    ("client", "base_url"),
+    [
+        (("127.0.0.1", 50000), "http://rebound.example"),  # a DNS name rebound to loopback
+        (("203.0.113.9", 50000), "http://127.0.0.1:8000"),  # a remote client
+    ],
+)
+async def test_graphiql_elsewhere_holds_no_key(
+    app: FastAPI, dev_key: str, client: tuple[str, int], base_url: str
+) -> None:
+    transport = httpx.ASGITransport(app=app, client=client)
+    async with httpx.AsyncClient(transport=transport, base_url=base_url) as remote:
+        html = await page(remote)
+    assert "defaultHeaders:" not in html
+    assert dev_key not in html

@@ -12,17 +12,18 @@ from typing import Any
 
 import pytest
 
+from app.keys import DEV_KEY_FILE, read_secret
 from app.processes import free_port
 from tests.servers import wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def post(port: int, query: str) -> dict[str, Any]:
+def post(port: int, query: str, key: str) -> dict[str, Any]:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
         data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         body: dict[str, Any] = json.loads(response.read())
@@ -76,14 +77,18 @@ def test_make_run_serves_keeps_data_and_survives_kill_9(tmp_path: Path) -> None:
     )
     with make_run(port, tmp_path) as make:
         wait_until_serving(f"http://127.0.0.1:{port}/graphql", make)
-        assistant_id = post(port, create)["data"]["createAssistant"]["id"]
+        # First start: the default project's key, kept for the next starts.
+        dev_key = read_secret(tmp_path / DEV_KEY_FILE)
+        assert (tmp_path / DEV_KEY_FILE).stat().st_mode & 0o777 == 0o600
+        assistant_id = post(port, create, dev_key)["data"]["createAssistant"]["id"]
         os.kill(server_pid(make), signal.SIGKILL)
         make.wait(timeout=10)
 
     # The database child dies with its parent; the next `make run` starts on the same folder.
     with make_run(port, tmp_path) as make:
         wait_until_serving(f"http://127.0.0.1:{port}/graphql", make)
-        read = post(port, f'{{ assistant(id: "{assistant_id}") {{ name }} }}')
+        assert read_secret(tmp_path / DEV_KEY_FILE) == dev_key
+        read = post(port, f'{{ assistant(id: "{assistant_id}") {{ name }} }}', dev_key)
         assert read["data"]["assistant"] == {"name": "kept"}
         assert len(database_processes(tmp_path)) == 1
         os.kill(server_pid(make), signal.SIGTERM)

@@ -14,7 +14,7 @@ from tests.runs import (
     thread_messages,
     wait_for,
 )
-from tests.ws import LEGACY_WS, TRANSPORT_WS, SubscriptionError, connect, subscribe
+from tests.ws import LEGACY_WS, TRANSPORT_WS, Live, SubscriptionError, connect, subscribe
 
 EVENT_FIELDS = """
   sequence event runId threadId createdAt
@@ -40,14 +40,10 @@ ANSWER_EVENTS = [
 ANSWER_END = ["thread.message.completed", "thread.run.step.completed", "thread.run.completed"]
 
 
-def ws_url(live_url: str) -> str:
-    return live_url.replace("http://", "ws://") + "/graphql"
-
-
 async def collect_run(
-    url: str, run_id: str, after: int | None = None, protocol: str = TRANSPORT_WS
+    live: Live, run_id: str, after: int | None = None, protocol: str = TRANSPORT_WS
 ) -> list[dict[str, Any]]:
-    async with connect(url, protocol) as socket:
+    async with connect(live.ws_url, protocol, live.payload) as socket:
         return [
             data["runEvents"]
             async for data in subscribe(socket, RUN_EVENTS, runId=run_id, after=after)
@@ -55,13 +51,13 @@ async def collect_run(
 
 
 @pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
-async def test_a_runs_whole_stream_live(gql: GraphQLClient, live_url: str, protocol: str) -> None:
+async def test_a_runs_whole_stream_live(gql: GraphQLClient, live: Live, protocol: str) -> None:
     assistant = await new_assistant(gql)
     text = "/slow 20\nthe quick brown fox jumps"
     thread_id = (await gql(CREATE_THREAD, input={"messages": [{"content": text}]}))["createThread"][
         "id"
     ]
-    async with connect(ws_url(live_url), protocol) as socket:
+    async with connect(live.ws_url, protocol, live.payload) as socket:
         events: list[dict[str, Any]] = []
         stream = subscribe(socket, THREAD_EVENTS, threadId=thread_id, after=0)
 
@@ -91,24 +87,23 @@ async def test_a_runs_whole_stream_live(gql: GraphQLClient, live_url: str, proto
     assert all(e["delta"]["content"][0]["text"]["value"] == e["textDelta"] for e in deltas)
 
 
-async def test_replay_after_every_sequence(gql: GraphQLClient, live_url: str) -> None:
+async def test_replay_after_every_sequence(gql: GraphQLClient, live: Live) -> None:
     run = await start_run(gql, await new_assistant(gql), "one two three")
     await wait_for(gql, run["id"])
-    url = ws_url(live_url)
-    whole = await collect_run(url, run["id"])  # subscribed after the end: history, then complete
+    whole = await collect_run(live, run["id"])  # subscribed after the end: history, then complete
     last = whole[-1]["sequence"]
     assert [e["sequence"] for e in whole] == list(range(1, last + 1))
     assert whole[-1]["event"] == "thread.run.completed"
     for after in range(last + 1):
-        replayed = await collect_run(url, run["id"], after)
+        replayed = await collect_run(live, run["id"], after)
         assert replayed == whole[after:], after
 
 
-async def test_tool_call_arguments_stream_as_step_deltas(gql: GraphQLClient, live_url: str) -> None:
+async def test_tool_call_arguments_stream_as_step_deltas(gql: GraphQLClient, live: Live) -> None:
     assistant = await new_assistant(gql, tools=[{"type": "FUNCTION", "function": {"name": "f"}}])
     run = await start_run(gql, assistant, '/call f {"answer": 42}')
     await wait_for(gql, run["id"], {"REQUIRES_ACTION"})
-    async with connect(ws_url(live_url)) as socket:
+    async with connect(live.ws_url, payload=live.payload) as socket:
         events = []
         async for data in subscribe(socket, RUN_EVENTS, runId=run["id"]):
             events.append(data["runEvents"])
@@ -121,9 +116,7 @@ async def test_tool_call_arguments_stream_as_step_deltas(gql: GraphQLClient, liv
     assert events[-1]["run"]["status"] == "REQUIRES_ACTION"
 
 
-async def test_sequences_continue_across_runs_of_a_thread(
-    gql: GraphQLClient, live_url: str
-) -> None:
+async def test_sequences_continue_across_runs_of_a_thread(gql: GraphQLClient, live: Live) -> None:
     assistant = await new_assistant(gql)
     first = await start_run(gql, assistant, "first")
     await wait_for(gql, first["id"])
@@ -131,14 +124,13 @@ async def test_sequences_continue_across_runs_of_a_thread(
         "createRun"
     ]
     await wait_for(gql, second["id"])
-    url = ws_url(live_url)
-    one, two = await collect_run(url, first["id"]), await collect_run(url, second["id"])
+    one, two = await collect_run(live, first["id"]), await collect_run(live, second["id"])
     assert two[0]["sequence"] == one[-1]["sequence"] + 1
     assert {e["runId"] for e in two} == {second["id"]}
 
 
-async def test_unknown_ids_and_bad_sequences_are_errors(gql: GraphQLClient, live_url: str) -> None:
-    async with connect(ws_url(live_url)) as socket:
+async def test_unknown_ids_and_bad_sequences_are_errors(gql: GraphQLClient, live: Live) -> None:
+    async with connect(live.ws_url, payload=live.payload) as socket:
         with pytest.raises(SubscriptionError) as unknown:
             async for _ in subscribe(socket, RUN_EVENTS, runId="run_nope"):
                 pass

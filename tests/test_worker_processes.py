@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.graphql import GraphQLClient
-from tests.processes import server, worker
+from tests.processes import http_url, server, worker
 from tests.runs import (
     CREATE_RUN,
     CREATE_THREAD,
@@ -22,8 +22,8 @@ from tests.runs import (
     thread_messages,
     wait_for,
 )
-from tests.test_subscriptions import THREAD_EVENTS, collect_run, ws_url
-from tests.ws import connect, subscribe
+from tests.test_subscriptions import THREAD_EVENTS, collect_run
+from tests.ws import Live, connect, subscribe
 
 pytestmark = pytest.mark.slow
 WORDS = " ".join(f"w{i}" for i in range(15))
@@ -40,7 +40,15 @@ async def wait_until_streaming(gql: GraphQLClient, run_id: str) -> None:
     raise AssertionError(f"run {run_id} never started streaming")
 
 
-async def assert_one_answer(gql: GraphQLClient, url: str, run: dict[str, Any]) -> None:
+async def wait_for_log(path: Path, text: str, timeout: float = 10) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if text in path.read_text():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{text!r} never appeared in {path.name}:\n{path.read_text()}")
+
+
+async def assert_one_answer(gql: GraphQLClient, live: Live, run: dict[str, Any]) -> None:
     done = await wait_for(gql, run["id"], timeout=30)
     assert done["status"] == "COMPLETED", done
     messages = await thread_messages(gql, run["threadId"])
@@ -51,7 +59,7 @@ async def assert_one_answer(gql: GraphQLClient, url: str, run: dict[str, Any]) -
     assert messages[1]["text"] == f"You said: {WORDS}"
     steps = (await gql(STEPS, id=run["id"]))["run"]["steps"]["nodes"]
     assert [(s["type"], s["status"]) for s in steps] == [("MESSAGE_CREATION", "COMPLETED")]
-    events = await collect_run(ws_url(url), run["id"])
+    events = await collect_run(live, run["id"])
     names = [e["event"] for e in events]
     assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))
     assert names.count("thread.run.completed") == 1
@@ -63,15 +71,16 @@ async def assert_one_answer(gql: GraphQLClient, url: str, run: dict[str, Any]) -
 async def cluster(mongodb_uri: str, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
     """A server with no workers of its own, on a database of this test alone."""
     database = f"threadline_{request.node.name[:40]}"
-    with server(mongodb_uri, database, tmp_path) as url:
-        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-            yield database, url, GraphQLClient(http)
+    with server(mongodb_uri, database, tmp_path) as live:
+        headers = {"Authorization": live.payload["authorization"]}
+        async with httpx.AsyncClient(base_url=http_url(live), headers=headers, timeout=10) as http:
+            yield database, live, GraphQLClient(http)
 
 
 async def test_sigkill_mid_run_another_worker_finishes_each_run_once(
     cluster: Any, mongodb_uri: str, tmp_path: Path
 ) -> None:
-    database, url, gql = cluster
+    database, live, gql = cluster
     assistant = await new_assistant(gql)
     settings = {"workers": 4, "run_lease_seconds": LEASE}
     with worker(mongodb_uri, database, tmp_path, "doomed", **settings) as doomed:
@@ -82,34 +91,37 @@ async def test_sigkill_mid_run_another_worker_finishes_each_run_once(
         doomed.wait(timeout=10)
     with worker(mongodb_uri, database, tmp_path, "rescuer", **settings):
         for run in runs:
-            await assert_one_answer(gql, url, run)
+            await assert_one_answer(gql, live, run)
     assert "run_claimed" in (tmp_path / "rescuer.log").read_text()
 
 
 async def test_a_paused_workers_late_writes_are_refused(
     cluster: Any, mongodb_uri: str, tmp_path: Path
 ) -> None:
-    database, url, gql = cluster
+    database, live, gql = cluster
     settings = {"workers": 1, "run_lease_seconds": LEASE}
-    run = await start_run(gql, await new_assistant(gql), SLOW)
+    run = await start_run(gql, await new_assistant(gql), f"/slow 400\n{WORDS}")
     with worker(mongodb_uri, database, tmp_path, "paused", **settings) as paused:
         await wait_until_streaming(gql, run["id"])
+        # Paused between tokens, not inside a write: a worker frozen inside a transaction
+        # holds the run's document until the database aborts that transaction (README).
+        await asyncio.sleep(0.2)
         paused.send_signal(signal.SIGSTOP)
         with worker(mongodb_uri, database, tmp_path, "rescuer", **settings):
-            await assert_one_answer(gql, url, run)
-        before = await collect_run(ws_url(url), run["id"])
+            await assert_one_answer(gql, live, run)
+        before = await collect_run(live, run["id"])
         paused.send_signal(signal.SIGCONT)  # it wakes up believing it still holds the run
         await asyncio.sleep(2 * 0.12 + 1.0)
         assert paused.poll() is None
-    await assert_one_answer(gql, url, run)
-    assert await collect_run(ws_url(url), run["id"]) == before
+    await assert_one_answer(gql, live, run)
+    assert await collect_run(live, run["id"]) == before
     assert "run_lease_lost" in (tmp_path / "paused.log").read_text()
 
 
 async def test_sigterm_hands_running_runs_back(
     cluster: Any, mongodb_uri: str, tmp_path: Path
 ) -> None:
-    database, url, gql = cluster
+    database, live, gql = cluster
     settings = {"workers": 1, "run_lease_seconds": 30, "drain_seconds": 0.2}
     run = await start_run(gql, await new_assistant(gql), SLOW)
     with worker(mongodb_uri, database, tmp_path, "leaving", **settings) as leaving:
@@ -118,14 +130,14 @@ async def test_sigterm_hands_running_runs_back(
         assert leaving.wait(timeout=10) == 0
     # The lease (30 s) has not run out: the run was released, so it continues at once.
     with worker(mongodb_uri, database, tmp_path, "next", **settings):
-        await assert_one_answer(gql, url, run)
+        await assert_one_answer(gql, live, run)
     assert "run_released" in (tmp_path / "leaving.log").read_text()
 
 
 async def test_subscribers_on_two_servers_see_the_same_sequence(
     cluster: Any, mongodb_uri: str, tmp_path: Path
 ) -> None:
-    database, url, gql = cluster
+    database, live, gql = cluster
     assistant = await new_assistant(gql)
     text = f"/slow 10\n{WORDS}"
     thread_id = (await gql(CREATE_THREAD, input={"messages": [{"content": text}]}))["createThread"][
@@ -133,16 +145,16 @@ async def test_subscribers_on_two_servers_see_the_same_sequence(
     ]
     with server(mongodb_uri, database, tmp_path, workers=1) as other:
 
-        async def watch(base: str) -> list[dict[str, Any]]:
+        async def watch(base: Live) -> list[dict[str, Any]]:
             seen = []
-            async with connect(ws_url(base)) as socket:
+            async with connect(base.ws_url, payload=base.payload) as socket:
                 async for data in subscribe(socket, THREAD_EVENTS, threadId=thread_id, after=0):
                     seen.append(data["threadEvents"])
                     if data["threadEvents"]["event"] == "thread.run.completed":
                         return seen
             raise AssertionError("the subscription ended early")
 
-        watchers = [asyncio.create_task(watch(base)) for base in (url, other)]
+        watchers = [asyncio.create_task(watch(base)) for base in (live, other)]
         await asyncio.sleep(0.3)
         await gql(CREATE_RUN, threadId=thread_id, input={"assistantId": assistant})
         first, second = await asyncio.wait_for(asyncio.gather(*watchers), 20)

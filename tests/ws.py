@@ -4,6 +4,7 @@ import itertools
 import json
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import websockets
@@ -12,6 +13,14 @@ from websockets.asyncio.client import ClientConnection
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
 _ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Live:
+    """Where a server takes websockets, and the `connection_init` payload that authenticates."""
+
+    ws_url: str
+    payload: dict[str, Any]
 
 
 class SubscriptionError(AssertionError):

@@ -1,0 +1,73 @@
+"""A cap on request bodies, checked before anything parses them (ASGI middleware).
+
+The body is read into memory up to the cap (GraphQL requests are parsed whole anyway), then
+replayed to the app; one byte more and the client gets 413 with a coded error.
+"""
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class BodySizeLimit:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.max_bytes:
+            await self.refuse(send)
+            return
+        body = await self.read(receive)
+        if body is None:
+            await self.refuse(send)
+            return
+        await self.app(scope, replay(body, receive), send)
+
+    async def read(self, receive: Receive) -> bytes | None:
+        """The whole body, or None once it passes the cap (a chunked body declares no size)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b"".join(chunks)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def refuse(self, send: Send) -> None:
+        message = (
+            f"The request body is larger than {self.max_bytes} bytes (THREADLINE_MAX_BODY_BYTES)."
+        )
+        error: dict[str, Any] = {"message": message, "extensions": {"code": "BAD_USER_INPUT"}}
+        content = json.dumps({"data": None, "errors": [error]}).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(content)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the buffered body first, then whatever comes next (disconnect)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed

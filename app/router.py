@@ -1,0 +1,80 @@
+"""The GraphQL router: authentication on websockets, CSRF-safe GETs, and coded HTTP refusals."""
+
+import ipaddress
+from typing import Any
+
+from cross_web import HTTPException
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET, UnsetType
+
+from app.context import Context
+from app.graphiql import OfflineGraphQLRouter
+from app.websockets import LegacyWSHandler, TransportWSHandler
+from models.errors import Unauthenticated
+
+# A browser sends a cross-site request without asking first only with these content types.
+SIMPLE_CONTENT_TYPES = {
+    "",
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+}
+PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-preflight")
+HTTP_CODES = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND", 429: "RATE_LIMITED"}
+CSRF_REFUSAL = (
+    "A query over GET needs a header that browsers only send after a CORS preflight: "
+    "`Content-Type: application/json` or `Apollo-Require-Preflight: true`."
+)
+
+
+def error_response(status: int, message: str) -> JSONResponse:
+    code = HTTP_CODES.get(status, "BAD_USER_INPUT")
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status_code=status)
+
+
+def preflighted(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type not in SIMPLE_CONTENT_TYPES or any(
+        name in request.headers for name in PREFLIGHT_HEADERS
+    )
+
+
+def is_loopback(request: Request) -> bool:
+    """Both the client and the Host it asked for are loopback (a rebound DNS name is not)."""
+    client = request.client.host if request.client else ""
+    hostname = request.url.hostname or ""
+    return _loopback(client) and (hostname == "localhost" or _loopback(hostname))
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class ThreadlineRouter(OfflineGraphQLRouter):
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        if context.principal is None:
+            try:
+                await context.authenticate_connection()
+            except Unauthenticated:
+                raise ConnectionRejectionError() from None
+        ack: UnsetType = UNSET
+        return ack
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        if not self.is_websocket_request(request) and (
+            request.method == "GET" and "query" in request.query_params and not preflighted(request)
+        ):
+            return error_response(400, CSRF_REFUSAL)
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as error:
+            return error_response(error.status_code, error.reason)

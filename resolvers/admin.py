@@ -1,0 +1,73 @@
+"""Administration: projects and API keys, for the admin key only."""
+
+import strawberry
+
+from app.context import Info
+from models import api_key
+from models.pagination import PageRequest, SortOrder
+from models.project import create_project, get_project, page_projects
+from schema.admin import ApiKey, ApiKeySecret, Project
+from schema.common import PAGE_ARGUMENTS_HELP, Connection, DeletedObject
+
+
+@strawberry.type
+class AdminQuery:
+    @strawberry.field(description=f"Every project (admin key only). {PAGE_ARGUMENTS_HELP}")
+    async def projects(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        order: SortOrder = SortOrder.DESC,
+    ) -> Connection[Project]:
+        info.context.require_admin()
+        request = PageRequest(first=first, after=after, last=last, before=before, order=order)
+        return Connection[Project].from_page(await page_projects(request), Project.from_document)
+
+    @strawberry.field(description=f"A project's API keys (admin key only). {PAGE_ARGUMENTS_HELP}")
+    async def api_keys(
+        self,
+        info: Info,
+        project_id: strawberry.ID,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        order: SortOrder = SortOrder.DESC,
+    ) -> Connection[ApiKey]:
+        info.context.require_admin()
+        project = await get_project(project_id)
+        request = PageRequest(first=first, after=after, last=last, before=before, order=order)
+        page = await api_key.page_api_keys(project.id, request)
+        return Connection[ApiKey].from_page(page, ApiKey.from_document)
+
+
+@strawberry.type
+class AdminMutation:
+    @strawberry.mutation(description="Creates a project (admin key only).")
+    async def create_project(self, info: Info, name: str) -> Project:
+        info.context.require_admin()
+        return Project.from_document(await create_project(name))
+
+    @strawberry.mutation(description="A new key for a project; its secret is shown this once.")
+    async def create_api_key(
+        self, info: Info, project_id: strawberry.ID, name: str | None = None
+    ) -> ApiKeySecret:
+        info.context.require_admin()
+        project = await get_project(project_id)
+        document, secret = await api_key.create_api_key(project.id, name)
+        return ApiKeySecret(
+            id=strawberry.ID(document.id),
+            key=secret,
+            project_id=strawberry.ID(document.project_id),
+            name=document.name,
+            created_at=document.created_at,
+        )
+
+    @strawberry.mutation(description="Revokes a key at once, open websockets included.")
+    async def revoke_api_key(self, info: Info, id: strawberry.ID) -> DeletedObject:
+        info.context.require_admin()
+        await api_key.revoke(id)
+        return DeletedObject(id=id)

@@ -1,0 +1,51 @@
+"""Projects and API keys as GraphQL types (the admin key's domain)."""
+
+from datetime import datetime
+
+import strawberry
+
+from models.api_key import ApiKeyDocument
+from models.project import ProjectDocument
+
+
+@strawberry.type(description="A project: its keys see only its objects.")
+class Project:
+    id: strawberry.ID
+    name: str
+    created_at: datetime
+
+    @classmethod
+    def from_document(cls, document: ProjectDocument) -> "Project":
+        return cls(
+            id=strawberry.ID(document.id), name=document.name, created_at=document.created_at
+        )
+
+
+@strawberry.type(description="An API key, without its secret.")
+class ApiKey:
+    id: strawberry.ID
+    project_id: strawberry.ID
+    name: str | None
+    redacted_key: str = strawberry.field(description="The key's last characters.")
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_document(cls, document: ApiKeyDocument) -> "ApiKey":
+        return cls(
+            id=strawberry.ID(document.id),
+            project_id=strawberry.ID(document.project_id),
+            name=document.name,
+            redacted_key=document.redacted,
+            created_at=document.created_at,
+            revoked_at=document.revoked_at,
+        )
+
+
+@strawberry.type(description="A new API key with its secret: `key` is shown this once only.")
+class ApiKeySecret:
+    id: strawberry.ID
+    key: str
+    project_id: strawberry.ID
+    name: str | None
+    created_at: datetime

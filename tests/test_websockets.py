@@ -1,0 +1,128 @@
+"""Websockets on a real uvicorn: the key goes in `connection_init`; bad keys and revoked keys
+close the connection with 4403, in both protocols."""
+
+import json
+from typing import Any
+
+import pytest
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from tests.graphql import GraphQLClient, ProjectClient
+from tests.servers import InProcessServer
+
+TRANSPORT = "graphql-transport-ws"
+LEGACY = "graphql-ws"
+PROTOCOLS = [TRANSPORT, LEGACY]
+QUERY = "{ assistants { nodes { id } } }"
+
+
+async def connect(server: InProcessServer, protocol: str) -> ClientConnection:
+    return await websockets.connect(server.ws_url, subprotocols=[protocol])  # type: ignore[list-item]
+
+
+async def init(ws: ClientConnection, payload: dict[str, Any] | None) -> dict[str, Any]:
+    message: dict[str, Any] = {"type": "connection_init"}
+    if payload is not None:
+        message["payload"] = payload
+    await ws.send(json.dumps(message))
+    answer: dict[str, Any] = json.loads(await ws.recv())
+    return answer
+
+
+async def run(ws: ClientConnection, protocol: str, operation_id: str, query: str) -> dict[str, Any]:
+    """graphql-transport-ws runs queries; legacy graphql-ws answers them with an error (it
+    serves subscriptions only), which still shows the connection is open and served."""
+    start = "subscribe" if protocol == TRANSPORT else "start"
+    await ws.send(json.dumps({"id": operation_id, "type": start, "payload": {"query": query}}))
+    result: dict[str, Any] = json.loads(await ws.recv())
+    if protocol == LEGACY:
+        assert result == {
+            "type": "error",
+            "id": operation_id,
+            "payload": {
+                "message": "queries are not allowed",
+                "extensions": {"code": "BAD_USER_INPUT"},
+            },
+        }
+        return {}
+    assert result["type"] == "next", result
+    complete = json.loads(await ws.recv())
+    assert complete == {"id": operation_id, "type": "complete"}
+    payload: dict[str, Any] = result["payload"]
+    return payload
+
+
+async def closed_with(ws: ClientConnection) -> int | None:
+    """The close code the server sent, once the connection ends (messages before are skipped)."""
+    try:
+        while True:
+            await ws.recv()
+    except websockets.ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize(
+    "payload", [None, {}, {"authorization": "Bearer tl-proj-wrong"}, {"authorization": 42}]
+)
+async def test_connection_init_without_a_valid_key_closes_4403(
+    server: InProcessServer, protocol: str, payload: dict[str, Any] | None
+) -> None:
+    async with await connect(server, protocol) as ws:
+        message: dict[str, Any] = {"type": "connection_init"}
+        if payload is not None:
+            message["payload"] = payload
+        await ws.send(json.dumps(message))
+        assert await closed_with(ws) == 4403
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_operations_before_connection_init_are_refused(
+    server: InProcessServer, protocol: str
+) -> None:
+    async with await connect(server, protocol) as ws:
+        start = "subscribe" if protocol == TRANSPORT else "start"
+        await ws.send(json.dumps({"id": "1", "type": start, "payload": {"query": QUERY}}))
+        assert await closed_with(ws) == 4401
+
+
+async def test_a_project_key_sees_its_own_project_over_websockets(
+    server: InProcessServer, gql: GraphQLClient, other: ProjectClient
+) -> None:
+    protocol = TRANSPORT
+    mine = await other('mutation { createAssistant(input: {model: "threadline/scripted"}) { id } }')
+    await gql('mutation { createAssistant(input: {model: "threadline/scripted"}) { id } }')
+    async with await connect(server, protocol) as ws:
+        assert (await init(ws, {"authorization": f"Bearer {other.key}"}))[
+            "type"
+        ] == "connection_ack"
+        payload = await run(ws, protocol, "1", QUERY)
+    assert payload == {"data": {"assistants": {"nodes": [mine["createAssistant"]]}}}
+
+
+async def test_admin_key_over_websockets_is_forbidden_project_data(
+    server: InProcessServer, admin: GraphQLClient, admin_key: str
+) -> None:
+    protocol = TRANSPORT
+    async with await connect(server, protocol) as ws:
+        assert (await init(ws, {"authorization": f"Bearer {admin_key}"}))[
+            "type"
+        ] == "connection_ack"
+        payload = await run(ws, protocol, "1", QUERY)
+    assert payload["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_revoking_a_key_closes_its_open_websocket(
+    server: InProcessServer, protocol: str, admin: GraphQLClient, other: ProjectClient
+) -> None:
+    async with await connect(server, protocol) as ws:
+        assert (await init(ws, {"authorization": f"Bearer {other.key}"}))[
+            "type"
+        ] == "connection_ack"
+        assert "errors" not in await run(ws, protocol, "1", QUERY)  # served while valid
+        await admin("mutation($id: ID!) { revokeApiKey(id: $id) { id } }", id=other.key_id)
+        start = "subscribe" if protocol == TRANSPORT else "start"
+        await ws.send(json.dumps({"id": "2", "type": start, "payload": {"query": QUERY}}))
+        assert await closed_with(ws) == 4403
