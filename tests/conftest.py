@@ -58,6 +58,7 @@ def settings(
         rate_limit="10000/second",
         openai_base_url=model_server.base_url,
         run_lease_seconds=5,
+        ws_auth_recheck_seconds=0.3,
     )
 
 

@@ -1,11 +1,13 @@
 """runEvents / threadEvents over real websockets, against the live event log."""
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
-from tests.graphql import GraphQLClient
+from tests.graphql import GraphQLClient, ProjectClient
 from tests.runs import (
     CREATE_RUN,
     CREATE_THREAD,
@@ -139,3 +141,28 @@ async def test_unknown_ids_and_bad_sequences_are_errors(gql: GraphQLClient, live
             async for _ in subscribe(socket, THREAD_EVENTS, threadId="thread_x", after=-1):
                 pass
         assert negative.value.errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def read_all(stream: AsyncIterator[dict[str, Any]]) -> None:
+    async for _ in stream:
+        pass
+
+
+async def test_revoking_a_key_closes_its_streaming_subscription(
+    live: Live, other: ProjectClient, admin: GraphQLClient
+) -> None:
+    assistant = await new_assistant(other)
+    slow = "/slow 100\n" + " ".join(f"w{i}" for i in range(40))
+    thread = await other(CREATE_THREAD, input={"messages": [{"content": slow}]})
+    thread_id = thread["createThread"]["id"]
+    payload = {"authorization": f"Bearer {other.key}"}
+    async with connect(live.ws_url, payload=payload) as socket:
+        stream = subscribe(socket, THREAD_EVENTS, threadId=thread_id, after=0)
+        await other(CREATE_RUN, threadId=thread_id, input={"assistantId": assistant})
+        first = await anext(stream)
+        assert first["threadEvents"]["sequence"] == 1
+        await admin("mutation($id: ID!) { revokeApiKey(id: $id) { id } }", id=other.key_id)
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(read_all(stream), 5)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4403
