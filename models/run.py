@@ -173,6 +173,9 @@ class RunUpdate(BaseModel):
     metadata: Metadata = Field(default_factory=dict)
 
 
+CLAIM_TIMEOUT_MS = 2000
+
+
 async def claim_next(owner: str, lease_seconds: float) -> RunDocument | None:
     """Claims the oldest executable run that nobody holds (or whose lease ran out):
     one atomic find_one_and_update, so two workers never claim the same run."""
@@ -190,6 +193,9 @@ async def claim_next(owner: str, lease_seconds: float) -> RunDocument | None:
         },
         sort=[("created_at", 1)],
         return_document=ReturnDocument.AFTER,
+        # A worker frozen inside a transaction on this run holds its document: give up for
+        # now rather than block the claim loop until the database aborts that transaction.
+        maxTimeMS=CLAIM_TIMEOUT_MS,
     )
     return None if raw is None else _parse(raw)
 
