@@ -6,6 +6,7 @@ from engine import tokens
 from engine.providers.base import ToolCallDelta, Usage
 from engine.writer import RunWriter, event, message_event, step_event
 from models.base import utcnow
+from models.event import NewEvent
 from models.message import ContentPart, MessageDocument, TextValue
 from models.run import FunctionCall, IncompleteDetails, RequiredAction, ToolCall
 from models.run import Usage as UsageCounts
@@ -105,13 +106,16 @@ class Turn:
         )
 
     async def finish(self) -> None:
-        """Completes what the stream wrote, then moves the run on."""
+        """Completes what the stream wrote and moves the run on, in one transaction: a crash
+        never leaves a finished answer on a run that another worker would answer again."""
         usage = self._usage()
         run_usage = (self.writer.run.usage or UsageCounts()) + usage
         if self.writer.message is None and not self.calls:
             await self._open_message()  # an empty answer is still an answer
+        documents: list[MessageDocument | RunStepDocument] = []
+        events: list[NewEvent] = []
         if self.writer.message is not None:
-            await self._close_message(usage if not self.calls else None)
+            documents, events = self._closed_message(usage if not self.calls else None)
         if self.calls and self.tool_step is not None:
             step = self.tool_step
             step.step_details.tool_calls = [self.calls[index] for index in sorted(self.calls)]
@@ -122,7 +126,8 @@ class Turn:
                     "usage": run_usage,
                     "required_action": RequiredAction(tool_calls=step.step_details.tool_calls),
                 },
-                documents=[step],
+                documents=[*documents, step],
+                events=events,
             )
         elif self.out_of_tokens:
             await self.writer.move(
@@ -131,9 +136,13 @@ class Turn:
                     "usage": run_usage,
                     "incomplete_details": IncompleteDetails(reason="max_completion_tokens"),
                 },
+                documents=documents,
+                events=events,
             )
         else:
-            await self.writer.move("completed", fields={"usage": run_usage})
+            await self.writer.move(
+                "completed", fields={"usage": run_usage}, documents=documents, events=events
+            )
 
     def _usage(self) -> UsageCounts:
         prompt = self.usage.prompt_tokens if self.usage else self.prompt_tokens
@@ -188,6 +197,13 @@ class Turn:
         )
 
     async def _close_message(self, usage: UsageCounts | None = None) -> None:
+        documents, events = self._closed_message(usage)
+        await self.writer.record(documents=documents, events=events)
+
+    def _closed_message(
+        self, usage: UsageCounts | None
+    ) -> tuple[list[MessageDocument | RunStepDocument], list[NewEvent]]:
+        """The open message and its step, finished, with their events (not yet written)."""
         message, step = self.writer.message, self.writer.step
         assert message is not None
         assert step is not None
@@ -200,9 +216,9 @@ class Turn:
         else:
             message.status, message.completed_at = "completed", now
         step.status, step.completed_at, step.usage = "completed", now, usage
-        await self.writer.record(
-            documents=[message, step],
-            events=[message_event(message.status, message), step_event("completed", step)],
-        )
         self.writer.message = self.writer.step = None
         self.writer.text = []
+        return [message, step], [
+            message_event(message.status, message),
+            step_event("completed", step),
+        ]
