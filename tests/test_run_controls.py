@@ -1,5 +1,6 @@
 """Run controls reach the model: checked on the requests a real OpenAI-compatible server got."""
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -8,6 +9,7 @@ import pytest
 from tests.graphql import GraphQLClient
 from tests.openai_server import OpenAICompatibleServer, Script, ToolCall
 from tests.runs import (
+    CANCEL,
     CREATE_RUN,
     CREATE_THREAD,
     STEPS,
@@ -28,6 +30,7 @@ def endpoint(model_server: OpenAICompatibleServer) -> Scripted:
     def script(plan: Script) -> OpenAICompatibleServer:
         model_server.script = plan
         model_server.requests.clear()
+        model_server.disconnected.clear()
         return model_server
 
     return script
@@ -168,3 +171,20 @@ async def test_a_prompt_that_cannot_fit_ends_incomplete(gql: GraphQLClient) -> N
     assert done["incompleteDetails"] == {"reason": "max_prompt_tokens"}
     steps = (await gql(STEPS, id=run["id"]))["run"]["steps"]["nodes"]
     assert steps == []
+
+
+async def test_cancel_closes_the_endpoints_stream(gql: GraphQLClient, endpoint: Scripted) -> None:
+    words = " ".join(f"w{i}" for i in range(100))
+    server = endpoint(Script(text=words, chunk_delay=0.05))
+    run = await start_run(gql, await new_assistant(gql, model=MODEL), "talk")
+    for _ in range(200):
+        if (await gql(STEPS, id=run["id"]))["run"]["steps"]["nodes"]:
+            break
+        await asyncio.sleep(0.02)
+    await gql(CANCEL, runId=run["id"])
+    done = await wait_for(gql, run["id"], timeout=5)
+    assert done["status"] == "CANCELLED"
+    await asyncio.wait_for(server.disconnected.wait(), 2)  # the HTTP stream was closed
+    answer = (await thread_messages(gql, run["threadId"]))[-1]
+    assert answer["status"] == "INCOMPLETE"
+    assert 0 < len(answer["text"]) < len(words)
