@@ -206,3 +206,16 @@ async def test_json_object_response_format_answers_json(gql: GraphQLClient) -> N
     await wait_for(gql, run["id"])
     answer = (await thread_messages(gql, run["threadId"]))[-1]["text"]
     assert json.loads(answer) == {"answer": "You said: hello"}
+
+
+async def test_json_schema_response_format_answers_a_matching_object(gql: GraphQLClient) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"reply": {"type": "string"}, "count": {"type": "integer"}},
+        "required": ["reply", "count"],
+    }
+    form = {"type": "JSON_SCHEMA", "jsonSchema": {"name": "reply", "schema": schema}}
+    run = await start_run(gql, await new_assistant(gql), "hi", responseFormat=form)
+    await wait_for(gql, run["id"])
+    answer = json.loads((await thread_messages(gql, run["threadId"]))[-1]["text"])
+    assert answer == {"reply": "You said: hi", "count": 0}
