@@ -18,7 +18,9 @@ from engine.expiry import expire_overdue
 from models.run import RunDocument, claim_next, extend_lease, release_lease
 
 log = structlog.get_logger()
-POLL_SECONDS = 0.25
+# Runs queued in this process wake its workers at once; the poll finds the others' runs
+# (and expired leases). Each poll is a write attempt, so not too often.
+POLL_SECONDS = 1.0
 EXPIRY_EVERY_SECONDS = 1.0
 
 

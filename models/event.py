@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import Field
-from pymongo import IndexModel, ReturnDocument
+from pymongo import IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from models.base import ScopedDocument, utcnow
@@ -53,14 +53,15 @@ async def append(
     one retries, so sequences are contiguous and committed in order (no gap, no duplicate)."""
     if not new:
         return []
-    thread = await ThreadDocument.get_pymongo_collection().find_one_and_update(
-        {"_id": thread_id, "project_id": project_id},
-        {"$inc": {"event_sequence": len(new)}},
-        projection={"event_sequence": 1},
-        return_document=ReturnDocument.AFTER,
-        session=session,
+    # update_one then find_one rather than find_one_and_update: the embedded database scans
+    # the whole collection for a findAndModify, even by _id.
+    threads = ThreadDocument.get_pymongo_collection()
+    scope = {"_id": thread_id, "project_id": project_id}
+    counted = await threads.update_one(
+        scope, {"$inc": {"event_sequence": len(new)}}, session=session
     )
-    if thread is None:
+    thread = await threads.find_one(scope, {"event_sequence": 1}, session=session)
+    if counted.matched_count == 0 or thread is None:
         raise NotFound("thread", thread_id)
     first = int(thread["event_sequence"]) - len(new) + 1
     now = utcnow()

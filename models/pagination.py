@@ -83,22 +83,30 @@ def _beyond(key: Key, ascending: bool, inclusive: bool = False) -> dict[str, Any
     }
 
 
+def _within(scope: dict[str, Any], bounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One flat filter where it can be: some planners (the embedded database's) scan the whole
+    collection for any top-level `$and`."""
+    if len(bounds) <= 1:
+        return {**scope, **(bounds[0] if bounds else {})}
+    return {**scope, "$and": bounds}
+
+
 async def paginate(model: type[D], scope: dict[str, Any], request: PageRequest) -> Page[D]:
     """One page of `model` matching `scope`, ordered by (created_at, _id)."""
     ascending = request.order is SortOrder.ASC
     after = decode_cursor(request.after) if request.after else None
     before = decode_cursor(request.before) if request.before else None
-    conditions = [scope]
+    bounds = []
     if after:
-        conditions.append(_beyond(after, ascending))
+        bounds.append(_beyond(after, ascending))
     if before:
-        conditions.append(_beyond(before, not ascending))
+        bounds.append(_beyond(before, not ascending))
     backwards = request.last is not None
     size = (request.last if backwards else request.first) or DEFAULT_PAGE_SIZE
     scan_ascending = ascending != backwards
     direction = SortDirection.ASCENDING if scan_ascending else SortDirection.DESCENDING
     items = (
-        await model.find({"$and": conditions})
+        await model.find(_within(scope, bounds))
         .sort([("created_at", direction), ("_id", direction)])
         .limit(size + 1)
         .to_list()
@@ -112,7 +120,7 @@ async def paginate(model: type[D], scope: dict[str, Any], request: PageRequest) 
     beyond_edge = False
     if edge:
         toward = not ascending if not backwards else ascending
-        far_side = {"$and": [scope, _beyond(edge, toward, inclusive=True)]}
+        far_side = _within(scope, [_beyond(edge, toward, inclusive=True)])
         beyond_edge = (
             await model.get_pymongo_collection().find_one(far_side, {"_id": 1}) is not None
         )

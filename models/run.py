@@ -201,12 +201,15 @@ async def claim_next(owner: str, lease_seconds: float) -> RunDocument | None:
 
 
 async def extend_lease(run_id: str, fence: int, lease_seconds: float) -> str | None:
-    """Heartbeat: the run's status while this fence still holds it, else None."""
-    raw = await RunDocument.get_pymongo_collection().find_one_and_update(
-        {"_id": run_id, "fence": fence, "lease": {"$ne": None}},
-        {"$set": {"lease.expires_at": utcnow() + timedelta(seconds=lease_seconds)}},
-        projection={"status": 1},
-    )
+    """Heartbeat: the run's status while this fence still holds it, else None.
+    (Two indexed operations: the embedded database scans for a findAndModify.)"""
+    held = {"_id": run_id, "fence": fence, "lease": {"$ne": None}}
+    collection = RunDocument.get_pymongo_collection()
+    expires = utcnow() + timedelta(seconds=lease_seconds)
+    extended = await collection.update_one(held, {"$set": {"lease.expires_at": expires}})
+    if extended.matched_count == 0:
+        return None
+    raw = await collection.find_one(held, {"status": 1})
     return None if raw is None else str(raw["status"])
 
 

@@ -51,7 +51,15 @@ async def commit(change: Change) -> tuple[RunDocument, list[EventDocument]]:
         if written.matched_count == 0:
             raise RunChanged(run.id)
         for document in change.documents:
-            await document.save(session=session)
+            # replace_one, not Beanie's save(): the embedded database scans the whole
+            # collection for the findAndModify that save() of a stored document sends.
+            await (
+                type(document)
+                .get_pymongo_collection()
+                .replace_one(
+                    {"_id": document.id}, _encoder.encode(document), upsert=True, session=session
+                )
+            )
         return await append(session, run.project_id, run.thread_id, list(change.events))
 
     stored = await runs.transaction(work)
