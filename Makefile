@@ -41,6 +41,9 @@ schema: install
 bench: install
 	$(BIN)/python bench/assistant_lookup.py
 	$(BIN)/python bench/auth_overhead.py
+	$(BIN)/python bench/event_latency.py
+	$(BIN)/python bench/run_throughput.py
+	$(BIN)/python bench/long_thread.py
 
 clean:
 	rm -rf $(VENV) app/static/graphiql

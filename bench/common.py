@@ -1,0 +1,373 @@
+"""What the run-engine benchmarks share: an in-memory embedded database, a real `threadline run`
+server subprocess, GraphQL over HTTP and over websockets (graphql-transport-ws), CPU counters
+and percentiles.
+
+Credentials live in one place: `auth_headers` and `init_payload` turn an optional API key into
+the `Authorization` header and the websocket `connection_init` payload. `ThreadlineServer.key`
+finds the key: THREADLINE_BENCH_KEY if set, else the `dev-key` file the server writes into its
+own (temporary) state dir, else none (a server without authentication).
+"""
+
+# ruff: noqa: T201
+
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+import websockets
+from assistant_lookup import cpu_seconds, database_pid
+from pymongo import AsyncMongoClient
+from websockets.asyncio.client import ClientConnection
+from websockets.typing import Subprotocol
+
+from app.embedded_db import MEMORY, EmbeddedDatabase
+from app.logging import configure_logging
+from app.processes import die_with_parent, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+DATABASE_NAME = "threadline_bench"
+KEY_ENV = "THREADLINE_BENCH_KEY"
+STARTUP_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+TRANSPORT_WS = Subprotocol("graphql-transport-ws")
+SCRIPTED_MODEL = "threadline/scripted"
+CREATE_ASSISTANT = (
+    "mutation($input: CreateAssistantInput!) { createAssistant(input: $input) { id } }"
+)
+CREATE_THREAD = "mutation($input: CreateThreadInput) { createThread(input: $input) { id } }"
+RUN_EVENTS = "subscription($id: ID!) { runEvents(runId: $id) { sequence event } }"
+RUN_ENDED = frozenset(
+    f"thread.run.{status}"
+    for status in ("completed", "failed", "cancelled", "expired", "incomplete")
+)
+
+Json = dict[str, Any]
+
+
+# --- Credentials: the one place that knows how a key is sent ---------------------------------
+
+
+def auth_headers(key: str | None) -> dict[str, str]:
+    """HTTP headers for a request made with `key` (none without a key)."""
+    return {"authorization": f"Bearer {key}"} if key else {}
+
+
+def init_payload(key: str | None) -> Json:
+    """The websocket `connection_init` payload for `key`."""
+    return {"authorization": f"Bearer {key}"} if key else {}
+
+
+# --- The server ------------------------------------------------------------------------------
+
+
+def threadline_command() -> list[str]:
+    """`.venv/bin/threadline` next to this interpreter (else the same CLI via `-m`)."""
+    script = Path(sys.executable).parent / "threadline"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
+
+
+@dataclass
+class ThreadlineServer:
+    """One `threadline run` subprocess with a state dir of its own."""
+
+    process: "subprocess.Popen[bytes]"
+    port: int
+    state_dir: Path
+
+    @classmethod
+    def start(cls, uri: str, workers: int, **env: str) -> "ThreadlineServer":
+        port = free_port(HOST)
+        state_dir = Path(tempfile.mkdtemp(prefix="threadline-bench-"))
+        variables = {
+            **os.environ,
+            "THREADLINE_MONGODB_URI": uri,
+            "THREADLINE_DATABASE_NAME": DATABASE_NAME,
+            "THREADLINE_HOST": HOST,
+            "THREADLINE_PORT": str(port),
+            "THREADLINE_WORKERS": str(workers),
+            "THREADLINE_STATE_DIR": str(state_dir),
+            "THREADLINE_LOG_LEVEL": "WARNING",
+            # No per-key rate limit: the load is the point ("" switches it off).
+            "THREADLINE_RATE_LIMIT": "",
+            **env,
+        }
+        # Its output (keys announced on first start, warnings) goes to a log, shown on failure.
+        with (state_dir / "server.log").open("wb") as log:
+            process = subprocess.Popen(
+                [*threadline_command(), "run"],
+                cwd=ROOT,
+                env=variables,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,
+            )
+        return cls(process, port, state_dir)
+
+    def log_tail(self, lines: int = 30) -> str:
+        with contextlib.suppress(OSError):
+            text = (self.state_dir / "server.log").read_text(errors="replace")
+            return "\n".join(text.splitlines()[-lines:])
+        return ""
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{HOST}:{self.port}/graphql"
+
+    def key(self) -> str | None:
+        given = os.environ.get(KEY_ENV)
+        if given:
+            return given
+        with contextlib.suppress(OSError):
+            return (self.state_dir / "dev-key").read_text().strip() or None
+        return None
+
+    async def wait_until_ready(self) -> None:
+        """uvicorn listens only once the lifespan (database, workers) has started, so any
+        HTTP answer at all means ready, whether or not it asks for a key."""
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=5.0) as client:
+            while True:
+                if self.process.poll() is not None:
+                    raise RuntimeError(
+                        f"threadline exited with code {self.process.returncode}:\n"
+                        + self.log_tail()
+                    )
+                with contextlib.suppress(httpx.TransportError):
+                    await client.post("/graphql", json={"query": "{ __typename }"})
+                    return
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.base_url} did not become ready in time")
+                await asyncio.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+
+
+# --- GraphQL over HTTP -----------------------------------------------------------------------
+
+
+class GraphQLFailed(RuntimeError):
+    pass
+
+
+class GraphQL:
+    """POST /graphql with the key's headers; `await gql(query, **variables)` is the data."""
+
+    def __init__(self, base_url: str, key: str | None, concurrency: int = 16) -> None:
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self.http = httpx.AsyncClient(
+            base_url=base_url, headers=auth_headers(key), limits=limits, timeout=120.0
+        )
+
+    async def __call__(self, query: str, **variables: Any) -> Json:
+        response = await self.http.post("/graphql", json={"query": query, "variables": variables})
+        body: Json = response.json()
+        if response.status_code != 200 or body.get("errors"):
+            raise GraphQLFailed(f"{response.status_code}: {body.get('errors') or body}")
+        data: Json = body["data"]
+        return data
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.http.aclose()
+
+
+async def new_assistant(gql: GraphQL) -> str:
+    data = await gql(
+        CREATE_ASSISTANT,
+        input={"model": SCRIPTED_MODEL, "name": "Bench", "instructions": "Answer briefly."},
+    )
+    return str(data["createAssistant"]["id"])
+
+
+async def new_thread(gql: GraphQL, messages: Sequence[str] = ()) -> str:
+    thread = {"messages": [{"content": text} for text in messages]}
+    data = await gql(CREATE_THREAD, input=thread)
+    return str(data["createThread"]["id"])
+
+
+# --- GraphQL over websockets (graphql-transport-ws) ------------------------------------------
+
+
+async def open_socket(url: str, key: str | None, deflate: bool = True) -> ClientConnection:
+    """A websocket past `connection_ack`, offering permessage-deflate as browsers do (unless
+    `deflate` is false). No websocket-level pings: a client loop busy with 1,000 sockets must
+    not time them out."""
+    socket = await websockets.connect(
+        url,
+        subprotocols=[TRANSPORT_WS],
+        compression="deflate" if deflate else None,
+        open_timeout=60,
+        ping_interval=None,
+        max_queue=None,
+    )
+    await socket.send(json.dumps({"type": "connection_init", "payload": init_payload(key)}))
+    while True:
+        message = json.loads(await socket.recv())
+        if message["type"] == "connection_ack":
+            return socket
+        if message["type"] == "ping":
+            await socket.send(json.dumps({"type": "pong"}))
+        elif message["type"] != "ka":
+            await socket.close()
+            raise RuntimeError(f"the websocket was refused: {message}")
+
+
+async def start_subscription(
+    socket: ClientConnection, operation: str, query: str, **variables: Any
+) -> None:
+    payload = {"query": query, "variables": variables}
+    await socket.send(json.dumps({"type": "subscribe", "id": operation, "payload": payload}))
+
+
+async def next_message(socket: ClientConnection, operation: str) -> Json:
+    """The next `next`/`error`/`complete` message of `operation` (answering pings)."""
+    while True:
+        message: Json = json.loads(await socket.recv())
+        if message.get("type") == "ping":
+            await socket.send(json.dumps({"type": "pong"}))
+        elif message.get("id") == operation:
+            if message["type"] == "error" or message.get("payload", {}).get("errors"):
+                raise GraphQLFailed(f"subscription {operation}: {message}")
+            return message
+
+
+async def wait_for_run_end(
+    socket: ClientConnection, run_id: str, on_event: Callable[[str], None] | None = None
+) -> str:
+    """Subscribes to `runEvents(run_id)` (replay, then live) until it completes; the run's
+    terminal event name. `on_event` sees each event name as it arrives."""
+    await start_subscription(socket, run_id, RUN_EVENTS, id=run_id)
+    ended = ""
+    while True:
+        message = await next_message(socket, run_id)
+        if message["type"] == "complete":
+            return ended
+        name = str(message["payload"]["data"]["runEvents"]["event"])
+        if on_event is not None:
+            on_event(name)
+        if name in RUN_ENDED:
+            ended = name
+
+
+# --- Measuring -------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Linear interpolation between closest ranks (0 for no values)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds used by the server, the database and this process between `start` and
+    `stop`."""
+
+    server_pid: int | None
+    db_pid: int | None = field(default_factory=database_pid)
+    used: dict[str, float] = field(default_factory=dict)
+    _marks: dict[str, float] = field(default_factory=dict)
+
+    def _now(self) -> dict[str, float]:
+        return {
+            "server": cpu_seconds(self.server_pid),
+            "database": cpu_seconds(self.db_pid),
+            "client": time.process_time(),
+        }
+
+    def start(self) -> None:
+        self._marks = self._now()
+
+    def stop(self) -> None:
+        now = self._now()
+        self.used = {name: now[name] - self._marks[name] for name in now}
+
+
+async def opcounters(client: AsyncMongoClient[Json]) -> dict[str, int]:
+    """The database's operation counters (serverStatus), as mongod reports them."""
+    status = await client.admin.command("serverStatus")
+    counters: dict[str, int] = status.get("opcounters", {})
+    return {name: int(value) for name, value in counters.items()}
+
+
+def raise_fd_limit(wanted: int) -> None:
+    """Lifts this process's open-file limit towards `wanted` (up to the hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    ceiling = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < ceiling:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
+
+
+# --- Running a bench -------------------------------------------------------------------------
+
+
+class Servers(list[ThreadlineServer]):
+    """The servers a bench started; all are stopped when it ends, however it ends."""
+
+    def start(self, uri: str, workers: int, **env: str) -> ThreadlineServer:
+        server = ThreadlineServer.start(uri, workers, **env)
+        self.append(server)
+        return server
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_bench(bench: Callable[[str, Servers], Coroutine[Any, Any, None]]) -> None:
+    """Starts an in-memory embedded database, runs `bench(uri, servers)`, then stops every
+    server and the database (also on Ctrl-C or SIGTERM, which exit with 130)."""
+    configure_logging("WARNING")
+    signal.signal(signal.SIGTERM, _interrupt)
+    database = EmbeddedDatabase(MEMORY)
+    servers = Servers()
+    try:
+        try:
+            uri = database.start()
+            asyncio.run(bench(uri, servers))
+        finally:
+            for server in reversed(servers):
+                server.stop()
+            database.stop()
+    except KeyboardInterrupt:
+        print("interrupted: servers and database stopped", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,301 @@
+"""Event latency: from an event's commit to its arrival at 1 and at 1,000 websocket subscribers.
+
+A real `threadline run` server (no workers) serves an in-memory embedded database. This process
+opens real websockets (graphql-transport-ws, the `websockets` library): one subscribes to
+`threadEvents` on thread A, 1,000 subscribe to `threadEvents` on thread B. It then writes
+`thread.message.delta` events itself, through the engine's own `models.event.append` in a
+transaction, as a worker does for each streamed token, and notes the clock right after the
+commit returns. Latency is each subscriber's receive time minus that commit time (one clock:
+the writer and the subscribers share this process). The next event is written only once every
+subscriber has the last one, so each measures one event's trip, not a queue. Rounds alternate
+between the two threads (A B, then B A), so noise hits both.
+
+    .venv/bin/python bench/event_latency.py [--subscribers N] [--events E] [--rounds R] [--quick]
+"""
+
+# ruff: noqa: T201
+
+import argparse
+import asyncio
+import contextlib
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from common import (
+    DATABASE_NAME,
+    CpuMeter,
+    GraphQL,
+    Servers,
+    new_thread,
+    open_socket,
+    percentile,
+    raise_fd_limit,
+    run_bench,
+    start_subscription,
+)
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from models.database import Database
+from models.event import NewEvent, append
+from models.thread import ThreadDocument, threads
+
+SUBSCRIPTION = """subscription($id: ID!, $after: Int) {
+  threadEvents(threadId: $id, afterSequence: $after) {
+    sequence event runId threadId createdAt
+    ... on MessageDeltaEvent { messageId textDelta delta }
+  }
+}"""
+OPEN_AT_ONCE = 50  # websocket handshakes in flight while connecting the subscribers
+ARRIVAL_TIMEOUT = 30.0
+WARM_UP_EVENTS = 10
+GAP_SECONDS = 0.01  # quiet time between one event's last arrival and the next write
+FAKE_RUN = "run_benchEventLatency0000000"
+FAKE_MESSAGE = "msg_benchEventLatency0000000"
+
+
+@dataclass
+class Audience:
+    """The subscribers of one thread and when each event reached each of them."""
+
+    name: str
+    thread_id: str
+    project_id: str
+    sockets: list[ClientConnection] = field(default_factory=list)
+    arrivals: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+    everyone: dict[int, asyncio.Event] = field(default_factory=lambda: defaultdict(asyncio.Event))
+    problems: list[str] = field(default_factory=list)
+
+    def arrived(self, sequence: int, at: float) -> None:
+        times = self.arrivals[sequence]
+        times.append(at)
+        if len(times) == len(self.sockets):
+            self.everyone[sequence].set()
+
+    async def receive(self, socket: ClientConnection) -> None:
+        """One subscriber: the receive time is taken before anything else is done."""
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in socket:
+                at = time.perf_counter()
+                message = json.loads(raw)
+                kind = message.get("type")
+                if kind == "next" and not message["payload"].get("errors"):
+                    self.arrived(message["payload"]["data"]["threadEvents"]["sequence"], at)
+                elif kind == "ping":
+                    await socket.send(json.dumps({"type": "pong"}))
+                elif kind in ("next", "error", "complete"):
+                    self.problems.append(str(message)[:300])
+
+
+@dataclass
+class Sample:
+    """One event: when writing began, when the commit returned, and its arrivals."""
+
+    started: float
+    committed: float
+    arrivals: list[float]
+
+    @property
+    def latencies_ms(self) -> list[float]:
+        return [(at - self.committed) * 1000 for at in self.arrivals]
+
+
+async def write_event(audience: Audience, token: str) -> tuple[int, float, float]:
+    """One token's delta event, appended in a transaction as the engine appends it."""
+    data = {
+        "message_id": FAKE_MESSAGE,
+        "text_delta": token,
+        "delta": {"content": [{"index": 0, "type": "text", "text": {"value": token}}]},
+    }
+    new = [NewEvent("thread.message.delta", FAKE_RUN, data)]
+    started = time.perf_counter()
+    stored = await threads.transaction(
+        lambda session: append(session, audience.project_id, audience.thread_id, new)
+    )
+    committed = time.perf_counter()
+    return stored[0].sequence, started, committed
+
+
+async def send_one(audience: Audience, token: str) -> Sample:
+    sequence, started, committed = await write_event(audience, token)
+    try:
+        await asyncio.wait_for(audience.everyone[sequence].wait(), ARRIVAL_TIMEOUT)
+    except TimeoutError:
+        missing = len(audience.sockets) - len(audience.arrivals[sequence])
+        audience.problems.append(f"event {sequence}: {missing} subscribers never received it")
+    return Sample(started, committed, list(audience.arrivals.pop(sequence, [])))
+
+
+async def connect(audience: Audience, url: str, key: str | None, count: int, deflate: bool) -> None:
+    """`count` websockets, each subscribed to the thread's events from now on."""
+    limit = asyncio.Semaphore(OPEN_AT_ONCE)
+
+    async def one(index: int) -> ClientConnection:
+        async with limit:
+            socket = await open_socket(url, key, deflate)
+            await start_subscription(
+                socket, f"s{index}", SUBSCRIPTION, id=audience.thread_id, after=0
+            )
+            return socket
+
+    audience.sockets = list(await asyncio.gather(*(one(index) for index in range(count))))
+
+
+@dataclass
+class Round:
+    audience: str
+    samples: list[Sample]
+    cpu: dict[str, float]
+
+    @property
+    def latencies_ms(self) -> list[float]:
+        return [value for sample in self.samples for value in sample.latencies_ms]
+
+    @property
+    def last_arrivals_ms(self) -> list[float]:
+        """Per event: when the last subscriber had it."""
+        return [max(sample.latencies_ms) for sample in self.samples if sample.arrivals]
+
+
+async def measure_round(audience: Audience, events: int, meter: CpuMeter) -> Round:
+    samples = []
+    meter.start()
+    for index in range(events):
+        samples.append(await send_one(audience, f" word{index}"))
+        await asyncio.sleep(GAP_SECONDS)
+    meter.stop()
+    return Round(audience.name, samples, meter.used)
+
+
+def print_row(label: str, rows: list[Round]) -> None:
+    latencies = [value for row in rows for value in row.latencies_ms]
+    last = [value for row in rows for value in row.last_arrivals_ms]
+    events = sum(len(row.samples) for row in rows)
+    commits = [(s.committed - s.started) * 1000 for row in rows for s in row.samples]
+    cpu = {
+        name: sum(row.cpu.get(name, 0.0) for row in rows) * 1000 / max(events, 1)
+        for name in ("server", "database", "client")
+    }
+    print(
+        f"{label:<16} {events:>6} {len(latencies):>8} {percentile(latencies, 0.5):>7.2f}"
+        f" {percentile(latencies, 0.95):>7.2f} {percentile(last, 0.5):>9.2f}"
+        f" {percentile(commits, 0.5):>7.2f}"
+        f" {cpu['server']:>8.1f} {cpu['database']:>6.1f} {cpu['client']:>6.1f}"
+    )
+
+
+async def bench(arguments: argparse.Namespace, uri: str, servers: Servers) -> None:
+    count: int = arguments.subscribers
+    raise_fd_limit(count * 2 + 256)
+    server = servers.start(uri, workers=0)
+    await server.wait_until_ready()
+    key = server.key()
+    database = Database(uri, DATABASE_NAME)
+    await database.connect()
+    try:
+        async with GraphQL(server.base_url, key) as gql:
+            audiences = []
+            for name in ("1 subscriber", f"{count} subscribers"):
+                thread_id = await new_thread(gql)
+                thread = await ThreadDocument.get(thread_id)
+                assert thread is not None
+                audiences.append(Audience(name, thread_id, thread.project_id))
+        solo, crowd = audiences
+        await measure(arguments, server.ws_url, key, solo, crowd, server.process.pid)
+    finally:
+        await database.close()
+
+
+async def measure(
+    arguments: argparse.Namespace,
+    url: str,
+    key: str | None,
+    solo: Audience,
+    crowd: Audience,
+    server_pid: int,
+) -> None:
+    count: int = arguments.subscribers
+    started = time.perf_counter()
+    deflate = not arguments.no_deflate
+    await connect(solo, url, key, 1, deflate)
+    await connect(crowd, url, key, count, deflate)
+    print(f"{1 + count} websockets opened and subscribed in {time.perf_counter() - started:.1f} s")
+    receivers = [
+        asyncio.create_task(audience.receive(socket))
+        for audience in (solo, crowd)
+        for socket in audience.sockets
+    ]
+    try:
+        # Warm-up: every subscription is live once every subscriber has an event.
+        for audience in (solo, crowd):
+            for index in range(WARM_UP_EVENTS):
+                sample = await send_one(audience, f" warm{index}")
+                if len(sample.arrivals) != len(audience.sockets):
+                    raise RuntimeError(f"{audience.name}: warm-up lost events: {audience.problems}")
+        meter = CpuMeter(server_pid)
+        results: dict[str, list[Round]] = {solo.name: [], crowd.name: []}
+        print(
+            f"{arguments.rounds} rounds x {arguments.events} events per thread;"
+            " latency = receive time - commit time, ms"
+        )
+        header = f"{'':<16} {'events':>6} {'samples':>8} {'p50':>7} {'p95':>7} {'last p50':>9}"
+        print(f"{header} {'commit':>7} {'CPU ms/event: server':>8} {'db':>6} {'client':>6}")
+        for number in range(1, arguments.rounds + 1):
+            order = (solo, crowd) if number % 2 else (crowd, solo)
+            for audience in order:
+                row = await measure_round(audience, arguments.events, meter)
+                results[audience.name].append(row)
+                print_row(f"round {number} {'1' if audience is solo else count:>4}", [row])
+        for audience in (solo, crowd):
+            print_row(f"all {'1' if audience is solo else count:>4}", results[audience.name])
+        for audience in (solo, crowd):
+            for problem in audience.problems[:5]:
+                print(f"problem ({audience.name}): {problem}")
+        report(results[solo.name], results[crowd.name], count)
+    finally:
+        for task in receivers:
+            task.cancel()
+        await asyncio.gather(*receivers, return_exceptions=True)
+        sockets = solo.sockets + crowd.sockets
+        await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
+
+
+def report(solo: list[Round], crowd: list[Round], count: int) -> None:
+    one = [value for row in solo for value in row.latencies_ms]
+    many = [value for row in crowd for value in row.latencies_ms]
+    p50_one, p95_one = percentile(one, 0.5), percentile(one, 0.95)
+    p50_many, p95_many = percentile(many, 0.5), percentile(many, 0.95)
+    print(f"1 subscriber:     p50 {p50_one:.2f} ms, p95 {p95_one:.2f} ms")
+    print(f"{count} subscribers: p50 {p50_many:.2f} ms, p95 {p95_many:.2f} ms")
+    per_round = [
+        percentile(b.latencies_ms, 0.5) / percentile(a.latencies_ms, 0.5)
+        for a, b in zip(solo, crowd, strict=True)
+    ]
+    print(f"p50 ratio {count}/1 per round: {', '.join(f'{r:.1f}' for r in per_round)}")
+    print(f"latency at {count} subscribers is {p50_many / p50_one:.1f}x (p50) and ", end="")
+    print(f"{p95_many / p95_one:.1f}x (p95) the latency at 1 subscriber")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="Event latency, commit to websocket, at 1 and at N subscribers."
+    )
+    parser.add_argument("--subscribers", type=int, default=1000, help="the big audience")
+    parser.add_argument("--events", type=int, default=40, help="events per round and thread")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per thread")
+    parser.add_argument(
+        "--no-deflate", action="store_true", help="websockets without permessage-deflate"
+    )
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 100 subscribers")
+    arguments = parser.parse_args(argv)
+    if arguments.quick:
+        arguments.subscribers, arguments.events, arguments.rounds = 100, 10, 2
+    if min(arguments.subscribers, arguments.events, arguments.rounds) < 1:
+        parser.error("--subscribers, --events and --rounds must be at least 1")
+    run_bench(lambda uri, servers: bench(arguments, uri, servers))
+
+
+if __name__ == "__main__":
+    main()
