@@ -18,6 +18,7 @@ from resolvers.run import RunMutation, RunQuery
 from resolvers.thread import ThreadMutation, ThreadQuery
 from schema.assistant import Assistant
 from schema.event import EVENT_TYPES
+from schema.execution import SubscriptionSafeExecutor
 from schema.message import Message
 from schema.run import Run
 from schema.run_step import RunStep
@@ -63,6 +64,7 @@ def build_schema(
             lambda: ValidationCache(maxsize=256),
         ],
         config=StrawberryConfig(disable_field_suggestions=production),
+        execution_context_class=SubscriptionSafeExecutor,
     )
 
 
