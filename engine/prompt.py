@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 from engine import tokens
-from models.history import messages_of_run, newest_first
+from models.history import messages_by_id, newest_first
 from models.message import MessageDocument
 from models.run import RunDocument
 from models.run_step import steps_of
@@ -54,9 +54,13 @@ def as_chat(message: MessageDocument) -> dict[str, Any]:
 
 async def _run_turns(run: RunDocument) -> list[dict[str, Any]]:
     """What the run itself said and did so far: tool calls with their outputs, answers."""
-    written = await messages_of_run(run.project_id, run.id, run.thread_id)
+    steps = await steps_of(run.id, run.project_id)
+    ids = [
+        s.step_details.message_creation.message_id for s in steps if s.step_details.message_creation
+    ]
+    written = await messages_by_id(run.project_id, ids) if ids else {}
     turns: list[dict[str, Any]] = []
-    for step in await steps_of(run.id, run.project_id):
+    for step in steps:
         details = step.step_details
         if details.message_creation and step.status == "completed":
             message = written.get(details.message_creation.message_id)
