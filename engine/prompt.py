@@ -8,7 +8,6 @@ from models.history import messages_by_id, newest_first
 from models.message import MessageDocument
 from models.run import RunDocument
 from models.run_step import steps_of
-from models.thread import threads
 
 
 class PromptTooLarge(Exception):
@@ -22,8 +21,7 @@ async def build_prompt(run: RunDocument, context_tokens: int) -> list[dict[str, 
     used = tokens.count_messages(system + own)
     keep = run.truncation_strategy.last_messages
     history: list[dict[str, Any]] = []
-    thread = await threads.get(run.project_id, run.thread_id)
-    async for message in newest_first(run.project_id, run.thread_id, run.id, thread.created_at):
+    async for message in newest_first(run.project_id, run.thread_id, run.id):
         if keep is not None and len(history) >= keep:
             break
         chat = as_chat(message)

@@ -15,7 +15,6 @@ from beanie import SortDirection
 
 from models.base import StoredDocument
 from models.errors import BadUserInput
-from models.windows import narrowed, windows_back
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -92,11 +91,8 @@ def _within(scope: dict[str, Any], bounds: list[dict[str, Any]]) -> dict[str, An
     return {**scope, "$and": bounds}
 
 
-async def paginate(
-    model: type[D], scope: dict[str, Any], request: PageRequest, since: datetime | None = None
-) -> Page[D]:
-    """One page of `model` matching `scope`, ordered by (created_at, _id). With `since` (when
-    the parent was made), newest-first pages are read a window at a time (models/windows.py)."""
+async def paginate(model: type[D], scope: dict[str, Any], request: PageRequest) -> Page[D]:
+    """One page of `model` matching `scope`, ordered by (created_at, _id)."""
     ascending = request.order is SortOrder.ASC
     after = decode_cursor(request.after) if request.after else None
     before = decode_cursor(request.before) if request.before else None
@@ -109,13 +105,12 @@ async def paginate(
     size = (request.last if backwards else request.first) or DEFAULT_PAGE_SIZE
     scan_ascending = ascending != backwards
     direction = SortDirection.ASCENDING if scan_ascending else SortDirection.DESCENDING
-    query, order = _within(scope, bounds), [("created_at", direction), ("_id", direction)]
-    items: list[D] = []
-    for window in [{}] if since is None or scan_ascending else windows_back(since):
-        wanted = size + 1 - len(items)
-        items += await model.find(narrowed(query, window)).sort(order).limit(wanted).to_list()
-        if len(items) > size:
-            break
+    items = (
+        await model.find(_within(scope, bounds))
+        .sort([("created_at", direction), ("_id", direction)])
+        .limit(size + 1)
+        .to_list()
+    )
     has_more = len(items) > size
     items = items[:size]
     if backwards:

@@ -1,7 +1,6 @@
 """Project-scoped reads and writes shared by every document type."""
 
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -38,15 +37,8 @@ class Repository(Generic[D]):
             raise NotFound(self.kind, object_id)
         return document
 
-    async def page(
-        self,
-        project_id: str,
-        request: PageRequest,
-        since: datetime | None = None,
-        **filters: Any,
-    ) -> Page[D]:
-        """`since`: when the parent (a thread) was made, for lists that can grow long."""
-        return await paginate(self.model, {"project_id": project_id, **filters}, request, since)
+    async def page(self, project_id: str, request: PageRequest, **filters: Any) -> Page[D]:
+        return await paginate(self.model, {"project_id": project_id, **filters}, request)
 
     def build(self, project_id: str, data: Mapping[str, Any], prefix: str = "input") -> D:
         """A new, validated document from API input (explicit nulls mean 'the default')."""

@@ -42,7 +42,7 @@ class Thread(Node):
         if run_id is not None:
             filters["run_id"] = run_id
         request = PageRequest(first=first, after=after, last=last, before=before, order=order)
-        page = await messages.page(info.context.project_id, request, self.created_at, **filters)
+        page = await messages.page(info.context.project_id, request, **filters)
         return Connection[Message].from_page(page, Message.from_document)
 
     @strawberry.field(
@@ -60,7 +60,7 @@ class Thread(Node):
         from schema.run import Run
 
         request = PageRequest(first=first, after=after, last=last, before=before, order=order)
-        page = await runs.page(info.context.project_id, request, self.created_at, thread_id=self.id)
+        page = await runs.page(info.context.project_id, request, thread_id=self.id)
         return Connection[Run].from_page(page, Run.from_document)
 
     @strawberry.field(description="The run that is queued, running or waiting, if any.")

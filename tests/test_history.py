@@ -1,4 +1,5 @@
-"""A thread read newest first, in windows of creation time, misses nothing and repeats nothing."""
+"""A thread read newest first (for prompts) and page by page misses nothing and repeats
+nothing, with messages spread over years, sharing timestamps, or from a clock ahead."""
 
 from datetime import timedelta
 
@@ -11,8 +12,7 @@ from models.thread import ThreadDocument
 from tests.graphql import GraphQLClient
 from tests.runs import CREATE_THREAD
 
-# Ages spread over seconds to years, so that many windows are read, some of them empty; two
-# messages share a timestamp; one is in the future (another server's clock).
+# Ages spread over seconds to years; two messages share a timestamp; one is in the future.
 AGES = [
     timedelta(seconds=-5),
     timedelta(0),
@@ -25,9 +25,18 @@ AGES = [
 ]
 
 
-@pytest.mark.parametrize("since_days", [0, 1000])
-async def test_every_message_once_newest_first(gql: GraphQLClient, since_days: int) -> None:
-    thread = (await gql(CREATE_THREAD))["createThread"]["id"]
+async def old_thread(gql: GraphQLClient) -> str:
+    """A thread made 1,000 days ago, before most of its messages."""
+    thread: str = (await gql(CREATE_THREAD))["createThread"]["id"]
+    made = utcnow() - timedelta(days=1000)
+    await ThreadDocument.get_pymongo_collection().update_one(
+        {"_id": thread}, {"$set": {"created_at": made}}
+    )
+    return thread
+
+
+async def test_every_message_once_newest_first(gql: GraphQLClient) -> None:
+    thread = await old_thread(gql)
     now = utcnow()
     stored = [
         MessageDocument(project_id="proj_default", thread_id=thread, created_at=now - age)
@@ -35,20 +44,9 @@ async def test_every_message_once_newest_first(gql: GraphQLClient, since_days: i
     ]
     mine = MessageDocument(project_id="proj_default", thread_id=thread, run_id="run_x")
     await MessageDocument.insert_many([*stored, mine])
-    since = now - timedelta(days=since_days)  # a floor that ends the doubling, or one far off
-    read = [m async for m in newest_first("proj_default", thread, "run_x", since)]
+    read = [m async for m in newest_first("proj_default", thread, "run_x")]
     expected = sorted(stored, key=lambda m: (m.created_at, m.id), reverse=True)
     assert [m.id for m in read] == [m.id for m in expected]
-
-
-async def old_thread(gql: GraphQLClient) -> str:
-    """A thread made 1,000 days ago: its newest-first pages are read in many windows."""
-    thread: str = (await gql(CREATE_THREAD))["createThread"]["id"]
-    made = utcnow() - timedelta(days=1000)
-    await ThreadDocument.get_pymongo_collection().update_one(
-        {"_id": thread}, {"$set": {"created_at": made}}
-    )
-    return thread
 
 
 PAGE = """query($id: ID!, $first: Int, $after: String, $last: Int, $before: String,
