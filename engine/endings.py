@@ -5,7 +5,7 @@ from engine.writer import RunWriter, message_event, step_event
 from models.base import utcnow
 from models.event import NewEvent
 from models.message import MessageDocument
-from models.run import IncompleteDetails, LastError
+from models.run import IncompleteDetails, LastError, RunDocument
 from models.run_step import RunStepDocument, open_steps
 
 
@@ -27,12 +27,23 @@ async def incomplete(writer: RunWriter, reason: str) -> None:
     )
 
 
-async def expire_steps(writer: RunWriter) -> tuple[list[RunStepDocument], list[NewEvent]]:
+# The timestamp each ending status of a step sets.
+_STEP_STAMPS = {"cancelled": "cancelled_at", "failed": "failed_at", "expired": "expired_at"}
+
+
+async def end_open_steps(
+    run: RunDocument, status: str, error: LastError | None = None
+) -> tuple[list[RunStepDocument], list[NewEvent]]:
+    """The run's steps still in progress, ended `status` (with `error` when failed), and their
+    events: not yet written, for the caller's transaction."""
     steps, events = [], []
-    for step in await open_steps(writer.run.id, writer.run.project_id):
-        step.status, step.expired_at = "expired", utcnow()
+    for step in await open_steps(run.id, run.project_id):
+        step.status = status  # type: ignore[assignment]
+        setattr(step, _STEP_STAMPS[status], utcnow())
+        if error is not None:
+            step.last_error = error
         steps.append(step)
-        events.append(step_event("expired", step))
+        events.append(step_event(status, step))
     return steps, events
 
 
@@ -40,7 +51,6 @@ async def _close_open(
     writer: RunWriter, step_status: str, error: LastError | None = None
 ) -> tuple[list[RunStepDocument | MessageDocument], list[NewEvent]]:
     """The open step ends `cancelled`/`failed`; a message cut short is `incomplete`."""
-    now = utcnow()
     documents: list[RunStepDocument | MessageDocument] = []
     events: list[NewEvent] = []
     reason = "run_cancelled" if step_status == "cancelled" else "run_failed"
@@ -48,12 +58,5 @@ async def _close_open(
     if message is not None:
         documents.append(message)
         events.append(message_event("incomplete", message))
-    for step in await open_steps(writer.run.id, writer.run.project_id):
-        step.status = step_status  # type: ignore[assignment]
-        if step_status == "cancelled":
-            step.cancelled_at = now
-        else:
-            step.failed_at, step.last_error = now, error
-        documents.append(step)
-        events.append(step_event(step_status, step))
-    return documents, events
+    steps, step_events = await end_open_steps(writer.run, step_status, error)
+    return [*documents, *steps], [*events, *step_events]

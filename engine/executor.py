@@ -19,7 +19,7 @@ from engine.prompt import (
 from engine.providers.base import ChatRequest, ProviderError, TextDelta, ToolCallDelta, Usage
 from engine.turn import Turn
 from engine.writer import CancelRequested, LeaseLost, RunWriter
-from models.run import LastError, RunDocument, reload
+from models.run import LastError, RunDocument, runs
 
 log = structlog.get_logger()
 INTERNAL_ERROR = "The run failed on an internal error."
@@ -64,10 +64,8 @@ class Executor:
             raise CancelRequested(writer.run.id)
         if writer.run.status == "queued":
             await writer.move("in_progress")
-        request = await self._request(writer.run)
-        budget = writer.run.max_completion_tokens
-        if budget is not None and writer.run.usage:
-            budget -= writer.run.usage.completion_tokens
+        budget = _completion_tokens_left(writer.run)
+        request = await self._request(writer.run, budget)
         turn = Turn(writer, tokens.count_messages(request.messages), budget)
         await turn.resume()
         provider = self.catalog.provider(writer.run.model)
@@ -82,9 +80,8 @@ class Executor:
                     turn.usage = delta
         await turn.finish()
 
-    async def _request(self, run: RunDocument) -> ChatRequest:
+    async def _request(self, run: RunDocument, budget: int | None) -> ChatRequest:
         messages = await build_prompt(run, self.catalog.context_window(run.model))
-        spent = run.usage.completion_tokens if run.usage else 0
         return ChatRequest(
             model=run.model,
             messages=messages,
@@ -93,9 +90,7 @@ class Executor:
             parallel_tool_calls=run.parallel_tool_calls,
             temperature=run.temperature,
             top_p=run.top_p,
-            max_completion_tokens=(
-                run.max_completion_tokens - spent if run.max_completion_tokens else None
-            ),
+            max_completion_tokens=budget,
             response_format=chat_response_format(run),
         )
 
@@ -103,7 +98,7 @@ class Executor:
         """Ends the run; a cancel that arrived meanwhile wins; if another worker holds the
         run now, that worker ends it instead."""
         if ending is endings.cancel:
-            stored = await reload(writer.run)
+            stored = await runs.find(writer.run.project_id, writer.run.id)
             if stored is None or stored.fence != writer.fence:
                 return
             writer.run = stored
@@ -113,6 +108,13 @@ class Executor:
             await self._end(writer, endings.cancel)
         except LeaseLost:
             log.info("run_end_skipped", run_id=writer.run.id)
+
+
+def _completion_tokens_left(run: RunDocument) -> int | None:
+    """What `maxCompletionTokens` leaves after the run's earlier turns (None: no limit)."""
+    if run.max_completion_tokens is None:
+        return None
+    return run.max_completion_tokens - (run.usage.completion_tokens if run.usage else 0)
 
 
 class StopReason:

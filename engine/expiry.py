@@ -2,7 +2,7 @@
 
 import structlog
 
-from engine.endings import expire_steps
+from engine.endings import end_open_steps
 from engine.writer import CancelRequested, LeaseLost, RunWriter
 from models.run import overdue
 
@@ -15,7 +15,7 @@ async def expire_overdue() -> int:
     for run in await overdue(WAITING):
         writer = RunWriter(run)  # guarded by the run's fence: a claim meanwhile wins
         try:
-            steps, events = await expire_steps(writer)
+            steps, events = await end_open_steps(run, "expired")
             await writer.move("expired", documents=steps, events=events)
             expired += 1
         except (LeaseLost, CancelRequested):

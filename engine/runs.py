@@ -12,6 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from engine import state
 from engine.catalog import ensure_model_served
+from engine.endings import end_open_steps
 from engine.writer import step_event
 from models.assistant import AssistantDocument, assistants
 from models.base import utcnow
@@ -165,13 +166,9 @@ class RunService:
         # Nobody executes a queued or waiting run: it ends now. A running one is asked to
         # stop; its worker ends it `cancelled` within a heartbeat.
         to = "cancelling" if run.status == "in_progress" else "cancelled"
-        documents: list[Any] = []
-        events: list[NewEvent] = []
-        if to == "cancelled":
-            for step in await open_steps(run.id, project_id):
-                step.status, step.cancelled_at = "cancelled", utcnow()
-                documents.append(step)
-                events.append(step_event("cancelled", step))
+        documents, events = (
+            await end_open_steps(run, "cancelled") if to == "cancelled" else ([], [])
+        )
         try:
             moved, _ = await state.move(run, to, documents=documents, events=events)  # type: ignore[arg-type]
         except RunChanged:

@@ -8,7 +8,7 @@ from engine import state
 from models.base import ScopedDocument, utcnow
 from models.event import NewEvent
 from models.message import ContentPart, MessageDocument, TextValue
-from models.run import RunDocument, RunStatus, reload
+from models.run import RunDocument, RunStatus, runs
 from models.run_changes import RunChanged
 from models.run_step import RunStepDocument
 
@@ -58,7 +58,7 @@ class RunWriter:
             await self._explain()
 
     async def _explain(self) -> None:
-        stored = await reload(self.run)
+        stored = await runs.find(self.run.project_id, self.run.id)
         if stored is None or stored.fence != self.fence or stored.is_terminal:
             raise LeaseLost(self.run.id)
         self.run = stored

@@ -7,7 +7,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from models.errors import BadUserInput, Conflict, NotFound
 from models.event import EventDocument
 from models.message import ContentPart, MessageDocument, messages
-from models.run import RunDocument
+from models.run import RunDocument, active_run
 from models.run_step import RunStepDocument
 from models.thread import ThreadDocument, threads
 from models.validation import validated
@@ -122,14 +122,10 @@ async def count_messages(
 async def _no_active_run(project_id: str, thread_id: str, session: AsyncClientSession) -> None:
     """Read after the thread's `$inc`: a run created meanwhile conflicts there, so this
     transaction retries and then sees it."""
-    active = await RunDocument.get_pymongo_collection().find_one(
-        {"project_id": project_id, "thread_id": thread_id, "active": True},
-        projection={"_id": 1},
-        session=session,
-    )
+    active = await active_run(project_id, thread_id, session)
     if active is not None:
         raise Conflict(
-            f"Thread {thread_id} has an active run ({active['_id']}): messages can be added "
+            f"Thread {thread_id} has an active run ({active.id}): messages can be added "
             "once it ends."
         )
 

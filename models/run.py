@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 from pymongo import IndexModel, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from models.base import ScopedDocument, utcnow
 from models.errors import NotFound
@@ -220,13 +221,6 @@ async def release_lease(run_id: str, fence: int) -> None:
     )
 
 
-async def reload(run: RunDocument) -> RunDocument | None:
-    raw = await RunDocument.get_pymongo_collection().find_one(
-        {"_id": run.id, "project_id": run.project_id}
-    )
-    return None if raw is None else _parse(raw)
-
-
 async def overdue(statuses: tuple[str, ...], limit: int = 100) -> list[RunDocument]:
     """Runs waiting (queued or for tool outputs) past their `expires_at`."""
     return (
@@ -236,9 +230,11 @@ async def overdue(statuses: tuple[str, ...], limit: int = 100) -> list[RunDocume
     )
 
 
-async def active_run(project_id: str, thread_id: str) -> RunDocument | None:
+async def active_run(
+    project_id: str, thread_id: str, session: AsyncClientSession | None = None
+) -> RunDocument | None:
     return await RunDocument.find_one(
-        {"project_id": project_id, "thread_id": thread_id, "active": True}
+        {"project_id": project_id, "thread_id": thread_id, "active": True}, session=session
     )
 
 

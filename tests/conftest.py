@@ -4,21 +4,18 @@ Keys come from the real first-start path: the app's lifespan creates the `defaul
 its key (state_dir/dev-key) and the admin key (state_dir/admin-key).
 """
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from app.embedded_db import MEMORY, EmbeddedDatabase
 from app.keys import ADMIN_KEY_FILE, DEV_KEY_FILE, read_secret
 from app.main import create_app
-from app.processes import free_port
 from app.settings import Settings
 from models.api_key import ApiKeyDocument
 from models.database import DOCUMENTS
@@ -72,16 +69,8 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 @pytest.fixture(scope="session")
 async def live(app: FastAPI, dev_key: str) -> AsyncIterator[Live]:
     """The same app over a real socket for the whole session (websockets), with the dev key."""
-    port = free_port()
-    config = uvicorn.Config(app, port=port, lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the live server did not start"
-        await asyncio.sleep(0.01)
-    yield Live(f"ws://127.0.0.1:{port}/graphql", {"authorization": f"Bearer {dev_key}"})
-    server.should_exit = True
-    await task
+    async with InProcessServer(app) as server:
+        yield Live(server.ws_url, {"authorization": f"Bearer {dev_key}"})
 
 
 @pytest.fixture(scope="session")

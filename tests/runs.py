@@ -73,3 +73,12 @@ async def thread_messages(gql: GraphQLClient, thread_id: str) -> list[dict[str, 
     data = await gql(MESSAGES, id=thread_id)
     nodes: list[dict[str, Any]] = data["thread"]["messages"]["nodes"]
     return nodes
+
+
+async def wait_until_streaming(gql: GraphQLClient, run_id: str, timeout: float = 10) -> None:
+    """Until the run has written its first step (its model is streaming)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not (await gql(STEPS, id=run_id))["run"]["steps"]["nodes"]:
+        assert loop.time() < deadline, f"run {run_id} never started streaming"
+        await asyncio.sleep(0.02)

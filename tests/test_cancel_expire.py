@@ -16,22 +16,15 @@ from tests.runs import (
     start_run,
     thread_messages,
     wait_for,
+    wait_until_streaming,
 )
 
 SLOW_TEXT = "/slow 150\n" + " ".join(f"w{i}" for i in range(40))
 
 
-async def wait_for_a_step(gql: GraphQLClient, run_id: str) -> None:
-    for _ in range(200):
-        if (await gql(STEPS, id=run_id))["run"]["steps"]["nodes"]:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the run never started writing")
-
-
 async def test_cancel_stops_the_stream_mid_message(gql: GraphQLClient) -> None:
     run = await start_run(gql, await new_assistant(gql), SLOW_TEXT)
-    await wait_for_a_step(gql, run["id"])
+    await wait_until_streaming(gql, run["id"])
     await asyncio.sleep(0.3)  # a few tokens in
     clock = asyncio.get_running_loop().time
     asked = clock()

@@ -19,6 +19,7 @@ from tests.runs import (
     start_run,
     thread_messages,
     wait_for,
+    wait_until_streaming,
 )
 
 MODEL = "gpt-test"
@@ -177,10 +178,7 @@ async def test_cancel_closes_the_endpoints_stream(gql: GraphQLClient, endpoint: 
     words = " ".join(f"w{i}" for i in range(100))
     server = endpoint(Script(text=words, chunk_delay=0.05))
     run = await start_run(gql, await new_assistant(gql, model=MODEL), "talk")
-    for _ in range(200):
-        if (await gql(STEPS, id=run["id"]))["run"]["steps"]["nodes"]:
-            break
-        await asyncio.sleep(0.02)
+    await wait_until_streaming(gql, run["id"])
     await gql(CANCEL, runId=run["id"])
     done = await wait_for(gql, run["id"], timeout=5)
     assert done["status"] == "CANCELLED"

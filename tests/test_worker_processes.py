@@ -21,6 +21,7 @@ from tests.runs import (
     start_run,
     thread_messages,
     wait_for,
+    wait_until_streaming,
 )
 from tests.test_subscriptions import THREAD_EVENTS, collect_run
 from tests.ws import Live, connect, subscribe
@@ -29,15 +30,6 @@ pytestmark = pytest.mark.slow
 WORDS = " ".join(f"w{i}" for i in range(15))
 SLOW = f"/slow 120\n{WORDS}"
 LEASE = 1.5
-
-
-async def wait_until_streaming(gql: GraphQLClient, run_id: str) -> None:
-    for _ in range(500):
-        steps = (await gql(STEPS, id=run_id))["run"]["steps"]["nodes"]
-        if steps:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"run {run_id} never started streaming")
 
 
 async def wait_for_log(path: Path, text: str, timeout: float = 10) -> None:
