@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -411,6 +411,31 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
+Bench = Callable[[str, Path, list[Server]], Coroutine[Any, Any, None]]
+
+
+def run_with_database(bench: Bench) -> None:
+    """Starts an in-memory embedded database and a state dir, runs `bench(uri, state,
+    servers)`, then stops every server it started and the database, however it ends
+    (Ctrl-C and SIGTERM exit with 130)."""
+    configure_logging("WARNING")
+    signal.signal(signal.SIGTERM, _interrupt)
+    database = EmbeddedDatabase(MEMORY)
+    servers: list[Server] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="threadline-bench-") as state:
+            try:
+                uri = database.start()
+                asyncio.run(bench(uri, Path(state), servers))
+            finally:
+                for server in reversed(servers):
+                    server.stop()
+                database.stop()
+    except KeyboardInterrupt:
+        print("interrupted: servers and database stopped", file=sys.stderr)
+        sys.exit(130)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description="Threadline vs bare FastAPI + PyMongo: assistant lookups per second."
@@ -421,25 +446,8 @@ def main(argv: list[str] | None = None) -> None:
     arguments = parser.parse_args(argv)
     if arguments.requests < 1 or arguments.rounds < 1 or arguments.concurrency < 1:
         parser.error("--requests, --rounds and --concurrency must be at least 1")
-
-    configure_logging("WARNING")
-    # SIGTERM unwinds like Ctrl-C, through the `finally` that stops the servers and the database.
-    signal.signal(signal.SIGTERM, _interrupt)
-    database = EmbeddedDatabase(MEMORY)
-    servers: list[Server] = []
-    with tempfile.TemporaryDirectory(prefix="threadline-bench-") as state:
-        try:
-            uri = database.start()
-            asyncio.run(bench(arguments, uri, Path(state), servers))
-        finally:
-            for server in reversed(servers):
-                server.stop()
-            database.stop()
+    run_with_database(lambda uri, state, servers: bench(arguments, uri, state, servers))
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except KeyboardInterrupt:
-        print("interrupted: servers and database stopped", file=sys.stderr)
-        sys.exit(130)
+    main()

@@ -12,12 +12,8 @@ generator alternates rounds between them (A B, then B A), as bench/assistant_loo
 # ruff: noqa: T201
 
 import argparse
-import asyncio
 import json
-import signal
 import statistics
-import sys
-import tempfile
 from pathlib import Path
 
 import httpx
@@ -26,18 +22,16 @@ from assistant_lookup import (
     RoundResult,
     Send,
     Server,
-    _interrupt,
     create_assistant,
     database_pid,
     http_client,
     run_round,
+    run_with_database,
     start_uvicorn,
 )
 from fastapi import FastAPI
 
-from app.embedded_db import MEMORY, EmbeddedDatabase
 from app.keys import DEV_KEY_FILE, read_secret
-from app.logging import configure_logging
 from app.main import create_app
 from app.processes import free_port
 
@@ -137,23 +131,8 @@ def main(argv: list[str] | None = None) -> None:
     arguments = parser.parse_args(argv)
     if min(arguments.requests, arguments.rounds, arguments.concurrency) < 1:
         parser.error("--requests, --rounds and --concurrency must be at least 1")
-    configure_logging("WARNING")
-    signal.signal(signal.SIGTERM, _interrupt)
-    database = EmbeddedDatabase(MEMORY)
-    servers: list[Server] = []
-    with tempfile.TemporaryDirectory(prefix="threadline-bench-") as state:
-        try:
-            uri = database.start()
-            asyncio.run(bench(arguments, uri, Path(state), servers))
-        finally:
-            for server in reversed(servers):
-                server.stop()
-            database.stop()
+    run_with_database(lambda uri, state, servers: bench(arguments, uri, state, servers))
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except KeyboardInterrupt:
-        print("interrupted: servers and database stopped", file=sys.stderr)
-        sys.exit(130)
+    main()

@@ -8,20 +8,16 @@ finds the key: THREADLINE_BENCH_KEY if set, else the `dev-key` file the server w
 own (temporary) state dir, else none (a server without authentication).
 """
 
-# ruff: noqa: T201
-
-import asyncio
 import contextlib
 import json
 import os
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -29,21 +25,17 @@ from typing import Any, Self
 
 import httpx
 import websockets
-from assistant_lookup import cpu_seconds, database_pid
+from assistant_lookup import Server, cpu_seconds, database_pid, run_with_database
 from pymongo import AsyncMongoClient
 from websockets.asyncio.client import ClientConnection
 from websockets.typing import Subprotocol
 
-from app.embedded_db import MEMORY, EmbeddedDatabase
-from app.logging import configure_logging
 from app.processes import die_with_parent, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 DATABASE_NAME = "threadline_bench"
 KEY_ENV = "THREADLINE_BENCH_KEY"
-STARTUP_TIMEOUT = 60.0
-STOP_TIMEOUT = 15.0
 TRANSPORT_WS = Subprotocol("graphql-transport-ws")
 SCRIPTED_MODEL = "threadline/scripted"
 CREATE_ASSISTANT = (
@@ -82,10 +74,9 @@ def threadline_command() -> list[str]:
 
 
 @dataclass
-class ThreadlineServer:
+class ThreadlineServer(Server):
     """One `threadline run` subprocess with a state dir of its own."""
 
-    process: "subprocess.Popen[bytes]"
     port: int
     state_dir: Path
 
@@ -116,17 +107,13 @@ class ThreadlineServer:
                 stderr=subprocess.STDOUT,
                 preexec_fn=die_with_parent,
             )
-        return cls(process, port, state_dir)
+        return cls(process, f"http://{HOST}:{port}", port, state_dir)
 
     def log_tail(self, lines: int = 30) -> str:
         with contextlib.suppress(OSError):
             text = (self.state_dir / "server.log").read_text(errors="replace")
             return "\n".join(text.splitlines()[-lines:])
         return ""
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
 
     @property
     def ws_url(self) -> str:
@@ -140,32 +127,22 @@ class ThreadlineServer:
             return (self.state_dir / "dev-key").read_text().strip() or None
         return None
 
-    async def wait_until_ready(self) -> None:
+    async def wait_until_ready(self, probe: Callable[[], Awaitable[bool]] | None = None) -> None:
         """uvicorn listens only once the lifespan (database, workers) has started, so any
         HTTP answer at all means ready, whether or not it asks for a key."""
-        deadline = time.monotonic() + STARTUP_TIMEOUT
         async with httpx.AsyncClient(base_url=self.base_url, timeout=5.0) as client:
-            while True:
-                if self.process.poll() is not None:
-                    raise RuntimeError(
-                        f"threadline exited with code {self.process.returncode}:\n"
-                        + self.log_tail()
-                    )
-                with contextlib.suppress(httpx.TransportError):
-                    await client.post("/graphql", json={"query": "{ __typename }"})
-                    return
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{self.base_url} did not become ready in time")
-                await asyncio.sleep(0.1)
+
+            async def answers() -> bool:
+                await client.post("/graphql", json={"query": "{ __typename }"})
+                return True
+
+            try:
+                await super().wait_until_ready(probe or answers)
+            except RuntimeError as error:
+                raise RuntimeError(f"{error}:\n{self.log_tail()}") from None
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        super().stop()
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
@@ -340,34 +317,18 @@ def raise_fd_limit(wanted: int) -> None:
 # --- Running a bench -------------------------------------------------------------------------
 
 
-class Servers(list[ThreadlineServer]):
-    """The servers a bench started; all are stopped when it ends, however it ends."""
+class Servers:
+    """Starts servers into the list `run_with_database` stops when the bench ends."""
+
+    def __init__(self, started: list[Server]) -> None:
+        self.started = started
 
     def start(self, uri: str, workers: int, **env: str) -> ThreadlineServer:
         server = ThreadlineServer.start(uri, workers, **env)
-        self.append(server)
+        self.started.append(server)
         return server
 
 
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
-
-
 def run_bench(bench: Callable[[str, Servers], Coroutine[Any, Any, None]]) -> None:
-    """Starts an in-memory embedded database, runs `bench(uri, servers)`, then stops every
-    server and the database (also on Ctrl-C or SIGTERM, which exit with 130)."""
-    configure_logging("WARNING")
-    signal.signal(signal.SIGTERM, _interrupt)
-    database = EmbeddedDatabase(MEMORY)
-    servers = Servers()
-    try:
-        try:
-            uri = database.start()
-            asyncio.run(bench(uri, servers))
-        finally:
-            for server in reversed(servers):
-                server.stop()
-            database.stop()
-    except KeyboardInterrupt:
-        print("interrupted: servers and database stopped", file=sys.stderr)
-        sys.exit(130)
+    """Runs `bench(uri, servers)` on an in-memory embedded database; see run_with_database."""
+    run_with_database(lambda uri, _state, started: bench(uri, Servers(started)))
