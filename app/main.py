@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
             uri = embedded.start()
         database = Database(uri, settings.database_name)
         try:
-            await database.connect()
+            await database.connect(settings.run_lease_seconds)
             app.state.authenticator = Authenticator(admin_key(settings))
             app.state.dev_key = await ensure_dev_key(settings)
             engine.start()

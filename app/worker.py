@@ -20,7 +20,7 @@ async def run_workers(settings: Settings) -> None:
         log.error("worker_needs_database", hint="set THREADLINE_MONGODB_URI")
         sys.exit(2)
     database = Database(settings.mongodb_uri, settings.database_name)
-    await database.connect()
+    await database.connect(settings.run_lease_seconds)
     engine = Engine(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

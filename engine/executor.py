@@ -1,14 +1,11 @@
 """Drives one claimed run: prompt → model stream → steps, messages and events, until the
 run waits for tool outputs or ends."""
 
-import asyncio
-from contextlib import aclosing
-from typing import Any
-
 import structlog
 
 from engine import endings, tokens
 from engine.catalog import Catalog
+from engine.endings import CANCELLED, Ending
 from engine.prompt import (
     PromptTooLarge,
     build_prompt,
@@ -17,8 +14,10 @@ from engine.prompt import (
     chat_tools,
 )
 from engine.providers.base import ChatRequest, ProviderError, TextDelta, ToolCallDelta, Usage
+from engine.stop import Stop, Stopped
+from engine.stream import End, ModelStream
 from engine.turn import Turn
-from engine.writer import CancelRequested, LeaseLost, RunWriter
+from engine.writer import RunWriter
 from models.run import LastError, RunDocument, runs
 
 log = structlog.get_logger()
@@ -29,49 +28,50 @@ class Executor:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
 
-    async def execute(self, run: RunDocument, stop: "StopReason") -> None:
-        """Runs until the run waits or ends. The heartbeat cancels this task and sets `stop`
-        when the run is cancelled or the lease is lost; other cancellations are a shutdown,
-        re-raised for the worker to release the run."""
+    async def execute(self, run: RunDocument, stop: Stop) -> None:
+        """Runs until the run waits or ends, or until `stop` (or a refused write) stops it."""
         writer = RunWriter(run)
+        bound = log.bind(run_id=run.id, fence=writer.fence)
         try:
-            await self._drive(writer)
-        except asyncio.CancelledError:
-            if stop.reason is None:
-                raise
-            asyncio.current_task().uncancel()  # type: ignore[union-attr]
-            if stop.reason == "cancel":
-                await self._end(writer, endings.cancel)
+            await self._drive(writer, stop)
+        except Stopped as stopped:
+            if stopped.reason == "cancel":
+                await self._end(writer, CANCELLED)
             else:
-                log.info("run_lease_lost", run_id=run.id, fence=writer.fence, by="heartbeat")
-        except CancelRequested:
-            await self._end(writer, endings.cancel)
-        except LeaseLost:
-            log.info("run_lease_lost", run_id=run.id, fence=writer.fence)
+                bound.info("run_let_go", reason=stopped.reason)
         except ProviderError as error:
-            log.info("run_provider_error", run_id=run.id, code=error.code, detail=error.message)
-            await self._end(writer, endings.fail, LastError(code=error.code, message=error.message))
+            bound.info("run_provider_error", code=error.code, detail=error.message)
+            await self._end(
+                writer, endings.failed(LastError(code=error.code, message=error.message))
+            )
         except PromptTooLarge as error:
-            log.info("run_prompt_too_large", run_id=run.id, detail=str(error))
-            await self._end(writer, endings.incomplete, "max_prompt_tokens")
+            bound.info("run_prompt_too_large", detail=str(error))
+            await self._end(writer, endings.incomplete("max_prompt_tokens"))
         except Exception:
-            log.exception("run_internal_error", run_id=run.id)
+            bound.exception("run_internal_error")
             internal = LastError(code="server_error", message=INTERNAL_ERROR)
-            await self._end(writer, endings.fail, internal)
+            await self._end(writer, endings.failed(internal, internal=True))
 
-    async def _drive(self, writer: RunWriter) -> None:
+    async def _drive(self, writer: RunWriter, stop: Stop) -> None:
+        stop.check()
         if writer.run.status == "cancelling":
-            raise CancelRequested(writer.run.id)
+            raise Stopped("cancel")
         if writer.run.status == "queued":
             await writer.move("in_progress")
         budget = _completion_tokens_left(writer.run)
+        if budget is not None and budget <= 0:
+            # Earlier turns used the whole budget: asking the model for ≤ 0 tokens would fail.
+            await self._end(writer, endings.incomplete("max_completion_tokens"))
+            return
         request = await self._request(writer.run, budget)
         turn = Turn(writer, tokens.count_messages(request.messages), budget)
         await turn.resume()
         provider = self.catalog.provider(writer.run.model)
-        async with aclosing(provider.stream(request)) as stream:  # type: ignore[type-var]
-            async for delta in stream:
-                if isinstance(delta, TextDelta):
+        async with ModelStream(provider.stream(request), stop) as stream:  # type: ignore[arg-type]
+            while not isinstance(delta := await stream.next(turn.flush_due()), End):
+                if delta is None:
+                    await turn.flush()
+                elif isinstance(delta, TextDelta):
                     if not await turn.text(delta.text):
                         break  # the completion budget is spent
                 elif isinstance(delta, ToolCallDelta):
@@ -94,31 +94,25 @@ class Executor:
             response_format=chat_response_format(run),
         )
 
-    async def _end(self, writer: RunWriter, ending: Any, *args: Any) -> None:
+    async def _end(self, writer: RunWriter, ending: Ending) -> None:
         """Ends the run; a cancel that arrived meanwhile wins; if another worker holds the
         run now, that worker ends it instead."""
-        if ending is endings.cancel:
+        if ending is CANCELLED:
             stored = await runs.find(writer.run.project_id, writer.run.id)
             if stored is None or stored.fence != writer.fence:
                 return
             writer.run = stored
         try:
-            await ending(writer, *args)
-        except CancelRequested:
-            await self._end(writer, endings.cancel)
-        except LeaseLost:
-            log.info("run_end_skipped", run_id=writer.run.id)
+            await endings.end(writer, ending)
+        except Stopped as stopped:
+            if stopped.reason == "cancel" and ending is not CANCELLED:
+                await self._end(writer, CANCELLED)
+            else:
+                log.info("run_end_skipped", run_id=writer.run.id, reason=stopped.reason)
 
 
 def _completion_tokens_left(run: RunDocument) -> int | None:
     """What `maxCompletionTokens` leaves after the run's earlier turns (None: no limit)."""
     if run.max_completion_tokens is None:
         return None
-    return run.max_completion_tokens - (run.usage.completion_tokens if run.usage else 0)
-
-
-class StopReason:
-    """Why the heartbeat stopped a run's task: "cancel" or "lost" (None: a shutdown)."""
-
-    def __init__(self) -> None:
-        self.reason: str | None = None
+    return run.max_completion_tokens - (run.spent.completion_tokens if run.spent else 0)

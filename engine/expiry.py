@@ -2,8 +2,9 @@
 
 import structlog
 
-from engine.endings import end_open_steps
-from engine.writer import CancelRequested, LeaseLost, RunWriter
+from engine import endings
+from engine.stop import Stopped
+from engine.writer import RunWriter
 from models.run import overdue
 
 log = structlog.get_logger()
@@ -15,10 +16,9 @@ async def expire_overdue() -> int:
     for run in await overdue(WAITING):
         writer = RunWriter(run)  # guarded by the run's fence: a claim meanwhile wins
         try:
-            steps, events = await end_open_steps(run, "expired")
-            await writer.move("expired", documents=steps, events=events)
+            await endings.end(writer, endings.EXPIRED)
             expired += 1
-        except (LeaseLost, CancelRequested):
+        except Stopped:
             continue
     if expired:
         log.info("runs_expired", count=expired)

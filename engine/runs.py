@@ -12,13 +12,13 @@ from pymongo.errors import DuplicateKeyError
 
 from engine import state
 from engine.catalog import ensure_model_served
-from engine.endings import end_open_steps
+from engine.endings import CANCELLED, close_open
 from engine.writer import step_event
 from models.assistant import AssistantDocument, assistants
 from models.base import utcnow
 from models.conversations import build_message, build_thread, count_messages, insert_thread
 from models.errors import BadUserInput, Conflict
-from models.event import NewEvent, append
+from models.event import append
 from models.message import MessageDocument
 from models.run import RunDocument, RunUpdate, runs, set_metadata
 from models.run_changes import RunChanged
@@ -74,16 +74,7 @@ class RunService:
                 await count_messages(project_id, thread.id, len(added), session)
                 await MessageDocument.insert_many(added, session=session)
             await runs.insert(run, session)
-            snapshot = run.snapshot()
-            await append(
-                session,
-                project_id,
-                thread.id,
-                [
-                    NewEvent("thread.run.created", run.id, {"run": snapshot}),
-                    NewEvent("thread.run.queued", run.id, {"run": snapshot}),
-                ],
-            )
+            await append(session, project_id, thread.id, state.created(run))
 
         try:
             await runs.transaction(write)
@@ -166,9 +157,7 @@ class RunService:
         # Nobody executes a queued or waiting run: it ends now. A running one is asked to
         # stop; its worker ends it `cancelled` within a heartbeat.
         to = "cancelling" if run.status == "in_progress" else "cancelled"
-        documents, events = (
-            await end_open_steps(run, "cancelled") if to == "cancelled" else ([], [])
-        )
+        documents, events = await close_open(run, CANCELLED) if to == "cancelled" else ([], [])
         try:
             moved, _ = await state.move(run, to, documents=documents, events=events)  # type: ignore[arg-type]
         except RunChanged:

@@ -4,10 +4,14 @@ its event in one transaction (models/run_changes.py)."""
 from collections.abc import Sequence
 from typing import Any
 
+import structlog
+
 from models.base import ScopedDocument, utcnow
 from models.event import EventDocument, NewEvent
 from models.run import TERMINAL_STATUSES, RunDocument, RunStatus
 from models.run_changes import Change, commit
+
+log = structlog.get_logger()
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "queued": frozenset({"in_progress", "cancelled", "failed", "expired"}),
@@ -46,7 +50,10 @@ def status_fields(run: RunDocument, to: RunStatus) -> dict[str, Any]:
     if stamp and getattr(run, stamp) is None:
         fields[stamp] = utcnow()
     if to in TERMINAL_STATUSES:
-        fields.update(active=False, lease=None, required_action=None)
+        # Usage is told once the run ends; a run that ended no longer expires.
+        fields.update(
+            active=False, lease=None, required_action=None, expires_at=None, usage=run.spent
+        )
     if to == "requires_action":
         fields["lease"] = None  # nobody executes a run that waits for tool outputs
     return fields
@@ -64,10 +71,11 @@ async def move(
     """Moves `run` to `to`: legal transitions only, guarded by the stored status (and the
     worker's fence), written together with `documents` and the events, run event last."""
     check_transition(run, to)
-    changes = {**(fields or {}), **status_fields(run, to)}
+    given = fields or {}
+    changes = {**given, **status_fields(run.model_copy(update=given), to)}
     after = run.model_copy(update=changes)
     status_event = NewEvent(f"thread.run.{to}", run.id, {"run": after.snapshot()})
-    return await commit(
+    moved = await commit(
         Change(
             run,
             expect_statuses={run.status},
@@ -77,6 +85,18 @@ async def move(
             events=[*events, status_event],
         )
     )
+    log.info("run_transition", run_id=run.id, source=run.status, to=to, fence=fence)
+    return moved
+
+
+def created(run: RunDocument) -> list[NewEvent]:
+    """A new run's first events: it is created, and queued (written with the run itself)."""
+    snapshot = run.snapshot()
+    log.info("run_transition", run_id=run.id, source=None, to=run.status)
+    return [
+        NewEvent("thread.run.created", run.id, {"run": snapshot}),
+        NewEvent("thread.run.queued", run.id, {"run": snapshot}),
+    ]
 
 
 async def record(

@@ -1,16 +1,44 @@
-"""One model call of a run: its streamed text becomes a message, its tool calls a step."""
+"""One model call of a run: its streamed text becomes a message, its tool calls a step.
 
+Deltas are written in batches: what the model says within FLUSH_SECONDS goes out as one delta
+event, in one transaction with the message (or step) as stored so far. So what a client
+accumulated from the deltas is always what is stored, and a run costs a write per batch, not
+per token.
+
+What is written is the difference between what the model said ("heard") and what was told. A
+new worker that takes a run over asks the model again: while its stream repeats what the lost
+worker told, nothing is sent twice, and the rest continues the same message. A stream that says
+something else ends the old message `incomplete` and writes its answer to a new one."""
+
+import time
 from typing import Any
 
 from engine import tokens
 from engine.providers.base import ToolCallDelta, Usage
 from engine.writer import RunWriter, event, message_event, step_event
-from models.base import utcnow
+from models.base import ScopedDocument, utcnow
 from models.event import NewEvent
 from models.message import ContentPart, MessageDocument, TextValue
 from models.run import FunctionCall, IncompleteDetails, RequiredAction, ToolCall
 from models.run import Usage as UsageCounts
 from models.run_step import MessageCreation, RunStepDocument, StepDetails, open_steps
+
+# Deltas heard within this window are written (and streamed) together.
+FLUSH_SECONDS = 0.05
+
+
+class Writes:
+    """Documents and events for one transaction, built up by parts of a turn."""
+
+    def __init__(self) -> None:
+        self.documents: list[ScopedDocument] = []
+        self.events: list[NewEvent] = []
+
+    def add(self, documents: list[Any], events: list[NewEvent]) -> None:
+        for document in documents:
+            if all(document is not known for known in self.documents):
+                self.documents.append(document)
+        self.events.extend(events)
 
 
 class Turn:
@@ -21,62 +49,61 @@ class Turn:
         self.spent = 0
         self.out_of_tokens = False
         self.usage: Usage | None = None
-        self.calls: dict[int, ToolCall] = {}
+        self.heard_text = ""  # this turn's text, as the model said it
+        self.calls: dict[int, ToolCall] = {}  # this turn's tool calls, as the model said them
+        # The tool-calls step; its stored `tool_calls` are what subscribers were told.
         self.tool_step: RunStepDocument | None = None
-        self.resumed = False
+        self.tool_step_stored = False
+        # The message being written and its step; `told_text` is what is stored of it, which
+        # is exactly what its delta events told subscribers.
+        self.message: MessageDocument | None = None
+        self.step: RunStepDocument | None = None
+        self.told_text = ""
+        self.untold_since: float | None = None
 
     async def resume(self) -> None:
-        """After a takeover, the lost worker's unfinished step and message are reused (same
-        ids, text restarted), so the thread still gets exactly one answer."""
+        """After a takeover: the lost worker's open step and message, as stored (and told)."""
         run = self.writer.run
         for step in await open_steps(run.id, run.project_id):
             creation = step.step_details.message_creation
             if creation is not None:
                 message = await MessageDocument.get(creation.message_id)
                 if message is not None:
-                    self.writer.step, self.writer.message = step, message
-                    self.resumed = True
+                    self.step, self.message, self.told_text = step, message, message.text
             else:
-                step.step_details.tool_calls = []
-                self.tool_step = step
+                self.tool_step, self.tool_step_stored = step, True
+
+    def flush_due(self) -> float | None:
+        """Seconds until what was heard must be written; None while nothing waits."""
+        if self.untold_since is None:
+            return None
+        return max(0.0, self.untold_since + FLUSH_SECONDS - time.monotonic())
+
+    def _heard(self) -> None:
+        if self.untold_since is None:
+            self.untold_since = time.monotonic()
 
     async def text(self, piece: str) -> bool:
-        """Streams `piece`; False when it would go past the completion budget."""
+        """Takes `piece`; False when it would go past the completion budget."""
         cost = tokens.count(piece)
         if self.budget is not None and self.spent + cost > self.budget:
             self.out_of_tokens = True
             return False
         self.spent += cost
-        await self._open_message()
-        message = self.writer.message
-        assert message is not None
-        self.writer.text.append(piece)
-        delta = {"content": [{"index": 0, "type": "text", "text": {"value": piece}}]}
-        await self.writer.record(
-            events=[
-                event(
-                    "thread.message.delta",
-                    message.run_id or "",
-                    message_id=message.id,
-                    text_delta=piece,
-                    delta=delta,
-                )
-            ]
-        )
+        self.heard_text += piece
+        self._heard()
+        if self.flush_due() == 0:
+            await self.flush()
         return True
 
     async def tool_call(self, delta: ToolCallDelta) -> None:
-        if self.writer.message is not None:
-            await self._close_message()
-        if self.tool_step is None:
-            self.tool_step = self._new_step("tool_calls", StepDetails(type="tool_calls"))
-            await self.writer.record(
-                documents=[self.tool_step],
-                events=[
-                    step_event("created", self.tool_step),
-                    step_event("in_progress", self.tool_step),
-                ],
-            )
+        if self.heard_text or self.message is not None:
+            # Text before tool calls: that message is done.
+            writes = Writes()
+            self._text_writes(writes, final=True)
+            self._close_message(writes, None)
+            await self._write(writes)
+            self.heard_text = ""
         self.spent += tokens.count((delta.name or "") + delta.arguments)
         call = self.calls.setdefault(
             delta.index, ToolCall(id=delta.id or "", function=FunctionCall(name=delta.name or ""))
@@ -85,63 +112,211 @@ class Turn:
         call.id = call.id or delta.id or ""
         call.function.name = call.function.name or delta.name or ""
         call.function.arguments += delta.arguments
-        piece: dict[str, Any] = {
-            "index": delta.index,
-            "type": "function",
-            "function": {"arguments": delta.arguments},
-        }
-        if delta.id:
-            piece["id"] = delta.id
-        if delta.name:
-            piece["function"]["name"] = delta.name
-        await self.writer.record(
-            events=[
+        self._heard()
+        if self.flush_due() == 0:
+            await self.flush()
+
+    async def flush(self) -> None:
+        writes = Writes()
+        self._text_writes(writes, final=False)
+        self._tool_writes(writes, final=False)
+        await self._write(writes)
+
+    async def _write(self, writes: Writes) -> None:
+        if writes.documents or writes.events:
+            await self.writer.record(documents=writes.documents, events=writes.events)
+        self.untold_since = None
+
+    # -- text ---------------------------------------------------------------------------
+
+    def _text_writes(self, writes: Writes, final: bool) -> None:
+        """The message's creation and its untold text, if any. `final`: the model is done, so
+        a stream that stopped short of what was told has diverged too."""
+        told, heard = self.told_text, self.heard_text
+        if heard == told or (not final and told.startswith(heard)):
+            return  # nothing new (or still repeating what was told before a takeover)
+        if self.message is not None and not heard.startswith(told):
+            message, step = self.message, self.step
+            assert step is not None
+            message.status, message.incomplete_at = "incomplete", utcnow()
+            message.incomplete_details = {"reason": "run_failed"}
+            step = self._end_step(step, "failed")
+            writes.add([message, step], [message_event("incomplete", message)])
+            writes.add([], [step_event("failed", step)])
+            self.message, self.step, self.told_text, told = None, None, "", ""
+        if not heard:
+            return
+        self._open_message(writes)
+        assert self.message is not None
+        message = self.message
+        piece = heard[len(told) :]
+        message.content = [ContentPart(type="text", text=TextValue(value=heard))]
+        self.told_text = heard
+        delta = {"content": [{"index": 0, "type": "text", "text": {"value": piece}}]}
+        writes.add(
+            [message],
+            [
+                event(
+                    "thread.message.delta",
+                    message.run_id or "",
+                    message_id=message.id,
+                    text_delta=piece,
+                    delta=delta,
+                )
+            ],
+        )
+
+    def _open_message(self, writes: Writes) -> None:
+        if self.message is not None:
+            return
+        run = self.writer.run
+        message = MessageDocument(
+            project_id=run.project_id,
+            thread_id=run.thread_id,
+            role="assistant",
+            status="in_progress",
+            assistant_id=run.assistant_id,
+            run_id=run.id,
+        )
+        step = self._new_step(
+            "message_creation",
+            StepDetails(
+                type="message_creation", message_creation=MessageCreation(message_id=message.id)
+            ),
+        )
+        self.step, self.message, self.told_text = step, message, ""
+        writes.add(
+            [step, message],
+            [
+                step_event("created", step),
+                step_event("in_progress", step),
+                message_event("created", message),
+                message_event("in_progress", message),
+            ],
+        )
+
+    def _close_message(self, writes: Writes, usage: UsageCounts | None) -> None:
+        message, step = self.message, self.step
+        if message is None or step is None:
+            return
+        now = utcnow()
+        if self.out_of_tokens:
+            message.status, message.incomplete_at = "incomplete", now
+            message.incomplete_details = {"reason": "max_tokens"}
+        else:
+            message.status, message.completed_at = "completed", now
+        step.status, step.completed_at, step.usage = "completed", now, usage
+        self.message = self.step = None
+        self.told_text = ""
+        writes.add(
+            [message, step], [message_event(message.status, message), step_event("completed", step)]
+        )
+
+    # -- tool calls ---------------------------------------------------------------------
+
+    def _tool_writes(self, writes: Writes, final: bool) -> None:
+        """The tool step's creation and the untold parts of its calls, if any."""
+        if not self.calls:
+            return
+        told = dict(enumerate(self._told_calls()))
+        pieces: list[dict[str, Any]] = []
+        for index in sorted(self.calls):
+            piece = _call_piece(index, self.calls[index], told.get(index), final)
+            if isinstance(piece, _Diverged):
+                self._abandon_tool_step(writes)
+                return self._tool_writes(writes, final)
+            if piece is not None:
+                pieces.append(piece)
+        if not pieces:
+            return
+        step = self._open_tool_step(writes)
+        step.step_details.tool_calls = self._merged_calls(told)
+        writes.add(
+            [step],
+            [
                 event(
                     "thread.run.step.delta",
                     self.writer.run.id,
-                    step_id=self.tool_step.id,
-                    delta={"step_details": {"type": "tool_calls", "tool_calls": [piece]}},
+                    step_id=step.id,
+                    delta={"step_details": {"type": "tool_calls", "tool_calls": pieces}},
                 )
-            ]
+            ],
         )
 
+    def _told_calls(self) -> list[ToolCall]:
+        return self.tool_step.step_details.tool_calls if self.tool_step else []
+
+    def _merged_calls(self, told: dict[int, ToolCall]) -> list[ToolCall]:
+        """The heard calls, keeping the ids subscribers were already told."""
+        merged = []
+        for index in sorted(self.calls):
+            call = self.calls[index].model_copy(deep=True)
+            if index in told:
+                call.id = told[index].id
+            merged.append(call)
+        return merged
+
+    def _open_tool_step(self, writes: Writes) -> RunStepDocument:
+        if self.tool_step is None:
+            self.tool_step = self._new_step("tool_calls", StepDetails(type="tool_calls"))
+        if not self.tool_step_stored:
+            self.tool_step_stored = True
+            writes.add(
+                [self.tool_step],
+                [step_event("created", self.tool_step), step_event("in_progress", self.tool_step)],
+            )
+        return self.tool_step
+
+    def _abandon_tool_step(self, writes: Writes) -> None:
+        """A takeover's stream asked for other calls than those told: that step failed."""
+        assert self.tool_step is not None
+        step = self._end_step(self.tool_step, "failed")
+        writes.add([step], [step_event("failed", step)])
+        self.tool_step, self.tool_step_stored = None, False
+
+    # -- the end ------------------------------------------------------------------------
+
     async def finish(self) -> None:
-        """Completes what the stream wrote and moves the run on, in one transaction: a crash
-        never leaves a finished answer on a run that another worker would answer again."""
+        """Writes what is untold, completes the message or step, and moves the run on, in one
+        transaction: a crash never leaves a finished answer that a takeover would repeat."""
         usage = self._usage()
-        run_usage = (self.writer.run.usage or UsageCounts()) + usage
-        if self.writer.message is None and not self.calls:
-            await self._open_message()  # an empty answer is still an answer
-        documents: list[MessageDocument | RunStepDocument] = []
-        events: list[NewEvent] = []
-        if self.writer.message is not None:
-            documents, events = self._closed_message(usage if not self.calls else None)
+        run_usage = (self.writer.run.spent or UsageCounts()) + usage
+        writes = Writes()
+        self._text_writes(writes, final=True)
+        self._tool_writes(writes, final=True)
+        if self.message is None and not self.calls:
+            self._open_message(writes)  # an empty answer is still an answer
+        self._close_message(writes, usage if not self.calls else None)
         if self.calls and self.tool_step is not None:
             step = self.tool_step
-            step.step_details.tool_calls = [self.calls[index] for index in sorted(self.calls)]
+            step.step_details.tool_calls = self._merged_calls(dict(enumerate(self._told_calls())))
             step.usage = usage
+            writes.add([step], [])
             await self.writer.move(
                 "requires_action",
                 fields={
-                    "usage": run_usage,
+                    "spent": run_usage,
                     "required_action": RequiredAction(tool_calls=step.step_details.tool_calls),
                 },
-                documents=[*documents, step],
-                events=events,
+                documents=writes.documents,
+                events=writes.events,
             )
         elif self.out_of_tokens:
             await self.writer.move(
                 "incomplete",
                 fields={
-                    "usage": run_usage,
+                    "spent": run_usage,
                     "incomplete_details": IncompleteDetails(reason="max_completion_tokens"),
                 },
-                documents=documents,
-                events=events,
+                documents=writes.documents,
+                events=writes.events,
             )
         else:
             await self.writer.move(
-                "completed", fields={"usage": run_usage}, documents=documents, events=events
+                "completed",
+                fields={"spent": run_usage},
+                documents=writes.documents,
+                events=writes.events,
             )
 
     def _usage(self) -> UsageCounts:
@@ -164,61 +339,38 @@ class Turn:
             step_details=details,
         )
 
-    async def _open_message(self) -> None:
-        if self.writer.message is not None:
-            if self.resumed:
-                self.resumed = False
-                await self.writer.record(events=[message_event("in_progress", self.writer.message)])
-            return
-        run = self.writer.run
-        message = MessageDocument(
-            project_id=run.project_id,
-            thread_id=run.thread_id,
-            role="assistant",
-            status="in_progress",
-            assistant_id=run.assistant_id,
-            run_id=run.id,
-        )
-        step = self._new_step(
-            "message_creation",
-            StepDetails(
-                type="message_creation", message_creation=MessageCreation(message_id=message.id)
-            ),
-        )
-        self.writer.step, self.writer.message = step, message
-        await self.writer.record(
-            documents=[step, message],
-            events=[
-                step_event("created", step),
-                step_event("in_progress", step),
-                message_event("created", message),
-                message_event("in_progress", message),
-            ],
-        )
+    @staticmethod
+    def _end_step(step: RunStepDocument, status: str) -> RunStepDocument:
+        step.status = status  # type: ignore[assignment]
+        step.failed_at = utcnow()
+        return step
 
-    async def _close_message(self, usage: UsageCounts | None = None) -> None:
-        documents, events = self._closed_message(usage)
-        await self.writer.record(documents=documents, events=events)
 
-    def _closed_message(
-        self, usage: UsageCounts | None
-    ) -> tuple[list[MessageDocument | RunStepDocument], list[NewEvent]]:
-        """The open message and its step, finished, with their events (not yet written)."""
-        message, step = self.writer.message, self.writer.step
-        assert message is not None
-        assert step is not None
-        now = utcnow()
-        text = TextValue(value="".join(self.writer.text))
-        message.content = [ContentPart(type="text", text=text)]
-        if self.out_of_tokens:
-            message.status, message.incomplete_at = "incomplete", now
-            message.incomplete_details = {"reason": "max_tokens"}
-        else:
-            message.status, message.completed_at = "completed", now
-        step.status, step.completed_at, step.usage = "completed", now, usage
-        self.writer.message = self.writer.step = None
-        self.writer.text = []
-        return [message, step], [
-            message_event(message.status, message),
-            step_event("completed", step),
-        ]
+class _Diverged:
+    pass
+
+
+_DIVERGED = _Diverged()
+
+
+def _call_piece(
+    index: int, heard: ToolCall, told: ToolCall | None, final: bool
+) -> dict[str, Any] | _Diverged | None:
+    """The delta that tells subscribers the untold part of one call (None: nothing new)."""
+    assert heard.function is not None
+    if told is None:
+        return {
+            "index": index,
+            "type": "function",
+            "id": heard.id,
+            "function": {"name": heard.function.name, "arguments": heard.function.arguments},
+        }
+    assert told.function is not None
+    said, known = heard.function.arguments, told.function.arguments
+    if heard.function.name and heard.function.name != told.function.name:
+        return _DIVERGED
+    if said == known or (not final and known.startswith(said)):
+        return None
+    if not said.startswith(known):
+        return _DIVERGED
+    return {"index": index, "type": "function", "function": {"arguments": said[len(known) :]}}

@@ -6,15 +6,14 @@ other worker claims the run, and the fence refuses the dead worker's late writes
 
 import asyncio
 import contextlib
-import os
-import secrets
-import socket
 
 import structlog
 from pymongo.errors import PyMongoError
 
-from engine.executor import Executor, StopReason
+from engine.executor import Executor
 from engine.expiry import expire_overdue
+from engine.stop import Stop
+from models.liveness import process, reap_dead_processes
 from models.run import RunDocument, claim_next, extend_lease, release_lease
 
 log = structlog.get_logger()
@@ -22,6 +21,8 @@ log = structlog.get_logger()
 # (and expired leases). Each poll is a write attempt, so not too often.
 POLL_SECONDS = 1.0
 EXPIRY_EVERY_SECONDS = 1.0
+# After the drain time, stopped runs get this long to finish their current write.
+STOP_GRACE_SECONDS = 10.0
 
 
 class WorkerPool:
@@ -29,8 +30,9 @@ class WorkerPool:
         self.executor = executor
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.owner = process.name
         self.running: dict[str, asyncio.Task[None]] = {}
+        self.stops: dict[str, Stop] = {}
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop: asyncio.Task[None] | None = None
@@ -52,9 +54,14 @@ class WorkerPool:
         if self._loop is not None:
             await self._loop
         tasks = list(self.running.values())
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=drain_seconds)
-            for task in pending:
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=drain_seconds)
+        for stop in self.stops.values():
+            stop.set("shutdown")
+        if pending:
+            _, stuck = await asyncio.wait(pending, timeout=STOP_GRACE_SECONDS)
+            for task in stuck:  # a write that hangs: its lease runs out instead
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
 
@@ -67,6 +74,8 @@ class WorkerPool:
                 if clock() - last_expiry > EXPIRY_EVERY_SECONDS:
                     last_expiry = clock()
                     await expire_overdue()
+                # A dead process's open transactions would hold its runs: undo them first.
+                await reap_dead_processes()
                 while len(self.running) < self.concurrency and not self._stopping:
                     run = await claim_next(self.owner, self.lease_seconds)
                     if run is None:
@@ -74,6 +83,8 @@ class WorkerPool:
                     self._start(run)
             except PyMongoError as error:
                 log.warning("worker_database_error", error=str(error))
+            except Exception:  # never let the loop die: this process would claim nothing more
+                log.exception("worker_claim_loop_error")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
 
@@ -82,24 +93,21 @@ class WorkerPool:
         self.running[run.id] = asyncio.create_task(self._execute(run))
 
     async def _execute(self, run: RunDocument) -> None:
-        stop = StopReason()
-        task = asyncio.current_task()
-        assert task is not None
-        heartbeat = asyncio.create_task(self._heartbeat(run, stop, task))
+        stop = self.stops[run.id] = Stop()
+        heartbeat = asyncio.create_task(self._heartbeat(run, stop))
         try:
             await self.executor.execute(run, stop)
-        except asyncio.CancelledError:
-            await asyncio.shield(release_lease(run.id, run.fence))
-            log.info("run_released", run_id=run.id)
+            if stop.reason == "shutdown":
+                await release_lease(run.id, run.fence)
+                log.info("run_released", run_id=run.id)
         finally:
             heartbeat.cancel()
             self.running.pop(run.id, None)
+            self.stops.pop(run.id, None)
             self._wake.set()
 
-    async def _heartbeat(
-        self, run: RunDocument, stop: StopReason, task: asyncio.Task[None]
-    ) -> None:
-        """Extends the lease, and stops the run's task when it is cancelled or lost."""
+    async def _heartbeat(self, run: RunDocument, stop: Stop) -> None:
+        """Extends the lease, and stops the run when it is cancelled or lost."""
         interval = min(0.5, self.lease_seconds / 3)
         while True:
             await asyncio.sleep(interval)
@@ -109,6 +117,5 @@ class WorkerPool:
                 log.warning("heartbeat_failed", run_id=run.id, error=str(error))
                 continue
             if status is None or status == "cancelling":
-                stop.reason = "lost" if status is None else "cancel"
-                task.cancel()
+                stop.set("lost" if status is None else "cancel")
                 return

@@ -1,34 +1,23 @@
-"""A worker's hold on one run: every write carries its fence, and a refused write tells
-why (the run was cancelled, or another worker took it over)."""
+"""A worker's hold on one run: every write carries its fence, and a refused write stops the
+run's executor with the reason (the run was cancelled, or another worker holds it now)."""
 
 from collections.abc import Sequence
 from typing import Any
 
 from engine import state
-from models.base import ScopedDocument, utcnow
+from engine.stop import Stopped
+from models.base import ScopedDocument
 from models.event import NewEvent
-from models.message import ContentPart, MessageDocument, TextValue
+from models.message import MessageDocument
 from models.run import RunDocument, RunStatus, runs
 from models.run_changes import RunChanged
 from models.run_step import RunStepDocument
-
-
-class LeaseLost(Exception):
-    """Another worker holds the run now (or it ended, or was deleted): stop, write nothing."""
-
-
-class CancelRequested(Exception):
-    """`cancelRun` moved the run to `cancelling`: stop the model and wind the run down."""
 
 
 class RunWriter:
     def __init__(self, run: RunDocument) -> None:
         self.run = run
         self.fence = run.fence
-        # The step and message being written, if any.
-        self.step: RunStepDocument | None = None
-        self.message: MessageDocument | None = None
-        self.text: list[str] = []  # the open message's text so far
 
     async def move(
         self,
@@ -60,23 +49,11 @@ class RunWriter:
     async def _explain(self) -> None:
         stored = await runs.find(self.run.project_id, self.run.id)
         if stored is None or stored.fence != self.fence or stored.is_terminal:
-            raise LeaseLost(self.run.id)
+            raise Stopped("lost")
         self.run = stored
         if stored.status == "cancelling":
-            raise CancelRequested(self.run.id)
-        raise LeaseLost(self.run.id)
-
-    def partial_message(self, reason: str) -> MessageDocument | None:
-        """The open message as far as it got, ended `incomplete`."""
-        message = self.message
-        if message is None:
-            return None
-        text = TextValue(value="".join(self.text))
-        message.content = [ContentPart(type="text", text=text)]
-        message.status, message.incomplete_at = "incomplete", utcnow()
-        message.incomplete_details = {"reason": reason}
-        self.message, self.step, self.text = None, None, []
-        return message
+            raise Stopped("cancel")
+        raise Stopped("lost")
 
 
 def event(name: str, run_id: str, **data: Any) -> NewEvent:

@@ -6,6 +6,7 @@ from pymongo import AsyncMongoClient
 from models.api_key import ApiKeyDocument
 from models.assistant import AssistantDocument
 from models.event import EventDocument
+from models.liveness import DEFAULT_LEASE_SECONDS, ProcessDocument, process
 from models.message import MessageDocument
 from models.project import ProjectDocument
 from models.run import RunDocument
@@ -21,6 +22,7 @@ DOCUMENTS: list[type[Document]] = [
     RunDocument,
     RunStepDocument,
     EventDocument,
+    ProcessDocument,
 ]
 
 
@@ -33,9 +35,11 @@ class Database:
         )
         self.name = name
 
-    async def connect(self) -> None:
+    async def connect(self, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         await self.client.admin.command("ping")
         await init_beanie(database=self.client[self.name], document_models=DOCUMENTS)
+        process.start(lease_seconds)
 
     async def close(self) -> None:
+        await process.stop()
         await self.client.close()

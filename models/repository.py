@@ -5,6 +5,7 @@ from typing import Any, Generic, TypeVar
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from models import liveness
 from models.base import ScopedDocument
 from models.errors import NotFound
 from models.pagination import Page, PageRequest, paginate
@@ -62,6 +63,7 @@ class Repository(Generic[D]):
         """Runs `work` in a multi-document transaction, retried on transient conflicts."""
         client = self.model.get_pymongo_collection().database.client
         async with client.start_session() as session:
+            await liveness.process.register(session)  # so a kill mid-transaction is undone
             return await session.with_transaction(work)
 
     async def insert(self, document: D, session: AsyncClientSession | None = None) -> D:

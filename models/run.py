@@ -126,7 +126,9 @@ class RunDocument(ScopedDocument):
         default_factory=list, max_length=128
     )
     metadata: Metadata = Field(default_factory=dict)
+    # OpenAI's `usage` is null until the run ends; `spent` counts the turns meanwhile.
     usage: Usage | None = None
+    spent: Usage | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     max_prompt_tokens: int | None = Field(default=None, ge=256)
@@ -148,7 +150,9 @@ class RunDocument(ScopedDocument):
 
     def snapshot(self) -> dict[str, Any]:
         """The run as events carry it: without the engine's own bookkeeping."""
-        snapshot: dict[str, Any] = self.model_dump(exclude={"lease", "fence", "revision", "active"})
+        snapshot: dict[str, Any] = self.model_dump(
+            exclude={"lease", "fence", "revision", "active", "spent"}
+        )
         return snapshot
 
     class Settings:

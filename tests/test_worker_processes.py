@@ -107,7 +107,7 @@ async def test_a_paused_workers_late_writes_are_refused(
         assert paused.poll() is None
     await assert_one_answer(gql, live, run)
     assert await collect_run(live, run["id"]) == before
-    assert "run_lease_lost" in (tmp_path / "paused.log").read_text()
+    assert "run_let_go" in (tmp_path / "paused.log").read_text()
 
 
 async def test_sigterm_hands_running_runs_back(
