@@ -17,12 +17,14 @@ from tests.runs import (
     CREATE_RUN,
     CREATE_THREAD,
     STEPS,
+    function_tool,
     new_assistant,
     start_run,
     thread_messages,
     wait_for,
     wait_until_streaming,
 )
+from tests.takeover import Stress, check_run, summary
 from tests.test_subscriptions import THREAD_EVENTS, collect_run
 from tests.ws import Live, connect, subscribe
 
@@ -30,14 +32,6 @@ pytestmark = pytest.mark.slow
 WORDS = " ".join(f"w{i}" for i in range(15))
 SLOW = f"/slow 120\n{WORDS}"
 LEASE = 1.5
-
-
-async def wait_for_log(path: Path, text: str, timeout: float = 10) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if text in path.read_text():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{text!r} never appeared in {path.name}:\n{path.read_text()}")
 
 
 async def assert_one_answer(gql: GraphQLClient, live: Live, run: dict[str, Any]) -> None:
@@ -164,3 +158,18 @@ def test_worker_refuses_to_start_without_a_database(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert b"THREADLINE_MONGODB_URI" in result.stderr
+
+
+async def test_random_kills_never_lose_or_repeat_anything(
+    cluster: Any, mongodb_uri: str, tmp_path: Path
+) -> None:
+    """kill -9 at random moments (inside writes too) of workers streaming, calling tools and
+    waiting for outputs: every run completes once, told exactly what is stored."""
+    database, live, gql = cluster
+    assistant = await new_assistant(gql, tools=[function_tool("lookup"), function_tool("fetch")])
+    stress = Stress(mongodb_uri, database, tmp_path, gql, assistant, kills=8, runs=6, seed=8)
+    runs = await stress()
+    print(summary(stress))  # noqa: T201 - shown with -s
+    assert sum(len(kill.held) for kill in stress.log) >= 4, stress.log  # kills that hit runs
+    for run in runs:
+        await check_run(gql, live, run)
