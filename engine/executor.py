@@ -66,7 +66,8 @@ class Executor:
             await writer.move("in_progress")
         budget = _completion_tokens_left(writer.run)
         request = await self._request(writer.run, budget)
-        turn = Turn(writer, tokens.count_messages(request.messages), budget)
+        tokenizer = self.catalog.tokenizer(writer.run.model)
+        turn = Turn(writer, tokens.count_messages(request.messages, tokenizer), budget, tokenizer)
         await turn.resume()
         provider = self.catalog.provider(writer.run.model)
         async with aclosing(provider.stream(request)) as stream:  # type: ignore[type-var]
@@ -81,7 +82,8 @@ class Executor:
         await turn.finish()
 
     async def _request(self, run: RunDocument, budget: int | None) -> ChatRequest:
-        messages = await build_prompt(run, self.catalog.context_window(run.model))
+        tokenizer = self.catalog.tokenizer(run.model)
+        messages = await build_prompt(run, self.catalog.context_window(run.model), tokenizer)
         return ChatRequest(
             model=run.model,
             messages=messages,
