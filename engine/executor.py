@@ -94,6 +94,7 @@ class Executor:
             top_p=run.top_p,
             max_completion_tokens=budget,
             response_format=chat_response_format(run),
+            reasoning_effort=run.reasoning_effort,
         )
 
     async def _end(self, writer: RunWriter, ending: Any, *args: Any) -> None:

@@ -113,6 +113,7 @@ class RunService:
             "tools": assistant.model_dump()["tools"],
             "temperature": assistant.temperature,
             "top_p": assistant.top_p,
+            "reasoning_effort": assistant.reasoning_effort,
             "response_format": assistant.response_format.model_dump(by_alias=True)
             if assistant.response_format
             else None,
