@@ -126,6 +126,6 @@ def _entry_name(index: int, raw: Any) -> str:
         match = _listed(raw["models"][index]["match"])
     except (KeyError, IndexError, TypeError):
         return f"models[{index}]"
-    if not isinstance(match, list) or not all(isinstance(item, str) for item in match):
+    if not match or not isinstance(match, list) or not all(isinstance(i, str) for i in match):
         return f"models[{index}]"
     return f"models[{index}] (match {', '.join(f'{item!r}' for item in match)})"
