@@ -6,6 +6,7 @@ import asyncio
 import uvicorn
 
 from app.settings import Settings
+from engine.models_file import ModelsFileError
 
 
 def _serve(settings: Settings) -> None:
@@ -35,12 +36,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     arguments = parser.parse_args(argv)
-    if arguments.command == "run":
-        _serve(Settings())
-    elif arguments.command == "worker":
-        _work(Settings())
-    else:
-        _export_schema()
+    try:
+        if arguments.command == "run":
+            _serve(Settings())
+        elif arguments.command == "worker":
+            _work(Settings())
+        else:
+            _export_schema()
+    except ModelsFileError as error:
+        raise SystemExit(f"threadline: THREADLINE_MODELS: {error}") from None
 
 
 if __name__ == "__main__":

@@ -19,15 +19,19 @@ class Settings(BaseSettings):
     database_name: str = "threadline"
     # Where the embedded database and generated keys live.
     state_dir: Path = Path(".threadline")
+    # The simple case: one OpenAI-compatible endpoint for every model name but the built-in.
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = None
+    # A models file (TOML or YAML): names/patterns → endpoint, key variable, context, tokenizer.
+    # Its entries come first; the endpoint above, when set, serves every other name.
+    models: Path | None = None
     workers: int = 2
     run_lease_seconds: float = Field(default=30, gt=0)
     # On SIGTERM, running runs get this long to finish before they are handed back.
     drain_seconds: float = Field(default=5, ge=0)
     # A run waiting (queued, or for tool outputs) longer than this expires.
     run_expires_seconds: float = Field(default=600, gt=0)
-    # The context window assumed for models of the OpenAI-compatible endpoint.
+    # The context window of the endpoint above, and of models file entries that give none.
     model_context_tokens: int = Field(default=128_000, ge=1024)
     # Unset: generated on first start and kept in state_dir/admin-key.
     admin_key: SecretStr | None = None

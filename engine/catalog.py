@@ -1,5 +1,20 @@
-"""Which model names this server can run, with which provider and context window."""
+"""Which model names this server runs, with which provider, context window and tokenizer.
 
+The first that serves a name wins:
+1. the built-in `threadline/scripted`;
+2. the entries of the models file (THREADLINE_MODELS), in the file's order;
+3. when THREADLINE_OPENAI_BASE_URL is set, that endpoint, for every other name ("*").
+"""
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import get_args
+
+from app.settings import Settings
+from engine import models_file, tokens
+from engine.encodings import TokenizerName
 from engine.providers.base import Provider, ProviderError
 from engine.providers.openai_compatible import OpenAICompatibleProvider
 from engine.providers.scripted import ScriptedProvider
@@ -9,30 +24,98 @@ SCRIPTED_MODEL = "threadline/scripted"
 SCRIPTED_CONTEXT_TOKENS = 16_384
 
 
-def ensure_model_served(model: str, endpoint_configured: bool, field: str = "input.model") -> None:
-    """Every name goes to the OpenAI-compatible endpoint when one is set; else only the built-in."""
-    if model == SCRIPTED_MODEL or endpoint_configured:
-        return
-    raise BadUserInput(
-        f"{field}: '{model}' is not served here: only '{SCRIPTED_MODEL}' is, "
-        "until THREADLINE_OPENAI_BASE_URL points at an OpenAI-compatible endpoint."
-    )
+@dataclass(frozen=True)
+class ServedModel:
+    provider: Provider
+    context_tokens: int
+    tokenizer: TokenizerName
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An OpenAI-compatible endpoint and the model names (fnmatch patterns) it serves."""
+
+    patterns: tuple[str, ...]
+    provider: OpenAICompatibleProvider
+    context_tokens: int
+    tokenizer: TokenizerName | None = None  # None: each model family's own
+
+    def serves(self, model: str) -> bool:
+        return any(fnmatchcase(model, pattern) for pattern in self.patterns)
 
 
 class Catalog:
-    def __init__(
-        self, base_url: str | None, api_key: str | None, context_tokens: int = 128_000
-    ) -> None:
-        self.scripted = ScriptedProvider()
-        self.endpoint = OpenAICompatibleProvider(base_url, api_key) if base_url else None
-        self.context_tokens = context_tokens
+    def __init__(self, endpoints: Sequence[Endpoint] = ()) -> None:
+        self.endpoints = list(endpoints)
+        self.scripted = ServedModel(ScriptedProvider(), SCRIPTED_CONTEXT_TOKENS, tokens.DEFAULT)
 
-    def provider(self, model: str) -> Provider:
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, environ: Mapping[str, str] = os.environ
+    ) -> "Catalog":
+        """Raises ModelsFileError, naming the file and the entry, when the models file is bad."""
+        endpoints = []
+        if settings.models is not None:
+            for entry in models_file.load(settings.models, environ):
+                key = environ[entry.api_key_env] if entry.api_key_env else None
+                endpoints.append(
+                    Endpoint(
+                        tuple(entry.match),
+                        OpenAICompatibleProvider(entry.base_url, key),
+                        entry.context_tokens or settings.model_context_tokens,
+                        entry.tokenizer,
+                    )
+                )
+        if settings.openai_base_url is not None:
+            secret = settings.openai_api_key
+            key = secret.get_secret_value() if secret else None
+            provider = OpenAICompatibleProvider(settings.openai_base_url, key)
+            endpoints.append(Endpoint(("*",), provider, settings.model_context_tokens))
+        for name in get_args(TokenizerName):
+            tokens.encoding(name)  # loaded now, rather than on the event loop by the first run
+        return cls(endpoints)
+
+    def find(self, model: str) -> ServedModel | None:
         if model == SCRIPTED_MODEL:
             return self.scripted
-        if self.endpoint is None:
-            raise ProviderError("invalid_prompt", f"The model '{model}' is not served here.")
-        return self.endpoint
+        for endpoint in self.endpoints:
+            if endpoint.serves(model):
+                tokenizer = endpoint.tokenizer or tokens.for_model(model)
+                return ServedModel(endpoint.provider, endpoint.context_tokens, tokenizer)
+        return None
+
+    def ensure_served(self, model: str, field: str = "input.model") -> None:
+        """BAD_USER_INPUT for a name that nothing serves, saying what is served."""
+        if self.find(model) is None:
+            raise BadUserInput(f"{field}: '{model}' is not served here: {self.served()}.")
+
+    def served(self) -> str:
+        if not self.endpoints:
+            return (
+                f"only '{SCRIPTED_MODEL}' is, until THREADLINE_MODELS or "
+                "THREADLINE_OPENAI_BASE_URL names an OpenAI-compatible endpoint"
+            )
+        patterns = [pattern for endpoint in self.endpoints for pattern in endpoint.patterns]
+        return f"'{SCRIPTED_MODEL}' is, and names matching " + ", ".join(
+            f"'{pattern}'" for pattern in patterns
+        )
+
+    def provider(self, model: str) -> Provider:
+        return self._served(model).provider
 
     def context_window(self, model: str) -> int:
-        return SCRIPTED_CONTEXT_TOKENS if model == SCRIPTED_MODEL else self.context_tokens
+        return self._served(model).context_tokens
+
+    def tokenizer(self, model: str) -> TokenizerName:
+        return self._served(model).tokenizer
+
+    def _served(self, model: str) -> ServedModel:
+        """A run's model, checked when it was created; the configuration may have changed."""
+        served = self.find(model)
+        if served is None:
+            raise ProviderError("invalid_prompt", f"The model '{model}' is not served here.")
+        return served
+
+    async def aclose(self) -> None:
+        for endpoint in self.endpoints:
+            await endpoint.provider.aclose()

@@ -11,17 +11,16 @@ from engine.worker import WorkerPool
 
 class Engine:
     def __init__(self, settings: Settings, workers: int | None = None) -> None:
-        api_key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-        catalog = Catalog(settings.openai_base_url, api_key, settings.model_context_tokens)
+        self.catalog = Catalog.from_settings(settings)
         self.workers = WorkerPool(
-            Executor(catalog),
+            Executor(self.catalog),
             settings.workers if workers is None else workers,
             settings.run_lease_seconds,
         )
         self.drain_seconds = settings.drain_seconds
         self.bus = EventBus()
         self.runs = RunService(
-            endpoint_configured=settings.openai_base_url is not None,
+            catalog=self.catalog,
             expires_seconds=settings.run_expires_seconds,
             notify=self.workers.wake,
         )
@@ -32,3 +31,4 @@ class Engine:
     async def stop(self) -> None:
         await self.workers.stop(self.drain_seconds)
         await self.bus.close()
+        await self.catalog.aclose()

@@ -64,7 +64,8 @@ class Executor:
             await self._end(writer, endings.incomplete("max_completion_tokens"))
             return
         request = await self._request(writer.run, budget)
-        turn = Turn(writer, tokens.count_messages(request.messages), budget)
+        tokenizer = self.catalog.tokenizer(writer.run.model)
+        turn = Turn(writer, tokens.count_messages(request.messages, tokenizer), budget, tokenizer)
         await turn.resume()
         provider = self.catalog.provider(writer.run.model)
         async with ModelStream(provider.stream(request), stop) as stream:  # type: ignore[arg-type]
@@ -81,7 +82,8 @@ class Executor:
         await turn.finish()
 
     async def _request(self, run: RunDocument, budget: int | None) -> ChatRequest:
-        messages = await build_prompt(run, self.catalog.context_window(run.model))
+        tokenizer = self.catalog.tokenizer(run.model)
+        messages = await build_prompt(run, self.catalog.context_window(run.model), tokenizer)
         return ChatRequest(
             model=run.model,
             messages=messages,
@@ -92,6 +94,7 @@ class Executor:
             top_p=run.top_p,
             max_completion_tokens=budget,
             response_format=chat_response_format(run),
+            reasoning_effort=run.reasoning_effort,
         )
 
     async def _end(self, writer: RunWriter, ending: Ending) -> None:

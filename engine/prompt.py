@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from engine import tokens
+from engine.encodings import TokenizerName
 from models.history import messages_by_id, newest_first
 from models.message import MessageDocument
 from models.run import RunDocument
@@ -14,18 +15,20 @@ class PromptTooLarge(Exception):
     """Not even the newest message fits the prompt budget."""
 
 
-async def build_prompt(run: RunDocument, context_tokens: int) -> list[dict[str, Any]]:
+async def build_prompt(
+    run: RunDocument, context_tokens: int, tokenizer: TokenizerName = tokens.DEFAULT
+) -> list[dict[str, Any]]:
     system = [{"role": "system", "content": run.instructions}] if run.instructions else []
     own = await _run_turns(run)
     budget = min(context_tokens, run.max_prompt_tokens or context_tokens)
-    used = tokens.count_messages(system + own)
+    used = tokens.count_messages(system + own, tokenizer)
     keep = run.truncation_strategy.last_messages
     history: list[dict[str, Any]] = []
     async for message in newest_first(run.project_id, run.thread_id, run.id):
         if keep is not None and len(history) >= keep:
             break
         chat = as_chat(message)
-        cost = tokens.count_message(chat)
+        cost = tokens.count_message(chat, tokenizer)
         if used + cost > budget:
             break  # `auto`: the oldest messages that do not fit are dropped
         history.append(chat)

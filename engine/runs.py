@@ -11,7 +11,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from engine import state
-from engine.catalog import ensure_model_served
+from engine.catalog import Catalog
 from engine.endings import CANCELLED, close_open
 from engine.writer import step_event
 from models.assistant import AssistantDocument, assistants
@@ -32,9 +32,9 @@ MAX_TOOL_OUTPUT_LENGTH = 512_000
 
 class RunService:
     def __init__(
-        self, endpoint_configured: bool, expires_seconds: float, notify: Callable[[], None]
+        self, catalog: Catalog, expires_seconds: float, notify: Callable[[], None]
     ) -> None:
-        self.endpoint_configured = endpoint_configured
+        self.catalog = catalog
         self.expires_seconds = expires_seconds
         self.notify = notify  # wakes this process's workers
 
@@ -89,7 +89,7 @@ class RunService:
         self, project_id: str, thread_id: str, assistant: AssistantDocument, data: dict[str, Any]
     ) -> RunDocument:
         model = data.pop("model", None) or assistant.model
-        ensure_model_served(model, self.endpoint_configured)
+        self.catalog.ensure_served(model)
         instructions = data.pop("instructions", None)
         if instructions is None:
             instructions = assistant.instructions or ""
@@ -104,6 +104,7 @@ class RunService:
             "tools": assistant.model_dump()["tools"],
             "temperature": assistant.temperature,
             "top_p": assistant.top_p,
+            "reasoning_effort": assistant.reasoning_effort,
             "response_format": assistant.response_format.model_dump(by_alias=True)
             if assistant.response_format
             else None,

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from engine import tokens
+from engine.encodings import TokenizerName
 from engine.providers.base import ToolCallDelta, Usage
 from engine.writer import RunWriter, event, message_event, step_event
 from models.base import ScopedDocument, utcnow
@@ -42,8 +43,15 @@ class Writes:
 
 
 class Turn:
-    def __init__(self, writer: RunWriter, prompt_tokens: int, budget: int | None) -> None:
+    def __init__(
+        self,
+        writer: RunWriter,
+        prompt_tokens: int,
+        budget: int | None,
+        tokenizer: TokenizerName = tokens.DEFAULT,
+    ) -> None:
         self.writer = writer
+        self.tokenizer = tokenizer  # counts what the model writes when it reports no usage
         self.prompt_tokens = prompt_tokens
         self.budget = budget  # completion tokens left, if the run has a limit
         self.spent = 0
@@ -85,7 +93,7 @@ class Turn:
 
     async def text(self, piece: str) -> bool:
         """Takes `piece`; False when it would go past the completion budget."""
-        cost = tokens.count(piece)
+        cost = tokens.count(piece, self.tokenizer)
         if self.budget is not None and self.spent + cost > self.budget:
             self.out_of_tokens = True
             return False
@@ -104,7 +112,7 @@ class Turn:
             self._close_message(writes, None)
             await self._write(writes)
             self.heard_text = ""
-        self.spent += tokens.count((delta.name or "") + delta.arguments)
+        self.spent += tokens.count((delta.name or "") + delta.arguments, self.tokenizer)
         call = self.calls.setdefault(
             delta.index, ToolCall(id=delta.id or "", function=FunctionCall(name=delta.name or ""))
         )

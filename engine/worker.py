@@ -38,6 +38,8 @@ class WorkerPool:
         self._loop: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        """Also after `stop`: the pool claims runs again."""
+        self._stopping = False
         if self.concurrency > 0:
             self._loop = asyncio.create_task(self._claim_loop())
             log.info("workers_started", owner=self.owner, concurrency=self.concurrency)

@@ -9,7 +9,7 @@ from models.base import ScopedDocument
 from models.ids import new_id
 from models.repository import Repository
 from models.tools import ResponseFormat, Tool, ToolResources, check_tools
-from models.validation import Metadata
+from models.validation import Metadata, ReasoningEffort
 
 
 class AssistantDocument(ScopedDocument):
@@ -26,6 +26,7 @@ class AssistantDocument(ScopedDocument):
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     response_format: ResponseFormat | None = None
+    reasoning_effort: ReasoningEffort | None = None
 
     class Settings:
         name = "assistants"

@@ -12,7 +12,7 @@ from models.errors import NotFound
 from models.ids import new_id
 from models.repository import Repository
 from models.tools import ResponseFormat, Tool, check_tools
-from models.validation import Metadata, ToolName
+from models.validation import Metadata, ReasoningEffort, ToolName
 
 RunStatus = Literal[
     "queued",
@@ -137,6 +137,7 @@ class RunDocument(ScopedDocument):
     tool_choice: ToolChoice = Field(default_factory=lambda: ToolChoice(type="auto"))
     parallel_tool_calls: bool = True
     response_format: ResponseFormat | None = None
+    reasoning_effort: ReasoningEffort | None = None  # the assistant's unless the run says
     # The executing worker's claim. `fence` grows with every claim: a write carrying an
     # older fence comes from a worker that lost the run, and is refused.
     lease: Lease | None = None

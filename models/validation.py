@@ -1,7 +1,7 @@
 """Shared field types with OpenAI's limits, and pydantic errors turned into BAD_USER_INPUT."""
 
 from collections.abc import Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from jsonschema import SchemaError
 from jsonschema.validators import validator_for
@@ -38,6 +38,8 @@ def _check_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 Metadata = Annotated[dict[str, str], AfterValidator(_check_metadata)]
+# OpenAI's `reasoning_effort` (ReasoningEffort in its OpenAPI reference), sent as it is.
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 JsonSchema = Annotated[dict[str, Any], AfterValidator(_check_json_schema)]
 ToolName = Annotated[str, Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
 

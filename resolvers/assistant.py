@@ -3,7 +3,6 @@
 import strawberry
 
 from app.context import Info
-from engine.catalog import ensure_model_served
 from models.assistant import assistants
 from models.pagination import PageRequest, SortOrder
 from schema.assistant import Assistant, CreateAssistantInput, UpdateAssistantInput
@@ -36,7 +35,7 @@ class AssistantQuery:
 class AssistantMutation:
     @strawberry.mutation
     async def create_assistant(self, info: Info, input: CreateAssistantInput) -> Assistant:
-        ensure_model_served(input.model, info.context.settings.openai_base_url is not None)
+        info.context.engine.catalog.ensure_served(input.model)
         document = await assistants.create(info.context.project_id, input_data(input))
         return Assistant.from_document(document)
 
@@ -45,7 +44,7 @@ class AssistantMutation:
         self, info: Info, id: strawberry.ID, input: UpdateAssistantInput
     ) -> Assistant:
         if isinstance(input.model, str):
-            ensure_model_served(input.model, info.context.settings.openai_base_url is not None)
+            info.context.engine.catalog.ensure_served(input.model)
         document = await assistants.update(info.context.project_id, id, input_data(input))
         return Assistant.from_document(document)
 

@@ -1,5 +1,6 @@
 """Assistants as GraphQL types and inputs."""
 
+import enum
 from datetime import datetime
 
 import strawberry
@@ -17,6 +18,24 @@ from schema.tool import (
 )
 
 
+@strawberry.enum(
+    description="How hard a reasoning model thinks before it answers (OpenAI's "
+    "`reasoning_effort`); not every model takes every value."
+)
+class ReasoningEffort(enum.Enum):
+    NONE = "none"
+    MINIMAL = "minimal"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    XHIGH = "xhigh"
+    MAX = "max"
+
+    @classmethod
+    def of(cls, value: str | None) -> "ReasoningEffort | None":
+        return None if value is None else cls(value)
+
+
 @strawberry.type
 class Assistant(Node):
     created_at: datetime
@@ -30,6 +49,7 @@ class Assistant(Node):
     temperature: float | None
     top_p: float | None
     response_format: ResponseFormat | None
+    reasoning_effort: ReasoningEffort | None
 
     @classmethod
     def from_document(cls, document: AssistantDocument) -> "Assistant":
@@ -46,6 +66,7 @@ class Assistant(Node):
             temperature=document.temperature,
             top_p=document.top_p,
             response_format=ResponseFormat.from_model(document.response_format),
+            reasoning_effort=ReasoningEffort.of(document.reasoning_effort),
         )
 
 
@@ -61,6 +82,7 @@ class CreateAssistantInput:
     temperature: float | None = strawberry.UNSET
     top_p: float | None = strawberry.UNSET
     response_format: ResponseFormatInput | None = strawberry.UNSET
+    reasoning_effort: ReasoningEffort | None = strawberry.UNSET
 
 
 @strawberry.input(description="Fields left out stay as they are; `null` clears a field.")
@@ -75,3 +97,4 @@ class UpdateAssistantInput:
     temperature: float | None = strawberry.UNSET
     top_p: float | None = strawberry.UNSET
     response_format: ResponseFormatInput | None = strawberry.UNSET
+    reasoning_effort: ReasoningEffort | None = strawberry.UNSET

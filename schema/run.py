@@ -13,7 +13,7 @@ from models.assistant import assistants
 from models.pagination import PageRequest, SortOrder
 from models.run_step import run_steps
 from models.thread import threads
-from schema.assistant import Assistant
+from schema.assistant import Assistant, ReasoningEffort
 from schema.common import PAGE_ARGUMENTS_HELP, Connection, Node, json_value
 from schema.message import CreateMessageInput, IncompleteDetails
 from schema.run_step import FunctionToolCall, LastError, RunStep, Usage
@@ -108,6 +108,7 @@ class Run(Node):
     tool_choice: ToolChoice
     parallel_tool_calls: bool
     response_format: ResponseFormat | None
+    reasoning_effort: ReasoningEffort | None
 
     @strawberry.field(
         description=f"The run's steps, oldest first by default. {PAGE_ARGUMENTS_HELP}"
@@ -187,6 +188,7 @@ class Run(Node):
             ),
             parallel_tool_calls=run.parallel_tool_calls,
             response_format=ResponseFormat.from_model(run.response_format),
+            reasoning_effort=ReasoningEffort.of(run.reasoning_effort),
         )
 
 
@@ -229,6 +231,9 @@ class RunOptionsInput:
     tool_choice: ToolChoiceInput | None = strawberry.UNSET
     parallel_tool_calls: bool | None = strawberry.UNSET
     response_format: ResponseFormatInput | None = strawberry.UNSET
+    reasoning_effort: ReasoningEffort | None = strawberry.field(
+        default=strawberry.UNSET, description="Unset or null: the assistant's."
+    )
 
 
 @strawberry.input

@@ -44,7 +44,8 @@ class Script:
     # Statuses answered to the first requests, in order; later requests succeed.
     fail_with: list[int] = field(default_factory=list)
     chunk_delay: float = 0.0  # seconds before each chunk
-    usage: tuple[int, int] = (12, 5)  # prompt and completion tokens
+    # Prompt and completion tokens; None: no usage chunk, even when asked (some servers).
+    usage: tuple[int, int] | None = (12, 5)
     # A raw `data:` payload sent after the first chunk: malformed chunks, mid-stream errors…
     inject: str | None = None
 
@@ -150,7 +151,7 @@ def _parts(script: Script, include_usage: bool) -> list[dict[str, Any]]:
             deltas.append({"tool_calls": [{"index": index, "function": {"arguments": arguments}}]})
     finish_reason = "tool_calls" if script.tool_calls else "stop"
     parts = [_choice(delta) for delta in deltas] + [_choice({}, finish_reason)]
-    if include_usage:
+    if include_usage and script.usage is not None:
         # `usage: null` on every chunk, then the totals on a last chunk without choices.
         prompt, completion = script.usage
         usage = {"prompt_tokens": prompt, "completion_tokens": completion}

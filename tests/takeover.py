@@ -15,7 +15,6 @@ import random
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +76,7 @@ class Stress:
                 settings = {"workers": self.concurrency, "run_lease_seconds": self.lease}
                 name = next(names)
                 process = stack.enter_context(
-                    _worker(self.uri, self.database, self.state, name, settings)
+                    worker(self.uri, self.database, self.state, name, **settings)
                 )
                 await wait_for_log(self.state / f"{name}.log", "workers_started", 60)
                 return process
@@ -174,12 +173,6 @@ async def wait_for_log(path: Path, text: str, timeout: float = 10) -> None:
     while text not in path.read_text():
         assert time.monotonic() < deadline, f"{text!r} never appeared in {path.name}"
         await asyncio.sleep(0.05)
-
-
-def _worker(
-    uri: str, database: str, state: Path, name: str, settings: dict[str, Any]
-) -> Iterator[subprocess.Popen[bytes]]:
-    return worker(uri, database, state, name, **settings)  # type: ignore[return-value]
 
 
 async def check_run(gql: GraphQLClient, live: Live, run: dict[str, Any]) -> None:

@@ -131,6 +131,7 @@ async def test_request_fields_are_forwarded() -> None:
         top_p=0.9,
         max_completion_tokens=64,
         response_format={"type": "json_object"},
+        reasoning_effort="high",
     )
     async with serving(Script(text="{}")) as (server, provider):
         await collect(provider, request)
@@ -147,6 +148,7 @@ async def test_request_fields_are_forwarded() -> None:
         "top_p": 0.9,
         "max_completion_tokens": 64,
         "response_format": {"type": "json_object"},
+        "reasoning_effort": "high",
     }
     assert server.requests[0].headers["authorization"] == f"Bearer {KEY}"
 

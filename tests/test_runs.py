@@ -5,8 +5,6 @@ import json
 
 import pytest
 
-from engine.catalog import SCRIPTED_MODEL, ensure_model_served
-from models.errors import BadUserInput
 from models.thread import ThreadDocument
 from tests.graphql import GraphQLClient
 from tests.runs import (
@@ -190,13 +188,6 @@ async def test_node_finds_runs_and_steps(gql: GraphQLClient) -> None:
     for object_id, kind in ((run["id"], "Run"), (step_id, "RunStep")):
         found = await gql("query($id: ID!) { node(id: $id) { __typename id } }", id=object_id)
         assert found["node"] == {"__typename": kind, "id": object_id}
-
-
-def test_models_are_served_only_when_an_endpoint_is_set() -> None:
-    ensure_model_served(SCRIPTED_MODEL, endpoint_configured=False)
-    ensure_model_served("gpt-4o", endpoint_configured=True)
-    with pytest.raises(BadUserInput, match="gpt-4o"):
-        ensure_model_served("gpt-4o", endpoint_configured=False)
 
 
 async def test_json_object_response_format_answers_json(gql: GraphQLClient) -> None:

@@ -27,6 +27,8 @@ class ChatRequest:
     max_completion_tokens: int | None = None
     # {"type": "text"} | {"type": "json_object"} | {"type": "json_schema", "json_schema": {…}}
     response_format: dict[str, Any] | None = None
+    # "none" | "minimal" | "low" | "medium" | "high" | "xhigh" | "max"; None: not sent
+    reasoning_effort: str | None = None
 
 
 @dataclass(frozen=True)

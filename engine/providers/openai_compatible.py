@@ -19,6 +19,7 @@ from openai.types.chat import (
     ChatCompletionToolUnionParam,
 )
 from openai.types.chat.completion_create_params import ResponseFormat
+from openai.types.shared_params import ReasoningEffort
 from pydantic import BaseModel, ValidationError
 
 from engine.providers.base import (
@@ -63,6 +64,7 @@ class OpenAICompatibleProvider:
         usage: _Usage | None = None
         tool_choice = cast("ChatCompletionToolChoiceOptionParam | None", request.tool_choice)
         response_format = cast("ResponseFormat | None", request.response_format)
+        reasoning_effort = cast("ReasoningEffort", request.reasoning_effort)
         try:
             stream = await self._client.chat.completions.create(
                 model=request.model,
@@ -76,6 +78,7 @@ class OpenAICompatibleProvider:
                 top_p=_given(request.top_p),
                 max_completion_tokens=_given(request.max_completion_tokens),
                 response_format=_given(response_format),
+                reasoning_effort=_given(reasoning_effort),
             )
             # Closes the HTTP response however the loop ends, cancellation included, so the
             # server sees the disconnect and stops generating.
