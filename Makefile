@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 ASSETS := app/static/graphiql/.complete
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint schema bench clean
+.PHONY: install run test lint schema bench soak clean
 
 install: $(INSTALLED) $(ASSETS)
 
@@ -38,12 +38,24 @@ test: lint $(CHROMIUM)
 schema: install
 	$(BIN)/threadline export-schema > schema.graphql
 
+# The tests that start, kill or pause processes, or wait on time, SOAK times in a row: a test
+# that passes only sometimes is a defect.
+SOAK ?= 30
+SOAK_TESTS ?= tests/test_worker_processes.py tests/test_make_run.py tests/test_cancel_expire.py \
+	tests/test_subscriptions.py
+soak: install
+	for i in $$(seq $(SOAK)); do \
+		$(BIN)/pytest -x -q -p no:cacheprovider $(SOAK_TESTS) || { echo "soak: failed on round $$i"; exit 1; }; \
+		echo "soak: round $$i of $(SOAK) passed"; \
+	done
+
 bench: install
 	$(BIN)/python bench/assistant_lookup.py
 	$(BIN)/python bench/auth_overhead.py
 	$(BIN)/python bench/event_latency.py
 	$(BIN)/python bench/run_throughput.py
 	$(BIN)/python bench/long_thread.py
+	$(BIN)/python bench/takeover_stress.py
 
 clean:
 	rm -rf $(VENV) app/static/graphiql

@@ -50,7 +50,10 @@ async def assert_one_answer(gql: GraphQLClient, live: Live, run: dict[str, Any])
     assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))
     assert names.count("thread.run.completed") == 1
     assert names.count("thread.message.completed") == 1
+    assert names.count("thread.message.in_progress") == 1  # not announced again on takeover
     assert names[-1] == "thread.run.completed"
+    told = "".join(e["textDelta"] for e in events if e["event"] == "thread.message.delta")
+    assert told == messages[1]["text"]
 
 
 @pytest.fixture
@@ -89,9 +92,8 @@ async def test_a_paused_workers_late_writes_are_refused(
     run = await start_run(gql, await new_assistant(gql), f"/slow 400\n{WORDS}")
     with worker(mongodb_uri, database, tmp_path, "paused", **settings) as paused:
         await wait_until_streaming(gql, run["id"])
-        # Paused between tokens, not inside a write: a worker frozen inside a transaction
-        # holds the run's document until the database aborts that transaction (README).
-        await asyncio.sleep(0.2)
+        # Frozen wherever it is, inside a transaction too: its sessions are killed once its
+        # liveness record runs out, so what it holds open is undone.
         paused.send_signal(signal.SIGSTOP)
         with worker(mongodb_uri, database, tmp_path, "rescuer", **settings):
             await assert_one_answer(gql, live, run)
@@ -160,6 +162,7 @@ def test_worker_refuses_to_start_without_a_database(tmp_path: Path) -> None:
     assert b"THREADLINE_MONGODB_URI" in result.stderr
 
 
+@pytest.mark.timeout(900)  # a loaded 2-core machine starts a worker process in seconds
 async def test_random_kills_never_lose_or_repeat_anything(
     cluster: Any, mongodb_uri: str, tmp_path: Path
 ) -> None:
@@ -167,9 +170,9 @@ async def test_random_kills_never_lose_or_repeat_anything(
     waiting for outputs: every run completes once, told exactly what is stored."""
     database, live, gql = cluster
     assistant = await new_assistant(gql, tools=[function_tool("lookup"), function_tool("fetch")])
-    stress = Stress(mongodb_uri, database, tmp_path, gql, assistant, kills=8, runs=6, seed=8)
+    stress = Stress(mongodb_uri, database, tmp_path, gql, assistant, kills=6, runs=4, seed=8)
     runs = await stress()
     print(summary(stress))  # noqa: T201 - shown with -s
-    assert sum(len(kill.held) for kill in stress.log) >= 4, stress.log  # kills that hit runs
+    assert sum(len(kill.held) for kill in stress.log) >= 3, stress.log  # kills that hit runs
     for run in runs:
         await check_run(gql, live, run)
