@@ -9,7 +9,6 @@ the rest (an orphan from before, or a parent on a system without prctl).
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,17 +16,11 @@ from pathlib import Path
 
 import structlog
 
-from app.processes import die_with_parent, free_port
+from app.processes import die_with_parent, free_port, is_listening
 
 log = structlog.get_logger()
 
 MEMORY = ":memory:"
-
-
-def _is_listening(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex((host, port)) == 0
 
 
 def _pid_alive(pid: int) -> bool:
@@ -81,7 +74,7 @@ class EmbeddedDatabase:
     def _wait_until_listening(self, timeout: float) -> None:
         assert self._process is not None
         deadline = time.monotonic() + timeout
-        while not _is_listening(self.host, self.port):
+        while not is_listening(self.host, self.port):
             if self._process.poll() is not None:
                 raise RuntimeError(
                     f"the embedded database exited with code {self._process.returncode}"
