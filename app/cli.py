@@ -2,17 +2,37 @@
 
 import argparse
 import asyncio
+import sys
 
+import structlog
 import uvicorn
 
 from app.settings import Settings
 from engine.models_file import ModelsFileError
 
+log = structlog.get_logger()
+
 
 def _serve(settings: Settings) -> None:
+    from app.embedded_db import DatabaseInUse, EmbeddedDatabase
     from app.main import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    app = create_app(settings)
+    if settings.mongodb_uri is None:
+        embedded: EmbeddedDatabase = app.state.embedded
+        # Claimed here, not in the lifespan, which uvicorn would report as a traceback.
+        try:
+            embedded.claim()
+        except DatabaseInUse as error:
+            log.error(
+                "threadline_already_running",
+                pid=error.pid,
+                address=error.address,
+                state_dir=str(settings.state_dir),
+                hint="stop that server first, or give this one another THREADLINE_STATE_DIR",
+            )
+            sys.exit(2)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 
 
 def _work(settings: Settings) -> None:

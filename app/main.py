@@ -34,13 +34,15 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
     settings = settings or Settings()
     configure_logging(settings.log_level)
 
+    # Used only without THREADLINE_MONGODB_URI; `threadline run` claims its folder before serving.
+    address = f"http://{settings.host}:{settings.port}/graphql"
+    embedded = EmbeddedDatabase(settings.data_dir.resolve(), owner=address)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        embedded = None
         uri = settings.mongodb_uri
         if uri is None:
             # Started from the main thread: the child's "die with my parent" is tied to it.
-            embedded = EmbeddedDatabase(settings.data_dir.resolve())
             uri = embedded.start()
         database = Database(uri, settings.database_name)
         try:
@@ -53,8 +55,7 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
         finally:
             await engine.stop()
             await database.close()
-            if embedded is not None:
-                embedded.stop()
+            embedded.stop()  # nothing to do unless it was started
 
     engine = Engine(settings)
 
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
 
     app = FastAPI(title="Threadline", lifespan=lifespan)
     app.state.settings = settings
+    app.state.embedded = embedded
     app.state.engine = engine
     guards = limit_extensions(settings, rate_limiter(settings)) if guarded else []
     graphql = ThreadlineRouter(

@@ -19,6 +19,14 @@ async def run_workers(settings: Settings) -> None:
     if settings.mongodb_uri is None:
         log.error("worker_needs_database", hint="set THREADLINE_MONGODB_URI")
         sys.exit(2)
+    if settings.workers < 1:
+        # It would claim no run at all, yet look like it is working.
+        log.error(
+            "worker_needs_workers",
+            workers=settings.workers,
+            hint="set THREADLINE_WORKERS to 1 or more",
+        )
+        sys.exit(2)
     database = Database(settings.mongodb_uri, settings.database_name)
     await database.connect(settings.run_lease_seconds)
     engine = Engine(settings)
