@@ -93,7 +93,9 @@ class Bench:
         mongo: AsyncMongoClient[Json],
         assistant_id: str,
         meter: CpuMeter,
+        prompt: str = QUESTION,
     ) -> None:
+        self.prompt = prompt
         self.gql = gql
         self.sockets = sockets
         self.mongo = mongo
@@ -103,7 +105,7 @@ class Bench:
         self.outcomes: dict[str, int] = {}
 
     async def one_run(self, client: int) -> None:
-        thread = {"messages": [{"content": QUESTION}]}
+        thread = {"messages": [{"content": self.prompt}]}
         data = await self.gql(
             CREATE_THREAD_AND_RUN, input={"assistantId": self.assistant_id, "thread": thread}
         )
@@ -150,7 +152,8 @@ async def bench(arguments: argparse.Namespace, uri: str, servers: Servers) -> No
             sockets = list(
                 await asyncio.gather(*(open_socket(server.ws_url, key) for _ in range(concurrency)))
             )
-            work = Bench(gql, sockets, mongo, assistant_id, CpuMeter(server.process.pid))
+            meter = CpuMeter(server.process.pid)
+            work = Bench(gql, sockets, mongo, assistant_id, meter, arguments.prompt)
             await measure(arguments, work)
     finally:
         await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
@@ -236,6 +239,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="clients at once")
     parser.add_argument("--workers", type=int, default=2, help="THREADLINE_WORKERS")
     parser.add_argument("--quick", action="store_true", help="a smoke run")
+    parser.add_argument(
+        "--prompt",
+        default=QUESTION,
+        help="each run's user message, e.g. '/tokens 20' for a 20-token answer, or with"
+        " '/slow 10' on a line before it for a model that streams a token every 10 ms",
+    )
     arguments = parser.parse_args(argv)
     if arguments.quick:
         arguments.runs, arguments.inserts, arguments.rounds = 40, 500, 2
