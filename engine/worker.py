@@ -73,11 +73,11 @@ class WorkerPool:
         while not self._stopping:
             self._wake.clear()
             try:
+                # A dead process's open transactions would hold its runs: undo them first.
+                await reap_dead_processes()
                 if clock() - last_expiry > EXPIRY_EVERY_SECONDS:
                     last_expiry = clock()
                     await expire_overdue()
-                # A dead process's open transactions would hold its runs: undo them first.
-                await reap_dead_processes()
                 while len(self.running) < self.concurrency and not self._stopping:
                     run = await claim_next(self.owner, self.lease_seconds)
                     if run is None:

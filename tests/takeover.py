@@ -88,13 +88,11 @@ class Stress:
             try:
                 while len(self.log) < self.kills:
                     await asyncio.sleep(rng.uniform(0.1, 1.0))
-                    victim = alive.pop(rng.randrange(len(alive)))
-                    held = [
-                        raw["_id"]
-                        async for raw in collection.find(
-                            {"lease.owner": {"$regex": f":{victim.pid}:"}}, {"_id": 1}
-                        )
-                    ]
+                    holding = await self._holding(collection, alive)
+                    if not holding:
+                        continue  # nobody holds a run this moment: a kill would test nothing
+                    victim, held = rng.choice(holding)
+                    alive.remove(victim)
                     victim.send_signal(signal.SIGKILL)
                     kill = Kill(time.monotonic(), victim.pid, held)
                     victim.wait(timeout=30)
@@ -109,6 +107,22 @@ class Stress:
                     task.cancel()
                 await client.close()
         return started
+
+    async def _holding(
+        self, collection: Any, alive: list[subprocess.Popen[bytes]]
+    ) -> list[tuple[subprocess.Popen[bytes], list[str]]]:
+        """The live workers that hold runs now, with those runs."""
+        holding = []
+        for process in alive:
+            held = [
+                raw["_id"]
+                async for raw in collection.find(
+                    {"lease.owner": {"$regex": f":{process.pid}:"}}, {"_id": 1}
+                )
+            ]
+            if held:
+                holding.append((process, held))
+        return holding
 
     async def _feed(self, collection: Any, started: list[dict[str, Any]]) -> None:
         """Starts runs, half streaming text, half calling tools, keeping `runs` unfinished."""
