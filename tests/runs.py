@@ -75,7 +75,7 @@ async def thread_messages(gql: GraphQLClient, thread_id: str) -> list[dict[str, 
     return nodes
 
 
-async def wait_until_streaming(gql: GraphQLClient, run_id: str, timeout: float = 10) -> None:
+async def wait_until_streaming(gql: GraphQLClient, run_id: str, timeout: float = 60) -> None:
     """Until the run has written its first step (its model is streaming)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

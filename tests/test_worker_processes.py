@@ -24,7 +24,7 @@ from tests.runs import (
     wait_for,
     wait_until_streaming,
 )
-from tests.takeover import Stress, check_run, summary
+from tests.takeover import Stress, check_run, summary, wait_for_log
 from tests.test_subscriptions import THREAD_EVENTS, collect_run
 from tests.ws import Live, connect, subscribe
 
@@ -35,7 +35,7 @@ LEASE = 1.5
 
 
 async def assert_one_answer(gql: GraphQLClient, live: Live, run: dict[str, Any]) -> None:
-    done = await wait_for(gql, run["id"], timeout=30)
+    done = await wait_for(gql, run["id"], timeout=90)
     assert done["status"] == "COMPLETED", done
     messages = await thread_messages(gql, run["threadId"])
     assert [(m["role"], m["status"]) for m in messages] == [
@@ -99,11 +99,11 @@ async def test_a_paused_workers_late_writes_are_refused(
             await assert_one_answer(gql, live, run)
         before = await collect_run(live, run["id"])
         paused.send_signal(signal.SIGCONT)  # it wakes up believing it still holds the run
-        await asyncio.sleep(2 * 0.12 + 1.0)
+        # It finds out (a refused write, or its heartbeat) and lets the run go, still alive.
+        await wait_for_log(tmp_path / "paused.log", '"reason": "lost", "event": "run_let_go"', 60)
         assert paused.poll() is None
     await assert_one_answer(gql, live, run)
     assert await collect_run(live, run["id"]) == before
-    assert "run_let_go" in (tmp_path / "paused.log").read_text()
 
 
 async def test_sigterm_hands_running_runs_back(
