@@ -34,7 +34,7 @@ from tests.takeover import Stress, check_run, percentile
 
 
 async def bench(arguments: argparse.Namespace, uri: str, state: Path) -> None:
-    with server(uri, "threadline_bench", state) as live:
+    with server(uri, "threadline_bench", state, rate_limit="100000/second") as live:
         headers = {"Authorization": live.payload["authorization"]}
         async with httpx.AsyncClient(base_url=http_url(live), headers=headers, timeout=30) as http:
             gql = GraphQLClient(http)

@@ -61,6 +61,7 @@ class Stress:
     seed: int = 0
     log: list[Kill] = field(default_factory=list)
     takeovers: list[float] = field(default_factory=list)
+    ended: set[str] = field(default_factory=set)
 
     async def __call__(self) -> list[dict[str, Any]]:
         """Keeps `runs` runs going while it kills; returns every run it started."""
@@ -100,7 +101,7 @@ class Stress:
                     watching.append(asyncio.create_task(self._time_takeover(collection, kill)))
                     alive.append(await spawn())
                 feeding.cancel()
-                await self._wait_all_ended(collection, [r["id"] for r in started])
+                await self._wait_all_ended(collection, [r["id"] for r in started], answering)
                 await asyncio.gather(*watching)
             finally:
                 for task in (feeding, answering, *watching):
@@ -153,10 +154,12 @@ class Stress:
         answered: set[str] = set()
         while True:
             for run_id in [run["id"] for run in started]:
-                if run_id in answered:
+                if run_id in answered or run_id in self.ended:
                     continue
                 run = (await self.gql(RUN, id=run_id))["run"]
-                if run["status"] == "REQUIRES_ACTION":
+                if run["status"] in ("COMPLETED", "FAILED"):
+                    self.ended.add(run_id)
+                elif run["status"] == "REQUIRES_ACTION":
                     calls = run["requiredAction"]["submitToolOutputs"]["toolCalls"]
                     outputs = [{"toolCallId": c["id"], "output": TOOL_OUTPUT} for c in calls]
                     await self.gql(SUBMIT, runId=run_id, outputs=outputs)
@@ -170,9 +173,13 @@ class Stress:
             )
         )
 
-    async def _wait_all_ended(self, collection: Any, run_ids: list[str]) -> None:
-        deadline = time.monotonic() + 60 + self.runs * 2
+    async def _wait_all_ended(
+        self, collection: Any, run_ids: list[str], answering: asyncio.Task[None]
+    ) -> None:
+        deadline = time.monotonic() + 120 + self.runs * 5
         while await self._unfinished(collection, run_ids):
+            if answering.done():
+                answering.result()  # the client answering tool calls failed: say why
             if time.monotonic() > deadline:
                 stuck = await collection.find(
                     {"_id": {"$in": run_ids}, "status": {"$nin": ["completed", "failed"]}},

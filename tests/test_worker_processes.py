@@ -60,7 +60,8 @@ async def assert_one_answer(gql: GraphQLClient, live: Live, run: dict[str, Any])
 async def cluster(mongodb_uri: str, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
     """A server with no workers of its own, on a database of this test alone."""
     database = f"threadline_{request.node.name[:40]}"
-    with server(mongodb_uri, database, tmp_path) as live:
+    # Clients here poll and subscribe far more than one person would: no rate limit in the way.
+    with server(mongodb_uri, database, tmp_path, rate_limit="100000/second") as live:
         headers = {"Authorization": live.payload["authorization"]}
         async with httpx.AsyncClient(base_url=http_url(live), headers=headers, timeout=10) as http:
             yield database, live, GraphQLClient(http)
