@@ -88,7 +88,7 @@ class Executor:
             model=run.model,
             messages=messages,
             tools=chat_tools(run),
-            tool_choice=chat_tool_choice(run) if run.tools else None,
+            tool_choice=chat_tool_choice(run),
             parallel_tool_calls=run.parallel_tool_calls,
             temperature=run.temperature,
             top_p=run.top_p,

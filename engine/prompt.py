@@ -114,12 +114,20 @@ def chat_tools(run: RunDocument) -> list[dict[str, Any]]:
 
 
 def chat_tool_choice(run: RunDocument) -> str | dict[str, Any] | None:
+    """The run's `tool_choice` for the endpoint, which sees only the function tools.
+
+    None (left out) when no function tool is sent: OpenAI refuses a `tool_choice` without
+    `tools`. A forced built-in tool (`file_search`, `code_interpreter`) forbids every function
+    this turn, so the functions get "none"; Threadline does not execute built-in tools yet, so
+    the model answers without any tool rather than being forced to call some function."""
+    if not chat_tools(run):
+        return None
     choice = run.tool_choice
     if choice.type == "function":
         return {"type": "function", "function": {"name": choice.function_name}}
-    if choice.type in ("none", "auto", "required"):
-        return choice.type
-    return "required"  # a named built-in tool: the endpoint sees only function tools
+    if choice.type in ("file_search", "code_interpreter"):
+        return "none"
+    return choice.type
 
 
 def chat_response_format(run: RunDocument) -> dict[str, Any] | None:

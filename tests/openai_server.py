@@ -109,6 +109,9 @@ class OpenAICompatibleServer:
             return _error(status, message)
         if body.get("stream") is not True:
             return _error(400, "this test server only streams")
+        for needs_tools in ("tool_choice", "parallel_tool_calls"):
+            if needs_tools in body and not body.get("tools"):  # as OpenAI refuses them
+                return _error(400, f"'{needs_tools}' is only allowed when 'tools' are specified")
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         return StreamingResponse(
             self._stream(body["model"], include_usage), media_type="text/event-stream"

@@ -73,6 +73,50 @@ async def test_every_control_is_sent_to_the_model(gql: GraphQLClient, endpoint: 
     assert done["usage"] == {"promptTokens": 12, "completionTokens": 5, "totalTokens": 17}
 
 
+BUILT_IN_TOOLS = [{"type": "FILE_SEARCH"}, {"type": "CODE_INTERPRETER"}]
+
+
+@pytest.mark.parametrize("choice", [None, {"type": "AUTO"}, {"type": "FILE_SEARCH"}])
+async def test_built_in_tools_alone_send_no_tool_choice(
+    gql: GraphQLClient, endpoint: Scripted, choice: dict[str, str] | None
+) -> None:
+    # The endpoint sees only function tools: OpenAI refuses a tool_choice without tools.
+    server = endpoint(Script(text="Answered"))
+    assistant = await new_assistant(gql, model=MODEL, tools=BUILT_IN_TOOLS)
+    run = await start_run(gql, assistant, "hi", **({"toolChoice": choice} if choice else {}))
+    done = await wait_for(gql, run["id"])
+    assert done["status"] == "COMPLETED", done
+    body = server.requests[-1].body
+    assert set(body) == {"model", "messages", "stream", "stream_options"}
+
+
+@pytest.mark.parametrize("forced", ["FILE_SEARCH", "CODE_INTERPRETER"])
+async def test_a_forced_built_in_tool_forbids_the_functions(
+    gql: GraphQLClient, endpoint: Scripted, forced: str
+) -> None:
+    server = endpoint(Script(text="No function for this"))
+    tools = [function_tool("f"), *BUILT_IN_TOOLS]
+    assistant = await new_assistant(gql, model=MODEL, tools=tools)
+    run = await start_run(gql, assistant, "hi", toolChoice={"type": forced})
+    done = await wait_for(gql, run["id"])
+    assert done["status"] == "COMPLETED", done
+    body = server.requests[-1].body
+    assert [t["function"]["name"] for t in body["tools"]] == ["f"]
+    assert body["tool_choice"] == "none"
+
+
+async def test_a_forced_built_in_tool_keeps_the_scripted_model_from_calling(
+    gql: GraphQLClient,
+) -> None:
+    assistant = await new_assistant(gql, tools=[function_tool("f"), *BUILT_IN_TOOLS])
+    run = await start_run(gql, assistant, "/call f {}", toolChoice={"type": "FILE_SEARCH"})
+    done = await wait_for(gql, run["id"])
+    assert done["status"] == "COMPLETED", done
+    assert (await gql(STEPS, id=run["id"]))["run"]["steps"]["nodes"][0]["type"] == (
+        "MESSAGE_CREATION"
+    )
+
+
 async def test_instructions_override_and_model_override(
     gql: GraphQLClient, endpoint: Scripted
 ) -> None:
