@@ -13,7 +13,14 @@ from engine.prompt import (
     chat_tool_choice,
     chat_tools,
 )
-from engine.providers.base import ChatRequest, ProviderError, TextDelta, ToolCallDelta, Usage
+from engine.providers.base import (
+    ChatRequest,
+    Finish,
+    ProviderError,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
 from engine.stop import Stop, Stopped
 from engine.stream import End, ModelStream
 from engine.turn import Turn
@@ -79,6 +86,8 @@ class Executor:
                     await turn.tool_call(delta)
                 elif isinstance(delta, Usage):
                     turn.usage = delta
+                elif isinstance(delta, Finish):
+                    turn.finished(delta)
         await turn.finish()
 
     async def _request(self, run: RunDocument, budget: int | None) -> ChatRequest:

@@ -11,21 +11,30 @@ worker told, nothing is sent twice, and the rest continues the same message. A s
 something else ends the old message `incomplete` and writes its answer to a new one."""
 
 import time
-from typing import Any
+from typing import Any, Literal
 
-from engine import tokens
+from engine import endings, tokens
 from engine.encodings import TokenizerName
-from engine.providers.base import ToolCallDelta, Usage
+from engine.providers.base import Finish, ToolCallDelta, Usage
 from engine.writer import RunWriter, event, message_event, step_event
 from models.base import ScopedDocument, utcnow
 from models.event import NewEvent
 from models.message import ContentPart, MessageDocument, TextValue
-from models.run import FunctionCall, IncompleteDetails, RequiredAction, ToolCall
+from models.run import FunctionCall, IncompleteReason, RequiredAction, RunStatus, ToolCall
 from models.run import Usage as UsageCounts
 from models.run_step import MessageCreation, RunStepDocument, StepDetails, open_steps
 
 # Deltas heard within this window are written (and streamed) together.
 FLUSH_SECONDS = 0.05
+# Why a turn's answer stopped short: its message's `incomplete_details.reason`, and the run's.
+CutShort = Literal["max_tokens", "content_filter"]
+_CUT_SHORT: dict[str, CutShort] = {"length": "max_tokens", "content_filter": "content_filter"}
+# OpenAI's run reasons name token limits only: a filtered answer ends the run `incomplete`
+# without one (the message tells why).
+_RUN_REASON: dict[CutShort, IncompleteReason | None] = {
+    "max_tokens": "max_completion_tokens",
+    "content_filter": None,
+}
 
 
 class Writes:
@@ -55,7 +64,8 @@ class Turn:
         self.prompt_tokens = prompt_tokens
         self.budget = budget  # completion tokens left, if the run has a limit
         self.spent = 0
-        self.out_of_tokens = False
+        # Set when the completion budget ran out here, or the model says it stopped short.
+        self.cut_short: CutShort | None = None
         self.usage: Usage | None = None
         self.heard_text = ""  # this turn's text, as the model said it
         self.calls: dict[int, ToolCall] = {}  # this turn's tool calls, as the model said them
@@ -95,7 +105,7 @@ class Turn:
         """Takes `piece`; False when it would go past the completion budget."""
         cost = tokens.count(piece, self.tokenizer)
         if self.budget is not None and self.spent + cost > self.budget:
-            self.out_of_tokens = True
+            self.cut_short = "max_tokens"
             return False
         self.spent += cost
         self.heard_text += piece
@@ -103,6 +113,9 @@ class Turn:
         if self.flush_due() == 0:
             await self.flush()
         return True
+
+    def finished(self, finish: Finish) -> None:
+        self.cut_short = self.cut_short or _CUT_SHORT.get(finish.reason)
 
     async def tool_call(self, delta: ToolCallDelta) -> None:
         if self.heard_text or self.message is not None:
@@ -208,9 +221,9 @@ class Turn:
         if message is None or step is None:
             return
         now = utcnow()
-        if self.out_of_tokens:
+        if self.cut_short is not None:
             message.status, message.incomplete_at = "incomplete", now
-            message.incomplete_details = {"reason": "max_tokens"}
+            message.incomplete_details = {"reason": self.cut_short}
         else:
             message.status, message.completed_at = "completed", now
         step.status, step.completed_at, step.usage = "completed", now, usage
@@ -288,7 +301,7 @@ class Turn:
         """Writes what is untold, completes the message or step, and moves the run on, in one
         transaction: a crash never leaves a finished answer that a takeover would repeat."""
         usage = self._usage()
-        run_usage = (self.writer.run.spent or UsageCounts()) + usage
+        fields: dict[str, Any] = {"spent": (self.writer.run.spent or UsageCounts()) + usage}
         writes = Writes()
         self._text_writes(writes, final=True)
         self._tool_writes(writes, final=True)
@@ -300,38 +313,27 @@ class Turn:
             step.step_details.tool_calls = self._merged_calls(dict(enumerate(self._told_calls())))
             step.usage = usage
             writes.add([step], [])
-            await self.writer.move(
-                "requires_action",
-                fields={
-                    "spent": run_usage,
-                    "required_action": RequiredAction(tool_calls=step.step_details.tool_calls),
-                },
-                documents=writes.documents,
-                events=writes.events,
-            )
-        elif self.out_of_tokens:
-            await self.writer.move(
-                "incomplete",
-                fields={
-                    "spent": run_usage,
-                    "incomplete_details": IncompleteDetails(reason="max_completion_tokens"),
-                },
-                documents=writes.documents,
-                events=writes.events,
-            )
+            if self.cut_short is None:
+                fields["required_action"] = RequiredAction(tool_calls=step.step_details.tool_calls)
+                await self._move("requires_action", fields, writes)
+                return
+            # Calls cut short cannot be answered: their step fails with the run.
+            self._end_step(step, "failed")
+            writes.add([], [step_event("failed", step)])
+        if self.cut_short is None:
+            await self._move("completed", fields, writes)
         else:
-            await self.writer.move(
-                "completed",
-                fields={"spent": run_usage},
-                documents=writes.documents,
-                events=writes.events,
-            )
+            ending = endings.incomplete(_RUN_REASON[self.cut_short])
+            await self._move("incomplete", {**fields, **ending.fields()}, writes)
+
+    async def _move(self, to: RunStatus, fields: dict[str, Any], writes: Writes) -> None:
+        await self.writer.move(to, fields=fields, documents=writes.documents, events=writes.events)
 
     def _usage(self) -> UsageCounts:
+        """The endpoint's counts; ours when it reports none (or when the budget stopped the
+        stream here, before its usage came)."""
         prompt = self.usage.prompt_tokens if self.usage else self.prompt_tokens
         completion = self.usage.completion_tokens if self.usage else self.spent
-        if self.out_of_tokens:
-            completion = self.spent  # what was kept, not what the model went on to write
         return UsageCounts(
             prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
         )

@@ -14,7 +14,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -48,6 +48,9 @@ class Script:
     usage: tuple[int, int] | None = (12, 5)
     # A raw `data:` payload sent after the first chunk: malformed chunks, mid-stream errors…
     inject: str | None = None
+    # The last chunk's `finish_reason` ("length", "content_filter"…); None: "tool_calls" when
+    # the script calls tools, else "stop".
+    finish_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,7 @@ def _parts(script: Script, include_usage: bool) -> list[dict[str, Any]]:
         for start in range(0, len(call.arguments), ARGUMENT_PIECE):
             arguments = call.arguments[start : start + ARGUMENT_PIECE]
             deltas.append({"tool_calls": [{"index": index, "function": {"arguments": arguments}}]})
-    finish_reason = "tool_calls" if script.tool_calls else "stop"
+    finish_reason = script.finish_reason or ("tool_calls" if script.tool_calls else "stop")
     parts = [_choice(delta) for delta in deltas] + [_choice({}, finish_reason)]
     if include_usage and script.usage is not None:
         # `usage: null` on every chunk, then the totals on a last chunk without choices.
@@ -173,3 +176,8 @@ def _error(status: int, message: str) -> JSONResponse:
     error = {"message": f"{message} ({status})", "type": kind, "param": None, "code": None}
     # The SDK waits as long as the server asks before retrying: keep the tests fast.
     return JSONResponse({"error": error}, status_code=status, headers={"retry-after-ms": "10"})
+
+
+# A test's way to set the shared endpoint's script (the `endpoint` fixture): it clears what
+# the endpoint received before.
+Scripted = Callable[[Script], OpenAICompatibleServer]

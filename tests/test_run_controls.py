@@ -1,13 +1,12 @@
 """Run controls reach the model: checked on the requests a real OpenAI-compatible server got."""
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.graphql import GraphQLClient
-from tests.openai_server import OpenAICompatibleServer, Script, ToolCall
+from tests.openai_server import OpenAICompatibleServer, Script, Scripted, ToolCall
 from tests.runs import (
     CANCEL,
     CREATE_RUN,
@@ -23,18 +22,6 @@ from tests.runs import (
 )
 
 MODEL = "gpt-test"
-Scripted = Callable[[Script], OpenAICompatibleServer]
-
-
-@pytest.fixture
-def endpoint(model_server: OpenAICompatibleServer) -> Scripted:
-    def script(plan: Script) -> OpenAICompatibleServer:
-        model_server.script = plan
-        model_server.requests.clear()
-        model_server.disconnected.clear()
-        return model_server
-
-    return script
 
 
 async def test_every_control_is_sent_to_the_model(gql: GraphQLClient, endpoint: Scripted) -> None:

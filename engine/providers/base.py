@@ -52,7 +52,15 @@ class Usage:
     completion_tokens: int
 
 
-ProviderEvent = TextDelta | ToolCallDelta | Usage
+@dataclass(frozen=True)
+class Finish:
+    """Why the model stopped, as chat completions' `finish_reason` says: "stop", "tool_calls",
+    "length" (its token limit), "content_filter" (the rest was withheld), or another name."""
+
+    reason: str
+
+
+ProviderEvent = TextDelta | ToolCallDelta | Usage | Finish
 
 
 class ProviderError(Exception):

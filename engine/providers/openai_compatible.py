@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from engine.providers.base import (
     ChatRequest,
     ErrorCode,
+    Finish,
     ProviderError,
     ProviderEvent,
     TextDelta,
@@ -121,6 +122,7 @@ class _Delta(BaseModel, from_attributes=True):
 
 class _Choice(BaseModel, from_attributes=True):
     delta: _Delta | None = None  # Azure's content-filter chunks may carry none
+    finish_reason: str | None = None
 
 
 class _Usage(BaseModel, from_attributes=True):
@@ -146,6 +148,8 @@ def _events(chunk: _Chunk) -> Iterator[ProviderEvent]:
                 name=function.name,
                 arguments=function.arguments or "",
             )
+        if choice.finish_reason:
+            yield Finish(choice.finish_reason)
 
 
 def _given(value: _T | None) -> _T | Omit:
