@@ -17,6 +17,7 @@ from engine.providers.base import (
     ChatRequest,
     Finish,
     ProviderError,
+    RefusalDelta,
     TextDelta,
     ToolCallDelta,
     Usage,
@@ -79,8 +80,9 @@ class Executor:
             while not isinstance(delta := await stream.next(turn.flush_due()), End):
                 if delta is None:
                     await turn.flush()
-                elif isinstance(delta, TextDelta):
-                    if not await turn.text(delta.text):
+                elif isinstance(delta, TextDelta | RefusalDelta):
+                    say = turn.text if isinstance(delta, TextDelta) else turn.refusal
+                    if not await say(delta.text):
                         break  # the completion budget is spent
                 elif isinstance(delta, ToolCallDelta):
                     await turn.tool_call(delta)

@@ -1,4 +1,5 @@
-"""One model call of a run: its streamed text becomes a message, its tool calls a step.
+"""One model call of a run: its streamed text (and refusal) becomes a message, its tool calls
+a step.
 
 Deltas are written in batches: what the model says within FLUSH_SECONDS goes out as one delta
 event, in one transaction with the message (or step) as stored so far. So what a client
@@ -15,11 +16,12 @@ from typing import Any, Literal
 
 from engine import endings, tokens
 from engine.encodings import TokenizerName
+from engine.parts import Parts, PartType
 from engine.providers.base import Finish, ToolCallDelta, Usage
 from engine.writer import RunWriter, event, message_event, step_event
 from models.base import ScopedDocument, utcnow
 from models.event import NewEvent
-from models.message import ContentPart, MessageDocument, TextValue
+from models.message import MessageDocument
 from models.run import FunctionCall, IncompleteReason, RequiredAction, RunStatus, ToolCall
 from models.run import Usage as UsageCounts
 from models.run_step import MessageCreation, RunStepDocument, StepDetails, open_steps
@@ -67,16 +69,16 @@ class Turn:
         # Set when the completion budget ran out here, or the model says it stopped short.
         self.cut_short: CutShort | None = None
         self.usage: Usage | None = None
-        self.heard_text = ""  # this turn's text, as the model said it
+        self.heard = Parts()  # this turn's answer, as the model said it
         self.calls: dict[int, ToolCall] = {}  # this turn's tool calls, as the model said them
         # The tool-calls step; its stored `tool_calls` are what subscribers were told.
         self.tool_step: RunStepDocument | None = None
         self.tool_step_stored = False
-        # The message being written and its step; `told_text` is what is stored of it, which
-        # is exactly what its delta events told subscribers.
+        # The message being written and its step; `told` is what is stored of it, which is
+        # exactly what its delta events told subscribers.
         self.message: MessageDocument | None = None
         self.step: RunStepDocument | None = None
-        self.told_text = ""
+        self.told = Parts()
         self.untold_since: float | None = None
 
     async def resume(self) -> None:
@@ -87,7 +89,7 @@ class Turn:
             if creation is not None:
                 message = await MessageDocument.get(creation.message_id)
                 if message is not None:
-                    self.step, self.message, self.told_text = step, message, message.text
+                    self.step, self.message, self.told = step, message, Parts.of(message)
             else:
                 self.tool_step, self.tool_step_stored = step, True
 
@@ -103,12 +105,19 @@ class Turn:
 
     async def text(self, piece: str) -> bool:
         """Takes `piece`; False when it would go past the completion budget."""
+        return await self._say("text", piece)
+
+    async def refusal(self, piece: str) -> bool:
+        """A piece of the model's refusal: a part of the message of its own (OpenAI's)."""
+        return await self._say("refusal", piece)
+
+    async def _say(self, kind: PartType, piece: str) -> bool:
         cost = tokens.count(piece, self.tokenizer)
         if self.budget is not None and self.spent + cost > self.budget:
             self.cut_short = "max_tokens"
             return False
         self.spent += cost
-        self.heard_text += piece
+        self.heard.add(kind, piece)
         self._heard()
         if self.flush_due() == 0:
             await self.flush()
@@ -118,13 +127,13 @@ class Turn:
         self.cut_short = self.cut_short or _CUT_SHORT.get(finish.reason)
 
     async def tool_call(self, delta: ToolCallDelta) -> None:
-        if self.heard_text or self.message is not None:
+        if self.heard or self.message is not None:
             # Text before tool calls: that message is done.
             writes = Writes()
-            self._text_writes(writes, final=True)
+            self._message_writes(writes, final=True)
             self._close_message(writes, None)
             await self._write(writes)
-            self.heard_text = ""
+            self.heard = Parts()
         self.spent += tokens.count((delta.name or "") + delta.arguments, self.tokenizer)
         call = self.calls.setdefault(
             delta.index, ToolCall(id=delta.id or "", function=FunctionCall(name=delta.name or ""))
@@ -139,7 +148,7 @@ class Turn:
 
     async def flush(self) -> None:
         writes = Writes()
-        self._text_writes(writes, final=False)
+        self._message_writes(writes, final=False)
         self._tool_writes(writes, final=False)
         await self._write(writes)
 
@@ -148,15 +157,15 @@ class Turn:
             await self.writer.record(documents=writes.documents, events=writes.events)
         self.untold_since = None
 
-    # -- text ---------------------------------------------------------------------------
+    # -- the message ------------------------------------------------------------------
 
-    def _text_writes(self, writes: Writes, final: bool) -> None:
-        """The message's creation and its untold text, if any. `final`: the model is done, so
+    def _message_writes(self, writes: Writes, final: bool) -> None:
+        """The message's creation and its untold parts, if any. `final`: the model is done, so
         a stream that stopped short of what was told has diverged too."""
-        told, heard = self.told_text, self.heard_text
-        if heard == told or (not final and told.startswith(heard)):
+        told, heard = self.told, self.heard
+        if heard.same(told) or (not final and told.extends(heard)):
             return  # nothing new (or still repeating what was told before a takeover)
-        if self.message is not None and not heard.startswith(told):
+        if self.message is not None and not heard.extends(told):
             message, step = self.message, self.step
             assert step is not None
             message.status, message.incomplete_at = "incomplete", utcnow()
@@ -164,16 +173,17 @@ class Turn:
             step = self._end_step(step, "failed")
             writes.add([message, step], [message_event("incomplete", message)])
             writes.add([], [step_event("failed", step)])
-            self.message, self.step, self.told_text, told = None, None, "", ""
+            self.message, self.step, self.told = None, None, Parts()
+            told = self.told
         if not heard:
             return
         self._open_message(writes)
         assert self.message is not None
         message = self.message
-        piece = heard[len(told) :]
-        message.content = [ContentPart(type="text", text=TextValue(value=heard))]
-        self.told_text = heard
-        delta = {"content": [{"index": 0, "type": "text", "text": {"value": piece}}]}
+        message.content = heard.content()
+        text = heard.beyond(told, "text")
+        delta = heard.delta(told)
+        self.told = Parts(heard.values)
         writes.add(
             [message],
             [
@@ -181,7 +191,7 @@ class Turn:
                     "thread.message.delta",
                     message.run_id or "",
                     message_id=message.id,
-                    text_delta=piece,
+                    text_delta=text or None,  # a refusal's pieces are in `delta` only
                     delta=delta,
                 )
             ],
@@ -205,7 +215,7 @@ class Turn:
                 type="message_creation", message_creation=MessageCreation(message_id=message.id)
             ),
         )
-        self.step, self.message, self.told_text = step, message, ""
+        self.step, self.message, self.told = step, message, Parts()
         writes.add(
             [step, message],
             [
@@ -228,7 +238,7 @@ class Turn:
             message.status, message.completed_at = "completed", now
         step.status, step.completed_at, step.usage = "completed", now, usage
         self.message = self.step = None
-        self.told_text = ""
+        self.told = Parts()
         writes.add(
             [message, step], [message_event(message.status, message), step_event("completed", step)]
         )
@@ -303,7 +313,7 @@ class Turn:
         usage = self._usage()
         fields: dict[str, Any] = {"spent": (self.writer.run.spent or UsageCounts()) + usage}
         writes = Writes()
-        self._text_writes(writes, final=True)
+        self._message_writes(writes, final=True)
         self._tool_writes(writes, final=True)
         if self.message is None and not self.calls:
             self._open_message(writes)  # an empty answer is still an answer

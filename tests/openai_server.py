@@ -40,6 +40,7 @@ class ToolCall:
 @dataclass
 class Script:
     text: str = ""
+    refusal: str = ""  # streamed word by word after the text, as `delta.refusal`
     tool_calls: list[ToolCall] = field(default_factory=list)
     # Statuses answered to the first requests, in order; later requests succeed.
     fail_with: list[int] = field(default_factory=list)
@@ -147,7 +148,8 @@ class OpenAICompatibleServer:
 def _parts(script: Script, include_usage: bool) -> list[dict[str, Any]]:
     """What differs between the chunks of one answer: their choices and usage."""
     deltas: list[dict[str, Any]] = [{"role": "assistant", "content": "", "refusal": None}]
-    deltas += [{"content": word} for word in re.findall(r"\S+\s*|\s+", script.text)]
+    deltas += [{"content": word} for word in _words(script.text)]
+    deltas += [{"content": None, "refusal": word} for word in _words(script.refusal)]
     for index, call in enumerate(script.tool_calls):
         function = {"name": call.name, "arguments": ""}
         first = {"index": index, "id": call.id, "type": "function", "function": function}
@@ -164,6 +166,10 @@ def _parts(script: Script, include_usage: bool) -> list[dict[str, Any]]:
         parts = [part | {"usage": None} for part in parts]
         parts.append({"choices": [], "usage": usage | {"total_tokens": prompt + completion}})
     return parts
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\S+\s*|\s+", text)
 
 
 def _choice(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:

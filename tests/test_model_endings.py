@@ -92,3 +92,72 @@ async def test_stop_completes(gql: GraphQLClient, endpoint: Scripted) -> None:
     assert done["incompleteDetails"] is None
     answer = (await thread_messages(gql, run["threadId"]))[-1]
     assert (answer["status"], answer["text"]) == ("COMPLETED", "All of it")
+
+
+MESSAGE_DELTAS = """subscription($runId: ID!) { runEvents(runId: $runId) {
+  event
+  ... on MessageDeltaEvent { messageId textDelta delta }
+  ... on MessageEvent { message { id status content {
+    __typename ... on TextContent { text { value } } ... on RefusalContent { refusal } } } }
+} }"""
+
+
+async def accumulated(live: Live, run_id: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The parts a client builds from the message deltas (OpenAI's accumulation: each
+    piece appended to the part at its index), and the message's last event."""
+    async with connect(live.ws_url, payload=live.payload) as socket:
+        events = [
+            data["runEvents"] async for data in subscribe(socket, MESSAGE_DELTAS, runId=run_id)
+        ]
+    parts: dict[int, dict[str, Any]] = {}
+    for delta in [e for e in events if e["event"] == "thread.message.delta"]:
+        for piece in delta["delta"]["content"]:
+            part = parts.setdefault(piece["index"], {"type": piece["type"], "value": ""})
+            assert part["type"] == piece["type"]
+            part["value"] += piece["text"]["value"] if piece["type"] == "text" else piece["refusal"]
+    [last] = [e for e in events if e["event"] == "thread.message.completed"]
+    return [parts[index] for index in sorted(parts)], last["message"]
+
+
+def stored_parts(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"type": "text", "value": part["text"]["value"]}
+        if part["__typename"] == "TextContent"
+        else {"type": "refusal", "value": part["refusal"]}
+        for part in message["content"]
+    ]
+
+
+async def test_a_refusal_is_a_refusal_part_streamed_as_deltas(
+    gql: GraphQLClient, endpoint: Scripted, live: Live
+) -> None:
+    endpoint(Script(refusal="I can't help with that request."))
+    run = await start_run(gql, await new_assistant(gql, model=MODEL), "something bad")
+    done = await wait_for(gql, run["id"])
+    assert done["status"] == "COMPLETED"
+    parts, message = await accumulated(live, run["id"])
+    assert parts == [{"type": "refusal", "value": "I can't help with that request."}]
+    assert stored_parts(message) == parts
+    answer = (await thread_messages(gql, run["threadId"]))[-1]
+    assert (answer["status"], answer["text"]) == ("COMPLETED", "")
+    stored = await gql(
+        "query($id: ID!) { message(id: $id) { content { ... on RefusalContent { refusal } } } }",
+        id=answer["id"],
+    )
+    assert stored["message"]["content"] == [{"refusal": "I can't help with that request."}]
+
+
+async def test_text_then_a_refusal_are_two_parts(
+    gql: GraphQLClient, endpoint: Scripted, live: Live
+) -> None:
+    endpoint(Script(text="Let me see. ", refusal="No, I won't do that."))
+    run = await start_run(gql, await new_assistant(gql, model=MODEL), "something bad")
+    await wait_for(gql, run["id"])
+    parts, message = await accumulated(live, run["id"])
+    assert parts == [
+        {"type": "text", "value": "Let me see. "},
+        {"type": "refusal", "value": "No, I won't do that."},
+    ]
+    assert stored_parts(message) == parts
+    answer = (await thread_messages(gql, run["threadId"]))[-1]
+    assert answer["text"] == "Let me see. "

@@ -15,6 +15,7 @@ from engine.providers.base import (
     Finish,
     ProviderError,
     ProviderEvent,
+    RefusalDelta,
     TextDelta,
     ToolCallDelta,
     Usage,
@@ -100,6 +101,15 @@ async def test_parallel_tool_calls_keep_their_index() -> None:
         assert [(piece.id, piece.name) for piece in own if piece.id] == [(call.id, call.name)]
         assert "".join(piece.arguments for piece in own) == call.arguments
     assert text_of(events) == "Checking."
+
+
+async def test_a_refusal_arrives_as_refusal_deltas() -> None:
+    async with serving(Script(refusal="I can't help with that.")) as (_, provider):
+        events = await collect(provider)
+    refusal = [event.text for event in events if isinstance(event, RefusalDelta)]
+    assert len(refusal) == 5
+    assert "".join(refusal) == "I can't help with that."
+    assert text_of(events) == ""
 
 
 @pytest.mark.parametrize(

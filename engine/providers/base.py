@@ -1,7 +1,8 @@
 """The one small interface every model provider implements.
 
-A provider turns a chat request (OpenAI chat-completions shapes) into a stream of text and
-tool-call deltas. It knows nothing of runs, steps or the database.
+A provider turns a chat request (OpenAI chat-completions shapes) into a stream of text, refusal
+and tool-call deltas, then why the model stopped and what it used. It knows nothing of runs,
+steps or the database.
 """
 
 from collections.abc import AsyncIterator
@@ -37,6 +38,13 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class RefusalDelta:
+    """A piece of the model's refusal to answer (chat completions' `delta.refusal`)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class ToolCallDelta:
     """A piece of one tool call; `id` and `name` come with its first piece."""
 
@@ -60,7 +68,7 @@ class Finish:
     reason: str
 
 
-ProviderEvent = TextDelta | ToolCallDelta | Usage | Finish
+ProviderEvent = TextDelta | RefusalDelta | ToolCallDelta | Usage | Finish
 
 
 class ProviderError(Exception):

@@ -28,6 +28,7 @@ from engine.providers.base import (
     Finish,
     ProviderError,
     ProviderEvent,
+    RefusalDelta,
     TextDelta,
     ToolCallDelta,
     Usage,
@@ -117,6 +118,7 @@ class _ToolCall(BaseModel, from_attributes=True):
 
 class _Delta(BaseModel, from_attributes=True):
     content: str | None = None
+    refusal: str | None = None
     tool_calls: list[_ToolCall] | None = None
 
 
@@ -140,6 +142,8 @@ def _events(chunk: _Chunk) -> Iterator[ProviderEvent]:
         delta = choice.delta or _Delta()
         if delta.content:
             yield TextDelta(delta.content)
+        if delta.refusal:
+            yield RefusalDelta(delta.refusal)
         for position, call in enumerate(delta.tool_calls or []):
             function = call.function or _Function()
             yield ToolCallDelta(
