@@ -4,6 +4,7 @@ run waits for tool outputs or ends."""
 import structlog
 
 from engine import endings, tokens
+from engine.budgets import completion_tokens_left, prompt_tokens_left
 from engine.catalog import Catalog
 from engine.endings import CANCELLED, Ending
 from engine.prompt import (
@@ -66,7 +67,7 @@ class Executor:
             raise Stopped("cancel")
         if writer.run.status == "queued":
             await writer.move("in_progress")
-        budget = _completion_tokens_left(writer.run)
+        budget = completion_tokens_left(writer.run)
         if budget is not None and budget <= 0:
             # Earlier turns used the whole budget: asking the model for ≤ 0 tokens would fail.
             await self._end(writer, endings.incomplete("max_completion_tokens"))
@@ -94,7 +95,8 @@ class Executor:
 
     async def _request(self, run: RunDocument, budget: int | None) -> ChatRequest:
         tokenizer = self.catalog.tokenizer(run.model)
-        messages = await build_prompt(run, self.catalog.context_window(run.model), tokenizer)
+        prompt_budget = prompt_tokens_left(run, self.catalog.context_window(run.model))
+        messages = await build_prompt(run, prompt_budget, tokenizer)
         return ChatRequest(
             model=run.model,
             messages=messages,
@@ -123,10 +125,3 @@ class Executor:
                 await self._end(writer, CANCELLED)
             else:
                 log.info("run_end_skipped", run_id=writer.run.id, reason=stopped.reason)
-
-
-def _completion_tokens_left(run: RunDocument) -> int | None:
-    """What `maxCompletionTokens` leaves after the run's earlier turns (None: no limit)."""
-    if run.max_completion_tokens is None:
-        return None
-    return run.max_completion_tokens - (run.spent.completion_tokens if run.spent else 0)

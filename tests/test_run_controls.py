@@ -176,10 +176,9 @@ async def test_last_messages_keeps_the_newest_n(gql: GraphQLClient, endpoint: Sc
     assert [t.split()[2] for t in texts] == ["9", "10", "11"]
 
 
-async def test_auto_truncation_keeps_the_newest_that_fit(
-    gql: GraphQLClient, endpoint: Scripted
-) -> None:
+async def test_auto_truncation_drops_the_middle(gql: GraphQLClient, endpoint: Scripted) -> None:
     from engine import tokens
+    from engine.prompt import HEAD_MESSAGES
 
     server = endpoint(Script(text="ok"))
     thread_id = await new_long_thread(gql, 40)  # ~27 tokens each: ~1,100 in all
@@ -190,10 +189,24 @@ async def test_auto_truncation_keeps_the_newest_that_fit(
     sent = server.requests[-1].body["messages"]
     assert tokens.count_messages(sent) <= 300
     numbers = [int(t.split()[2]) for t in sent_texts(server)]
-    assert numbers == list(range(40 - len(numbers), 40))  # the newest, contiguous, in order
-    assert 5 < len(numbers) < 40
-    one_more = {"role": "user", "content": f"message number {numbers[0] - 1} " + "word " * 20}
+    # The first messages, then the newest, contiguous, in order: the middle is dropped.
+    head, tail = numbers[:HEAD_MESSAGES], numbers[HEAD_MESSAGES:]
+    assert head == list(range(HEAD_MESSAGES))
+    assert tail == list(range(40 - len(tail), 40))
+    assert 2 < len(tail) < 36
+    one_more = {"role": "user", "content": f"message number {tail[0] - 1} " + "word " * 20}
     assert tokens.count_messages([*sent, one_more]) > 300  # the next older did not fit
+
+
+async def test_auto_truncation_keeps_a_short_thread_whole(
+    gql: GraphQLClient, endpoint: Scripted
+) -> None:
+    server = endpoint(Script(text="ok"))
+    thread_id = await new_long_thread(gql, 6)
+    input_ = {"assistantId": await new_assistant(gql, model=MODEL), "maxPromptTokens": 1000}
+    run = (await gql(CREATE_RUN, threadId=thread_id, input=input_))["createRun"]
+    await wait_for(gql, run["id"])
+    assert [int(t.split()[2]) for t in sent_texts(server)] == list(range(6))
 
 
 async def test_a_prompt_that_cannot_fit_ends_incomplete(gql: GraphQLClient) -> None:
