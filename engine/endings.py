@@ -8,7 +8,7 @@ from engine.writer import RunWriter, message_event, step_event
 from models.base import utcnow
 from models.event import NewEvent
 from models.message import MessageDocument
-from models.run import IncompleteDetails, LastError, RunDocument
+from models.run import IncompleteDetails, IncompleteReason, LastError, RunDocument
 from models.run_step import RunStepDocument, open_steps
 
 EndStatus = Literal["cancelled", "failed", "incomplete", "expired"]
@@ -22,7 +22,7 @@ _STEP_STAMPS = {"cancelled": "cancelled_at", "failed": "failed_at", "expired": "
 class Ending:
     status: EndStatus
     error: LastError | None = None
-    incomplete_reason: Literal["max_completion_tokens", "max_prompt_tokens"] | None = None
+    incomplete_reason: IncompleteReason | None = None
     # Failed on our side, not the model's: OpenAI's stream tells that with an `error` event.
     internal: bool = False
 
@@ -58,7 +58,7 @@ def failed(error: LastError, internal: bool = False) -> Ending:
     return Ending("failed", error=error, internal=internal)
 
 
-def incomplete(reason: Literal["max_completion_tokens", "max_prompt_tokens"]) -> Ending:
+def incomplete(reason: IncompleteReason | None) -> Ending:
     return Ending("incomplete", incomplete_reason=reason)
 
 

@@ -4,6 +4,7 @@ run waits for tool outputs or ends."""
 import structlog
 
 from engine import endings, tokens
+from engine.budgets import completion_tokens_left, prompt_tokens_left
 from engine.catalog import Catalog
 from engine.endings import CANCELLED, Ending
 from engine.prompt import (
@@ -13,7 +14,15 @@ from engine.prompt import (
     chat_tool_choice,
     chat_tools,
 )
-from engine.providers.base import ChatRequest, ProviderError, TextDelta, ToolCallDelta, Usage
+from engine.providers.base import (
+    ChatRequest,
+    Finish,
+    ProviderError,
+    RefusalDelta,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
 from engine.stop import Stop, Stopped
 from engine.stream import End, ModelStream
 from engine.turn import Turn
@@ -58,7 +67,7 @@ class Executor:
             raise Stopped("cancel")
         if writer.run.status == "queued":
             await writer.move("in_progress")
-        budget = _completion_tokens_left(writer.run)
+        budget = completion_tokens_left(writer.run)
         if budget is not None and budget <= 0:
             # Earlier turns used the whole budget: asking the model for ≤ 0 tokens would fail.
             await self._end(writer, endings.incomplete("max_completion_tokens"))
@@ -72,23 +81,27 @@ class Executor:
             while not isinstance(delta := await stream.next(turn.flush_due()), End):
                 if delta is None:
                     await turn.flush()
-                elif isinstance(delta, TextDelta):
-                    if not await turn.text(delta.text):
+                elif isinstance(delta, TextDelta | RefusalDelta):
+                    say = turn.text if isinstance(delta, TextDelta) else turn.refusal
+                    if not await say(delta.text):
                         break  # the completion budget is spent
                 elif isinstance(delta, ToolCallDelta):
                     await turn.tool_call(delta)
                 elif isinstance(delta, Usage):
                     turn.usage = delta
+                elif isinstance(delta, Finish):
+                    turn.finished(delta)
         await turn.finish()
 
     async def _request(self, run: RunDocument, budget: int | None) -> ChatRequest:
         tokenizer = self.catalog.tokenizer(run.model)
-        messages = await build_prompt(run, self.catalog.context_window(run.model), tokenizer)
+        prompt_budget = prompt_tokens_left(run, self.catalog.context_window(run.model))
+        messages = await build_prompt(run, prompt_budget, tokenizer)
         return ChatRequest(
             model=run.model,
             messages=messages,
             tools=chat_tools(run),
-            tool_choice=chat_tool_choice(run) if run.tools else None,
+            tool_choice=chat_tool_choice(run),
             parallel_tool_calls=run.parallel_tool_calls,
             temperature=run.temperature,
             top_p=run.top_p,
@@ -112,10 +125,3 @@ class Executor:
                 await self._end(writer, CANCELLED)
             else:
                 log.info("run_end_skipped", run_id=writer.run.id, reason=stopped.reason)
-
-
-def _completion_tokens_left(run: RunDocument) -> int | None:
-    """What `maxCompletionTokens` leaves after the run's earlier turns (None: no limit)."""
-    if run.max_completion_tokens is None:
-        return None
-    return run.max_completion_tokens - (run.spent.completion_tokens if run.spent else 0)

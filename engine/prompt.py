@@ -1,41 +1,94 @@
 """A run's prompt: instructions, as much of the thread as fits, then the run's own turns."""
 
 import json
+from contextlib import aclosing
 from typing import Any
 
 from engine import tokens
 from engine.encodings import TokenizerName
-from models.history import messages_by_id, newest_first
+from models.history import messages_by_id, newest_first, oldest_first
 from models.message import MessageDocument
 from models.run import RunDocument
 from models.run_step import steps_of
 
+# `auto` truncation drops the middle of a long thread (OpenAI: "messages in the middle of the
+# thread will be dropped"): it keeps the thread's first messages, which often set the task,
+# up to HEAD_MESSAGES of them within half the room, then as many of the newest as fit.
+HEAD_MESSAGES = 4
+
 
 class PromptTooLarge(Exception):
-    """Not even the newest message fits the prompt budget."""
+    """The instructions, the run's own turns and the thread's newest message do not fit."""
+
+
+class _Room:
+    """What is left of the prompt budget as messages are taken."""
+
+    def __init__(self, tokens_left: int, tokenizer: TokenizerName) -> None:
+        self.left = tokens_left
+        self.tokenizer = tokenizer
+
+    def take(self, message: MessageDocument) -> dict[str, Any] | None:
+        """The message in the chat shape, its cost taken, when it fits; else None."""
+        chat = as_chat(message)
+        cost = tokens.count_message(chat, self.tokenizer)
+        if cost > self.left:
+            return None
+        self.left -= cost
+        return chat
 
 
 async def build_prompt(
-    run: RunDocument, context_tokens: int, tokenizer: TokenizerName = tokens.DEFAULT
+    run: RunDocument, budget: int, tokenizer: TokenizerName = tokens.DEFAULT
 ) -> list[dict[str, Any]]:
+    """The prompt within `budget` tokens. The instructions, the run's own turns and the
+    thread's newest message always go in (PromptTooLarge when they do not fit); the rest of
+    the thread as the run's truncation strategy says."""
     system = [{"role": "system", "content": run.instructions}] if run.instructions else []
     own = await _run_turns(run)
-    budget = min(context_tokens, run.max_prompt_tokens or context_tokens)
-    used = tokens.count_messages(system + own, tokenizer)
+    room = _Room(budget - tokens.count_messages(system + own, tokenizer), tokenizer)
+    if room.left < 0:
+        raise PromptTooLarge(f"the run's own turns do not fit in {budget} prompt tokens")
+    return [*system, *await _thread(run, room), *own]
+
+
+async def _thread(run: RunDocument, room: _Room) -> list[dict[str, Any]]:
+    """The thread's messages that fit `room`, in order: its newest, then (for `auto`) its
+    first few, then the newest back until the room is full or the first few are reached."""
     keep = run.truncation_strategy.last_messages
-    history: list[dict[str, Any]] = []
-    async for message in newest_first(run.project_id, run.thread_id, run.id):
-        if keep is not None and len(history) >= keep:
+    head: list[dict[str, Any]] = []
+    head_ids: set[str] = set()
+    tail: list[dict[str, Any]] = []
+    async with aclosing(newest_first(run.project_id, run.thread_id, run.id)) as newer:
+        async for message in newer:
+            if message.id in head_ids or (keep is not None and len(tail) >= keep):
+                break  # the whole thread is in, or the newest n are
+            chat = room.take(message)
+            if chat is None and not tail:
+                raise PromptTooLarge(f"the newest message does not fit in {room.left} tokens")
+            if chat is None:
+                break  # the oldest of these that do not fit are dropped
+            tail.append(chat)
+            if len(tail) == 1 and keep is None:
+                head, head_ids = await _head(run, message.id, room)
+    return [*head, *reversed(tail)]
+
+
+async def _head(
+    run: RunDocument, newest_id: str, room: _Room
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """The thread's first messages that fit in half the room, in order."""
+    share = _Room(room.left // 2, room.tokenizer)
+    head: list[dict[str, Any]] = []
+    ids: set[str] = set()
+    for message in await oldest_first(run.project_id, run.thread_id, run.id, HEAD_MESSAGES):
+        chat = None if message.id == newest_id else share.take(message)
+        if chat is None:
             break
-        chat = as_chat(message)
-        cost = tokens.count_message(chat, tokenizer)
-        if used + cost > budget:
-            break  # `auto`: the oldest messages that do not fit are dropped
-        history.append(chat)
-        used += cost
-    if not history and not own:
-        raise PromptTooLarge(f"the newest message does not fit in {budget} prompt tokens")
-    return [*system, *reversed(history), *own]
+        head.append(chat)
+        ids.add(message.id)
+    room.left -= room.left // 2 - share.left
+    return head, ids
 
 
 def as_chat(message: MessageDocument) -> dict[str, Any]:
@@ -114,12 +167,20 @@ def chat_tools(run: RunDocument) -> list[dict[str, Any]]:
 
 
 def chat_tool_choice(run: RunDocument) -> str | dict[str, Any] | None:
+    """The run's `tool_choice` for the endpoint, which sees only the function tools.
+
+    None (left out) when no function tool is sent: OpenAI refuses a `tool_choice` without
+    `tools`. A forced built-in tool (`file_search`, `code_interpreter`) forbids every function
+    this turn, so the functions get "none"; Threadline does not execute built-in tools yet, so
+    the model answers without any tool rather than being forced to call some function."""
+    if not chat_tools(run):
+        return None
     choice = run.tool_choice
     if choice.type == "function":
         return {"type": "function", "function": {"name": choice.function_name}}
-    if choice.type in ("none", "auto", "required"):
-        return choice.type
-    return "required"  # a named built-in tool: the endpoint sees only function tools
+    if choice.type in ("file_search", "code_interpreter"):
+        return "none"
+    return choice.type
 
 
 def chat_response_format(run: RunDocument) -> dict[str, Any] | None:

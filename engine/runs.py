@@ -74,7 +74,8 @@ class RunService:
                 await count_messages(project_id, thread.id, len(added), session)
                 await MessageDocument.insert_many(added, session=session)
             await runs.insert(run, session)
-            await append(session, project_id, thread.id, state.created(run))
+            made = thread if seeded is not None else None
+            await append(session, project_id, thread.id, state.created(run, made))
 
         try:
             await runs.transaction(write)

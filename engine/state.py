@@ -10,6 +10,7 @@ from models.base import ScopedDocument, utcnow
 from models.event import EventDocument, NewEvent
 from models.run import TERMINAL_STATUSES, RunDocument, RunStatus
 from models.run_changes import Change, commit
+from models.thread import ThreadDocument
 
 log = structlog.get_logger()
 
@@ -89,11 +90,15 @@ async def move(
     return moved
 
 
-def created(run: RunDocument) -> list[NewEvent]:
-    """A new run's first events: it is created, and queued (written with the run itself)."""
+def created(run: RunDocument, thread: ThreadDocument | None = None) -> list[NewEvent]:
+    """A new run's first events, written with the run itself: it is created, and queued; first
+    of all, when the run made its thread (createThreadAndRun), that thread is created, as
+    OpenAI's stream begins."""
     snapshot = run.snapshot()
     log.info("run_transition", run_id=run.id, source=None, to=run.status)
+    made = [NewEvent("thread.created", run.id, {"thread": thread.snapshot()})] if thread else []
     return [
+        *made,
         NewEvent("thread.run.created", run.id, {"run": snapshot}),
         NewEvent("thread.run.queued", run.id, {"run": snapshot}),
     ]

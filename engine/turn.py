@@ -1,4 +1,5 @@
-"""One model call of a run: its streamed text becomes a message, its tool calls a step.
+"""One model call of a run: its streamed text (and refusal) becomes a message, its tool calls
+a step.
 
 Deltas are written in batches: what the model says within FLUSH_SECONDS goes out as one delta
 event, in one transaction with the message (or step) as stored so far. So what a client
@@ -11,21 +12,31 @@ worker told, nothing is sent twice, and the rest continues the same message. A s
 something else ends the old message `incomplete` and writes its answer to a new one."""
 
 import time
-from typing import Any
+from typing import Any, Literal
 
-from engine import tokens
+from engine import endings, tokens
 from engine.encodings import TokenizerName
-from engine.providers.base import ToolCallDelta, Usage
+from engine.parts import Parts, PartType
+from engine.providers.base import Finish, ToolCallDelta, Usage
 from engine.writer import RunWriter, event, message_event, step_event
 from models.base import ScopedDocument, utcnow
 from models.event import NewEvent
-from models.message import ContentPart, MessageDocument, TextValue
-from models.run import FunctionCall, IncompleteDetails, RequiredAction, ToolCall
+from models.message import MessageDocument
+from models.run import FunctionCall, IncompleteReason, RequiredAction, RunStatus, ToolCall
 from models.run import Usage as UsageCounts
 from models.run_step import MessageCreation, RunStepDocument, StepDetails, open_steps
 
 # Deltas heard within this window are written (and streamed) together.
 FLUSH_SECONDS = 0.05
+# Why a turn's answer stopped short: its message's `incomplete_details.reason`, and the run's.
+CutShort = Literal["max_tokens", "content_filter"]
+_CUT_SHORT: dict[str, CutShort] = {"length": "max_tokens", "content_filter": "content_filter"}
+# OpenAI's run reasons name token limits only: a filtered answer ends the run `incomplete`
+# without one (the message tells why).
+_RUN_REASON: dict[CutShort, IncompleteReason | None] = {
+    "max_tokens": "max_completion_tokens",
+    "content_filter": None,
+}
 
 
 class Writes:
@@ -55,18 +66,19 @@ class Turn:
         self.prompt_tokens = prompt_tokens
         self.budget = budget  # completion tokens left, if the run has a limit
         self.spent = 0
-        self.out_of_tokens = False
+        # Set when the completion budget ran out here, or the model says it stopped short.
+        self.cut_short: CutShort | None = None
         self.usage: Usage | None = None
-        self.heard_text = ""  # this turn's text, as the model said it
+        self.heard = Parts()  # this turn's answer, as the model said it
         self.calls: dict[int, ToolCall] = {}  # this turn's tool calls, as the model said them
         # The tool-calls step; its stored `tool_calls` are what subscribers were told.
         self.tool_step: RunStepDocument | None = None
         self.tool_step_stored = False
-        # The message being written and its step; `told_text` is what is stored of it, which
-        # is exactly what its delta events told subscribers.
+        # The message being written and its step; `told` is what is stored of it, which is
+        # exactly what its delta events told subscribers.
         self.message: MessageDocument | None = None
         self.step: RunStepDocument | None = None
-        self.told_text = ""
+        self.told = Parts()
         self.untold_since: float | None = None
 
     async def resume(self) -> None:
@@ -77,7 +89,7 @@ class Turn:
             if creation is not None:
                 message = await MessageDocument.get(creation.message_id)
                 if message is not None:
-                    self.step, self.message, self.told_text = step, message, message.text
+                    self.step, self.message, self.told = step, message, Parts.of(message)
             else:
                 self.tool_step, self.tool_step_stored = step, True
 
@@ -93,25 +105,35 @@ class Turn:
 
     async def text(self, piece: str) -> bool:
         """Takes `piece`; False when it would go past the completion budget."""
+        return await self._say("text", piece)
+
+    async def refusal(self, piece: str) -> bool:
+        """A piece of the model's refusal: a part of the message of its own (OpenAI's)."""
+        return await self._say("refusal", piece)
+
+    async def _say(self, kind: PartType, piece: str) -> bool:
         cost = tokens.count(piece, self.tokenizer)
         if self.budget is not None and self.spent + cost > self.budget:
-            self.out_of_tokens = True
+            self.cut_short = "max_tokens"
             return False
         self.spent += cost
-        self.heard_text += piece
+        self.heard.add(kind, piece)
         self._heard()
         if self.flush_due() == 0:
             await self.flush()
         return True
 
+    def finished(self, finish: Finish) -> None:
+        self.cut_short = self.cut_short or _CUT_SHORT.get(finish.reason)
+
     async def tool_call(self, delta: ToolCallDelta) -> None:
-        if self.heard_text or self.message is not None:
+        if self.heard or self.message is not None:
             # Text before tool calls: that message is done.
             writes = Writes()
-            self._text_writes(writes, final=True)
+            self._message_writes(writes, final=True)
             self._close_message(writes, None)
             await self._write(writes)
-            self.heard_text = ""
+            self.heard = Parts()
         self.spent += tokens.count((delta.name or "") + delta.arguments, self.tokenizer)
         call = self.calls.setdefault(
             delta.index, ToolCall(id=delta.id or "", function=FunctionCall(name=delta.name or ""))
@@ -126,7 +148,7 @@ class Turn:
 
     async def flush(self) -> None:
         writes = Writes()
-        self._text_writes(writes, final=False)
+        self._message_writes(writes, final=False)
         self._tool_writes(writes, final=False)
         await self._write(writes)
 
@@ -135,15 +157,15 @@ class Turn:
             await self.writer.record(documents=writes.documents, events=writes.events)
         self.untold_since = None
 
-    # -- text ---------------------------------------------------------------------------
+    # -- the message ------------------------------------------------------------------
 
-    def _text_writes(self, writes: Writes, final: bool) -> None:
-        """The message's creation and its untold text, if any. `final`: the model is done, so
+    def _message_writes(self, writes: Writes, final: bool) -> None:
+        """The message's creation and its untold parts, if any. `final`: the model is done, so
         a stream that stopped short of what was told has diverged too."""
-        told, heard = self.told_text, self.heard_text
-        if heard == told or (not final and told.startswith(heard)):
+        told, heard = self.told, self.heard
+        if heard.same(told) or (not final and told.extends(heard)):
             return  # nothing new (or still repeating what was told before a takeover)
-        if self.message is not None and not heard.startswith(told):
+        if self.message is not None and not heard.extends(told):
             message, step = self.message, self.step
             assert step is not None
             message.status, message.incomplete_at = "incomplete", utcnow()
@@ -151,16 +173,17 @@ class Turn:
             step = self._end_step(step, "failed")
             writes.add([message, step], [message_event("incomplete", message)])
             writes.add([], [step_event("failed", step)])
-            self.message, self.step, self.told_text, told = None, None, "", ""
+            self.message, self.step, self.told = None, None, Parts()
+            told = self.told
         if not heard:
             return
         self._open_message(writes)
         assert self.message is not None
         message = self.message
-        piece = heard[len(told) :]
-        message.content = [ContentPart(type="text", text=TextValue(value=heard))]
-        self.told_text = heard
-        delta = {"content": [{"index": 0, "type": "text", "text": {"value": piece}}]}
+        message.content = heard.content()
+        text = heard.beyond(told, "text")
+        delta = heard.delta(told)
+        self.told = Parts(heard.values)
         writes.add(
             [message],
             [
@@ -168,7 +191,7 @@ class Turn:
                     "thread.message.delta",
                     message.run_id or "",
                     message_id=message.id,
-                    text_delta=piece,
+                    text_delta=text or None,  # a refusal's pieces are in `delta` only
                     delta=delta,
                 )
             ],
@@ -192,7 +215,7 @@ class Turn:
                 type="message_creation", message_creation=MessageCreation(message_id=message.id)
             ),
         )
-        self.step, self.message, self.told_text = step, message, ""
+        self.step, self.message, self.told = step, message, Parts()
         writes.add(
             [step, message],
             [
@@ -208,14 +231,14 @@ class Turn:
         if message is None or step is None:
             return
         now = utcnow()
-        if self.out_of_tokens:
+        if self.cut_short is not None:
             message.status, message.incomplete_at = "incomplete", now
-            message.incomplete_details = {"reason": "max_tokens"}
+            message.incomplete_details = {"reason": self.cut_short}
         else:
             message.status, message.completed_at = "completed", now
         step.status, step.completed_at, step.usage = "completed", now, usage
         self.message = self.step = None
-        self.told_text = ""
+        self.told = Parts()
         writes.add(
             [message, step], [message_event(message.status, message), step_event("completed", step)]
         )
@@ -288,9 +311,9 @@ class Turn:
         """Writes what is untold, completes the message or step, and moves the run on, in one
         transaction: a crash never leaves a finished answer that a takeover would repeat."""
         usage = self._usage()
-        run_usage = (self.writer.run.spent or UsageCounts()) + usage
+        fields: dict[str, Any] = {"spent": (self.writer.run.spent or UsageCounts()) + usage}
         writes = Writes()
-        self._text_writes(writes, final=True)
+        self._message_writes(writes, final=True)
         self._tool_writes(writes, final=True)
         if self.message is None and not self.calls:
             self._open_message(writes)  # an empty answer is still an answer
@@ -300,38 +323,27 @@ class Turn:
             step.step_details.tool_calls = self._merged_calls(dict(enumerate(self._told_calls())))
             step.usage = usage
             writes.add([step], [])
-            await self.writer.move(
-                "requires_action",
-                fields={
-                    "spent": run_usage,
-                    "required_action": RequiredAction(tool_calls=step.step_details.tool_calls),
-                },
-                documents=writes.documents,
-                events=writes.events,
-            )
-        elif self.out_of_tokens:
-            await self.writer.move(
-                "incomplete",
-                fields={
-                    "spent": run_usage,
-                    "incomplete_details": IncompleteDetails(reason="max_completion_tokens"),
-                },
-                documents=writes.documents,
-                events=writes.events,
-            )
+            if self.cut_short is None:
+                fields["required_action"] = RequiredAction(tool_calls=step.step_details.tool_calls)
+                await self._move("requires_action", fields, writes)
+                return
+            # Calls cut short cannot be answered: their step fails with the run.
+            self._end_step(step, "failed")
+            writes.add([], [step_event("failed", step)])
+        if self.cut_short is None:
+            await self._move("completed", fields, writes)
         else:
-            await self.writer.move(
-                "completed",
-                fields={"spent": run_usage},
-                documents=writes.documents,
-                events=writes.events,
-            )
+            ending = endings.incomplete(_RUN_REASON[self.cut_short])
+            await self._move("incomplete", {**fields, **ending.fields()}, writes)
+
+    async def _move(self, to: RunStatus, fields: dict[str, Any], writes: Writes) -> None:
+        await self.writer.move(to, fields=fields, documents=writes.documents, events=writes.events)
 
     def _usage(self) -> UsageCounts:
+        """The endpoint's counts; ours when it reports none (or when the budget stopped the
+        stream here, before its usage came)."""
         prompt = self.usage.prompt_tokens if self.usage else self.prompt_tokens
         completion = self.usage.completion_tokens if self.usage else self.spent
-        if self.out_of_tokens:
-            completion = self.spent  # what was kept, not what the model went on to write
         return UsageCounts(
             prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
         )

@@ -44,8 +44,11 @@ class LastError(BaseModel):
     message: str
 
 
+IncompleteReason = Literal["max_completion_tokens", "max_prompt_tokens"]
+
+
 class IncompleteDetails(BaseModel):
-    reason: Literal["max_completion_tokens", "max_prompt_tokens"]
+    reason: IncompleteReason
 
 
 class Usage(BaseModel):

@@ -1,5 +1,7 @@
 """Threads: conversations that hold messages."""
 
+from typing import Any
+
 from pydantic import Field
 from pymongo import IndexModel
 
@@ -20,6 +22,11 @@ class ThreadDocument(ScopedDocument):
     message_count: int = 0
     # The sequence number of the thread's last run event (see models/event.py).
     event_sequence: int = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """The thread as events carry it: without the counters kept for the engine."""
+        snapshot: dict[str, Any] = self.model_dump(exclude={"message_count", "event_sequence"})
+        return snapshot
 
     class Settings:
         name = "threads"

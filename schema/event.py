@@ -10,10 +10,12 @@ from models.event import EventDocument
 from models.message import MessageDocument
 from models.run import RunDocument
 from models.run_step import RunStepDocument
+from models.thread import ThreadDocument
 from schema.common import json_value
 from schema.message import Message
 from schema.run import Run
 from schema.run_step import RunStep
+from schema.thread import Thread
 
 
 @strawberry.interface(
@@ -55,13 +57,19 @@ class MessageDeltaEvent(RunEvent):
     delta: JSON
 
 
-@strawberry.type
+@strawberry.type(description="thread.created: the thread `createThreadAndRun` made, as made.")
+class ThreadEvent(RunEvent):
+    thread: Thread
+
+
+@strawberry.type(description="error: the run failed on an internal error (its `lastError`).")
 class ErrorEvent(RunEvent):
     code: str
     message: str
 
 
 EVENT_TYPES = [
+    ThreadEvent,
     RunStatusEvent,
     RunStepEvent,
     RunStepDeltaEvent,
@@ -80,6 +88,11 @@ def event_from_document(document: EventDocument) -> RunEvent:
         "created_at": document.created_at,
     }
     data = document.data
+    if document.event == "thread.created":
+        thread = ThreadDocument.model_validate(data["thread"])
+        return ThreadEvent(**common, thread=Thread.from_document(thread))
+    if document.event == "error":
+        return ErrorEvent(**common, code=str(data["code"]), message=str(data["message"]))
     if "run" in data:
         return RunStatusEvent(
             **common, run=Run.from_document(RunDocument.model_validate(data["run"]))
@@ -101,6 +114,4 @@ def event_from_document(document: EventDocument) -> RunEvent:
         return RunStepDeltaEvent(
             **common, step_id=strawberry.ID(data["step_id"]), delta=json_value(data["delta"])
         )
-    return ErrorEvent(
-        **common, code=str(data.get("code", "server_error")), message=str(data.get("message", ""))
-    )
+    raise ValueError(f"no GraphQL type for the event {document.event!r}")

@@ -21,7 +21,7 @@ from models.api_key import ApiKeyDocument
 from models.database import DOCUMENTS
 from models.project import DEFAULT_PROJECT_ID, ProjectDocument
 from tests.graphql import GraphQLClient, ProjectClient, bearer
-from tests.openai_server import OpenAICompatibleServer, Script
+from tests.openai_server import OpenAICompatibleServer, Script, Scripted
 from tests.servers import InProcessServer
 from tests.ws import Live
 
@@ -41,6 +41,17 @@ async def model_server() -> AsyncIterator[OpenAICompatibleServer]:
     tests set its `script` and read its `requests`."""
     async with OpenAICompatibleServer(Script(text="Hello from the endpoint")) as server:
         yield server
+
+
+@pytest.fixture
+def endpoint(model_server: OpenAICompatibleServer) -> Scripted:
+    def script(plan: Script) -> OpenAICompatibleServer:
+        model_server.script = plan
+        model_server.requests.clear()
+        model_server.disconnected.clear()
+        return model_server
+
+    return script
 
 
 @pytest.fixture(scope="session")

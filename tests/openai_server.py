@@ -14,7 +14,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -40,6 +40,7 @@ class ToolCall:
 @dataclass
 class Script:
     text: str = ""
+    refusal: str = ""  # streamed word by word after the text, as `delta.refusal`
     tool_calls: list[ToolCall] = field(default_factory=list)
     # Statuses answered to the first requests, in order; later requests succeed.
     fail_with: list[int] = field(default_factory=list)
@@ -48,6 +49,9 @@ class Script:
     usage: tuple[int, int] | None = (12, 5)
     # A raw `data:` payload sent after the first chunk: malformed chunks, mid-stream errors…
     inject: str | None = None
+    # The last chunk's `finish_reason` ("length", "content_filter"…); None: "tool_calls" when
+    # the script calls tools, else "stop".
+    finish_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,9 @@ class OpenAICompatibleServer:
             return _error(status, message)
         if body.get("stream") is not True:
             return _error(400, "this test server only streams")
+        for needs_tools in ("tool_choice", "parallel_tool_calls"):
+            if needs_tools in body and not body.get("tools"):  # as OpenAI refuses them
+                return _error(400, f"'{needs_tools}' is only allowed when 'tools' are specified")
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         return StreamingResponse(
             self._stream(body["model"], include_usage), media_type="text/event-stream"
@@ -141,7 +148,8 @@ class OpenAICompatibleServer:
 def _parts(script: Script, include_usage: bool) -> list[dict[str, Any]]:
     """What differs between the chunks of one answer: their choices and usage."""
     deltas: list[dict[str, Any]] = [{"role": "assistant", "content": "", "refusal": None}]
-    deltas += [{"content": word} for word in re.findall(r"\S+\s*|\s+", script.text)]
+    deltas += [{"content": word} for word in _words(script.text)]
+    deltas += [{"content": None, "refusal": word} for word in _words(script.refusal)]
     for index, call in enumerate(script.tool_calls):
         function = {"name": call.name, "arguments": ""}
         first = {"index": index, "id": call.id, "type": "function", "function": function}
@@ -149,7 +157,7 @@ def _parts(script: Script, include_usage: bool) -> list[dict[str, Any]]:
         for start in range(0, len(call.arguments), ARGUMENT_PIECE):
             arguments = call.arguments[start : start + ARGUMENT_PIECE]
             deltas.append({"tool_calls": [{"index": index, "function": {"arguments": arguments}}]})
-    finish_reason = "tool_calls" if script.tool_calls else "stop"
+    finish_reason = script.finish_reason or ("tool_calls" if script.tool_calls else "stop")
     parts = [_choice(delta) for delta in deltas] + [_choice({}, finish_reason)]
     if include_usage and script.usage is not None:
         # `usage: null` on every chunk, then the totals on a last chunk without choices.
@@ -158,6 +166,10 @@ def _parts(script: Script, include_usage: bool) -> list[dict[str, Any]]:
         parts = [part | {"usage": None} for part in parts]
         parts.append({"choices": [], "usage": usage | {"total_tokens": prompt + completion}})
     return parts
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\S+\s*|\s+", text)
 
 
 def _choice(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
@@ -170,3 +182,8 @@ def _error(status: int, message: str) -> JSONResponse:
     error = {"message": f"{message} ({status})", "type": kind, "param": None, "code": None}
     # The SDK waits as long as the server asks before retrying: keep the tests fast.
     return JSONResponse({"error": error}, status_code=status, headers={"retry-after-ms": "10"})
+
+
+# A test's way to set the shared endpoint's script (the `endpoint` fixture): it clears what
+# the endpoint received before.
+Scripted = Callable[[Script], OpenAICompatibleServer]

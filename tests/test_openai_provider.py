@@ -12,8 +12,10 @@ from openai import AsyncOpenAI
 from app.processes import free_port
 from engine.providers.base import (
     ChatRequest,
+    Finish,
     ProviderError,
     ProviderEvent,
+    RefusalDelta,
     TextDelta,
     ToolCallDelta,
     Usage,
@@ -99,6 +101,32 @@ async def test_parallel_tool_calls_keep_their_index() -> None:
         assert [(piece.id, piece.name) for piece in own if piece.id] == [(call.id, call.name)]
         assert "".join(piece.arguments for piece in own) == call.arguments
     assert text_of(events) == "Checking."
+
+
+async def test_a_refusal_arrives_as_refusal_deltas() -> None:
+    async with serving(Script(refusal="I can't help with that.")) as (_, provider):
+        events = await collect(provider)
+    refusal = [event.text for event in events if isinstance(event, RefusalDelta)]
+    assert len(refusal) == 5
+    assert "".join(refusal) == "I can't help with that."
+    assert text_of(events) == ""
+
+
+@pytest.mark.parametrize(
+    ("script", "reason"),
+    [
+        (Script(text="Done."), "stop"),
+        (Script(tool_calls=[ToolCall("get_weather", "{}")]), "tool_calls"),
+        (Script(text="Cut", finish_reason="length"), "length"),
+        (Script(text="Withheld", finish_reason="content_filter"), "content_filter"),
+    ],
+)
+async def test_the_finish_reason_arrives_once(script: Script, reason: str) -> None:
+    async with serving(script) as (_, provider):
+        events = await collect(provider)
+    finishes = [event for event in events if isinstance(event, Finish)]
+    assert finishes == [Finish(reason)]
+    assert events.index(finishes[0]) == len(events) - 2  # after the deltas, before usage
 
 
 async def test_usage_arrives_once_at_the_end() -> None:

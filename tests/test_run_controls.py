@@ -1,13 +1,12 @@
 """Run controls reach the model: checked on the requests a real OpenAI-compatible server got."""
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.graphql import GraphQLClient
-from tests.openai_server import OpenAICompatibleServer, Script, ToolCall
+from tests.openai_server import OpenAICompatibleServer, Script, Scripted, ToolCall
 from tests.runs import (
     CANCEL,
     CREATE_RUN,
@@ -23,18 +22,6 @@ from tests.runs import (
 )
 
 MODEL = "gpt-test"
-Scripted = Callable[[Script], OpenAICompatibleServer]
-
-
-@pytest.fixture
-def endpoint(model_server: OpenAICompatibleServer) -> Scripted:
-    def script(plan: Script) -> OpenAICompatibleServer:
-        model_server.script = plan
-        model_server.requests.clear()
-        model_server.disconnected.clear()
-        return model_server
-
-    return script
 
 
 async def test_every_control_is_sent_to_the_model(gql: GraphQLClient, endpoint: Scripted) -> None:
@@ -71,6 +58,50 @@ async def test_every_control_is_sent_to_the_model(gql: GraphQLClient, endpoint: 
     assert [t["function"]["name"] for t in body["tools"]] == ["f"]
     assert (await thread_messages(gql, run["threadId"]))[-1]["text"] == "Bonjour"
     assert done["usage"] == {"promptTokens": 12, "completionTokens": 5, "totalTokens": 17}
+
+
+BUILT_IN_TOOLS = [{"type": "FILE_SEARCH"}, {"type": "CODE_INTERPRETER"}]
+
+
+@pytest.mark.parametrize("choice", [None, {"type": "AUTO"}, {"type": "FILE_SEARCH"}])
+async def test_built_in_tools_alone_send_no_tool_choice(
+    gql: GraphQLClient, endpoint: Scripted, choice: dict[str, str] | None
+) -> None:
+    # The endpoint sees only function tools: OpenAI refuses a tool_choice without tools.
+    server = endpoint(Script(text="Answered"))
+    assistant = await new_assistant(gql, model=MODEL, tools=BUILT_IN_TOOLS)
+    run = await start_run(gql, assistant, "hi", **({"toolChoice": choice} if choice else {}))
+    done = await wait_for(gql, run["id"])
+    assert done["status"] == "COMPLETED", done
+    body = server.requests[-1].body
+    assert set(body) == {"model", "messages", "stream", "stream_options"}
+
+
+@pytest.mark.parametrize("forced", ["FILE_SEARCH", "CODE_INTERPRETER"])
+async def test_a_forced_built_in_tool_forbids_the_functions(
+    gql: GraphQLClient, endpoint: Scripted, forced: str
+) -> None:
+    server = endpoint(Script(text="No function for this"))
+    tools = [function_tool("f"), *BUILT_IN_TOOLS]
+    assistant = await new_assistant(gql, model=MODEL, tools=tools)
+    run = await start_run(gql, assistant, "hi", toolChoice={"type": forced})
+    done = await wait_for(gql, run["id"])
+    assert done["status"] == "COMPLETED", done
+    body = server.requests[-1].body
+    assert [t["function"]["name"] for t in body["tools"]] == ["f"]
+    assert body["tool_choice"] == "none"
+
+
+async def test_a_forced_built_in_tool_keeps_the_scripted_model_from_calling(
+    gql: GraphQLClient,
+) -> None:
+    assistant = await new_assistant(gql, tools=[function_tool("f"), *BUILT_IN_TOOLS])
+    run = await start_run(gql, assistant, "/call f {}", toolChoice={"type": "FILE_SEARCH"})
+    done = await wait_for(gql, run["id"])
+    assert done["status"] == "COMPLETED", done
+    assert (await gql(STEPS, id=run["id"]))["run"]["steps"]["nodes"][0]["type"] == (
+        "MESSAGE_CREATION"
+    )
 
 
 async def test_instructions_override_and_model_override(
@@ -145,10 +176,9 @@ async def test_last_messages_keeps_the_newest_n(gql: GraphQLClient, endpoint: Sc
     assert [t.split()[2] for t in texts] == ["9", "10", "11"]
 
 
-async def test_auto_truncation_keeps_the_newest_that_fit(
-    gql: GraphQLClient, endpoint: Scripted
-) -> None:
+async def test_auto_truncation_drops_the_middle(gql: GraphQLClient, endpoint: Scripted) -> None:
     from engine import tokens
+    from engine.prompt import HEAD_MESSAGES
 
     server = endpoint(Script(text="ok"))
     thread_id = await new_long_thread(gql, 40)  # ~27 tokens each: ~1,100 in all
@@ -159,10 +189,24 @@ async def test_auto_truncation_keeps_the_newest_that_fit(
     sent = server.requests[-1].body["messages"]
     assert tokens.count_messages(sent) <= 300
     numbers = [int(t.split()[2]) for t in sent_texts(server)]
-    assert numbers == list(range(40 - len(numbers), 40))  # the newest, contiguous, in order
-    assert 5 < len(numbers) < 40
-    one_more = {"role": "user", "content": f"message number {numbers[0] - 1} " + "word " * 20}
+    # The first messages, then the newest, contiguous, in order: the middle is dropped.
+    head, tail = numbers[:HEAD_MESSAGES], numbers[HEAD_MESSAGES:]
+    assert head == list(range(HEAD_MESSAGES))
+    assert tail == list(range(40 - len(tail), 40))
+    assert 2 < len(tail) < 36
+    one_more = {"role": "user", "content": f"message number {tail[0] - 1} " + "word " * 20}
     assert tokens.count_messages([*sent, one_more]) > 300  # the next older did not fit
+
+
+async def test_auto_truncation_keeps_a_short_thread_whole(
+    gql: GraphQLClient, endpoint: Scripted
+) -> None:
+    server = endpoint(Script(text="ok"))
+    thread_id = await new_long_thread(gql, 6)
+    input_ = {"assistantId": await new_assistant(gql, model=MODEL), "maxPromptTokens": 1000}
+    run = (await gql(CREATE_RUN, threadId=thread_id, input=input_))["createRun"]
+    await wait_for(gql, run["id"])
+    assert [int(t.split()[2]) for t in sent_texts(server)] == list(range(6))
 
 
 async def test_a_prompt_that_cannot_fit_ends_incomplete(gql: GraphQLClient) -> None:

@@ -8,6 +8,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.graphql import GraphQLClient, ProjectClient
+from tests.openai_server import Script, Scripted
 from tests.runs import (
     CREATE_RUN,
     CREATE_THREAD,
@@ -25,6 +26,8 @@ EVENT_FIELDS = """
   ... on MessageEvent { message { id status text } }
   ... on MessageDeltaEvent { messageId textDelta delta }
   ... on RunStepDeltaEvent { stepId delta }
+  ... on ThreadEvent { thread { id metadata } }
+  ... on ErrorEvent { code errorMessage: message }
 """
 RUN_EVENTS = f"""subscription($runId: ID!, $after: Int) {{
   runEvents(runId: $runId, afterSequence: $after) {{ {EVENT_FIELDS} }} }}"""
@@ -99,6 +102,55 @@ async def test_replay_after_every_sequence(gql: GraphQLClient, live: Live) -> No
     for after in range(last + 1):
         replayed = await collect_run(live, run["id"], after)
         assert replayed == whole[after:], after
+
+
+async def test_create_thread_and_run_begins_with_thread_created(
+    gql: GraphQLClient, live: Live
+) -> None:
+    assistant = await new_assistant(gql)
+    run = await start_run(gql, assistant, "hello", metadata={"k": "v"})
+    await wait_for(gql, run["id"])
+    events = await collect_run(live, run["id"])
+    assert [e["event"] for e in events[:4]] == [
+        "thread.created",
+        "thread.run.created",
+        "thread.run.queued",
+        "thread.run.in_progress",
+    ]
+    assert events[0]["sequence"] == 1
+    assert events[0]["runId"] == run["id"]
+    assert events[0]["thread"]["id"] == events[0]["threadId"] == run["threadId"]
+    async with connect(live.ws_url, payload=live.payload) as socket:
+        stream = subscribe(socket, THREAD_EVENTS, threadId=run["threadId"], after=0)
+        first = (await anext(stream))["threadEvents"]
+        await stream.aclose()
+    assert first == events[0]
+    # A run on a thread that already exists makes no thread.
+    second = (await gql(CREATE_RUN, threadId=run["threadId"], input={"assistantId": assistant}))[
+        "createRun"
+    ]
+    await wait_for(gql, second["id"])
+    assert (await collect_run(live, second["id"]))[0]["event"] == "thread.run.created"
+
+
+async def test_an_internal_failure_is_an_error_event(
+    gql: GraphQLClient, live: Live, endpoint: Scripted
+) -> None:
+    # A lone UTF-16 surrogate is valid JSON text but cannot be stored (BSON strings are
+    # UTF-8): writing the model's first words fails inside Threadline, not at the endpoint.
+    surrogate = '{"choices": [{"delta": {"content": "\\ud800"}}]}'
+    endpoint(Script(text="never stored", inject=surrogate))
+    run = await start_run(gql, await new_assistant(gql, model="gpt-test"), "hi")
+    done = await wait_for(gql, run["id"])
+    assert done["status"] == "FAILED"
+    assert done["lastError"] == {
+        "code": "SERVER_ERROR",
+        "message": "The run failed on an internal error.",
+    }
+    events = await collect_run(live, run["id"])
+    assert [e["event"] for e in events[-2:]] == ["error", "thread.run.failed"]
+    assert events[-2]["code"] == "server_error"
+    assert events[-2]["errorMessage"] == "The run failed on an internal error."
 
 
 async def test_tool_call_arguments_stream_as_step_deltas(gql: GraphQLClient, live: Live) -> None:

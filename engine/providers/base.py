@@ -1,7 +1,8 @@
 """The one small interface every model provider implements.
 
-A provider turns a chat request (OpenAI chat-completions shapes) into a stream of text and
-tool-call deltas. It knows nothing of runs, steps or the database.
+A provider turns a chat request (OpenAI chat-completions shapes) into a stream of text, refusal
+and tool-call deltas, then why the model stopped and what it used. It knows nothing of runs,
+steps or the database.
 """
 
 from collections.abc import AsyncIterator
@@ -37,6 +38,13 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class RefusalDelta:
+    """A piece of the model's refusal to answer (chat completions' `delta.refusal`)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class ToolCallDelta:
     """A piece of one tool call; `id` and `name` come with its first piece."""
 
@@ -52,7 +60,15 @@ class Usage:
     completion_tokens: int
 
 
-ProviderEvent = TextDelta | ToolCallDelta | Usage
+@dataclass(frozen=True)
+class Finish:
+    """Why the model stopped, as chat completions' `finish_reason` says: "stop", "tool_calls",
+    "length" (its token limit), "content_filter" (the rest was withheld), or another name."""
+
+    reason: str
+
+
+ProviderEvent = TextDelta | RefusalDelta | ToolCallDelta | Usage | Finish
 
 
 class ProviderError(Exception):

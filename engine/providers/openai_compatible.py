@@ -25,8 +25,10 @@ from pydantic import BaseModel, ValidationError
 from engine.providers.base import (
     ChatRequest,
     ErrorCode,
+    Finish,
     ProviderError,
     ProviderEvent,
+    RefusalDelta,
     TextDelta,
     ToolCallDelta,
     Usage,
@@ -116,11 +118,13 @@ class _ToolCall(BaseModel, from_attributes=True):
 
 class _Delta(BaseModel, from_attributes=True):
     content: str | None = None
+    refusal: str | None = None
     tool_calls: list[_ToolCall] | None = None
 
 
 class _Choice(BaseModel, from_attributes=True):
     delta: _Delta | None = None  # Azure's content-filter chunks may carry none
+    finish_reason: str | None = None
 
 
 class _Usage(BaseModel, from_attributes=True):
@@ -138,6 +142,8 @@ def _events(chunk: _Chunk) -> Iterator[ProviderEvent]:
         delta = choice.delta or _Delta()
         if delta.content:
             yield TextDelta(delta.content)
+        if delta.refusal:
+            yield RefusalDelta(delta.refusal)
         for position, call in enumerate(delta.tool_calls or []):
             function = call.function or _Function()
             yield ToolCallDelta(
@@ -146,6 +152,8 @@ def _events(chunk: _Chunk) -> Iterator[ProviderEvent]:
                 name=function.name,
                 arguments=function.arguments or "",
             )
+        if choice.finish_reason:
+            yield Finish(choice.finish_reason)
 
 
 def _given(value: _T | None) -> _T | Omit:
