@@ -4,6 +4,8 @@ Keys come from the real first-start path: the app's lifespan creates the `defaul
 its key (state_dir/dev-key) and the admin key (state_dir/admin-key).
 """
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,9 @@ from app.main import create_app
 from app.settings import Settings
 from models.api_key import ApiKeyDocument
 from models.database import DOCUMENTS
+from models.errors import ThreadlineError
 from models.project import DEFAULT_PROJECT_ID, ProjectDocument
+from models.run import RunDocument
 from tests.graphql import GraphQLClient, ProjectClient, bearer
 from tests.openai_server import OpenAICompatibleServer, Script, Scripted
 from tests.servers import InProcessServer
@@ -94,8 +98,18 @@ def admin_key(app: FastAPI, settings: Settings) -> str:
     return read_secret(Path(settings.state_dir) / ADMIN_KEY_FILE)
 
 
-async def clean_database(dev_key: str) -> None:
-    """Everything a test made; the default project and its dev key stay."""
+async def clean_database(app: FastAPI, dev_key: str) -> None:
+    """Everything a test made; the default project and its dev key stay.
+
+    Runs still going are cancelled and waited for first: deleting a thread under a worker
+    that writes to it every few milliseconds makes both sides retry their conflicting writes."""
+    for run in await RunDocument.find({"active": True}).to_list():
+        with contextlib.suppress(ThreadlineError):
+            await app.state.engine.runs.cancel_run(run.project_id, run.id)
+    deadline = asyncio.get_running_loop().time() + 60
+    while await RunDocument.find_one({"status": {"$in": ["in_progress", "cancelling"]}}):
+        assert asyncio.get_running_loop().time() < deadline, "runs never wound down"
+        await asyncio.sleep(0.05)
     for document in DOCUMENTS:
         if document not in (ProjectDocument, ApiKeyDocument):
             await document.get_pymongo_collection().delete_many({})
@@ -124,16 +138,16 @@ async def http(app: FastAPI, dev_key: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def gql(http: httpx.AsyncClient, dev_key: str) -> AsyncIterator[GraphQLClient]:
+async def gql(app: FastAPI, http: httpx.AsyncClient, dev_key: str) -> AsyncIterator[GraphQLClient]:
     yield GraphQLClient(http)
-    await clean_database(dev_key)
+    await clean_database(app, dev_key)
 
 
 @pytest.fixture
 async def admin(app: FastAPI, admin_key: str, dev_key: str) -> AsyncIterator[GraphQLClient]:
     async with client(app, bearer(admin_key)) as http:
         yield GraphQLClient(http)
-    await clean_database(dev_key)
+    await clean_database(app, dev_key)
 
 
 @pytest.fixture

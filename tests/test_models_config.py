@@ -91,7 +91,7 @@ async def two_endpoints(
         finally:
             await application.state.engine.stop()
             session_workers.start()
-            await clean_database(dev_key)
+            await clean_database(app, dev_key)
 
 
 async def answered(gql: GraphQLClient, model: str, **options: Any) -> dict[str, Any]:
