@@ -22,6 +22,7 @@ from app.settings import Settings
 from models.api_key import ApiKeyDocument
 from models.database import DOCUMENTS
 from models.errors import ThreadlineError
+from models.liveness import ProcessDocument
 from models.project import DEFAULT_PROJECT_ID, ProjectDocument
 from models.run import RunDocument
 from tests.graphql import GraphQLClient, ProjectClient, bearer
@@ -111,7 +112,7 @@ async def clean_database(app: FastAPI, dev_key: str) -> None:
         assert asyncio.get_running_loop().time() < deadline, "runs never wound down"
         await asyncio.sleep(0.05)
     for document in DOCUMENTS:
-        if document not in (ProjectDocument, ApiKeyDocument):
+        if document not in (ProjectDocument, ApiKeyDocument, ProcessDocument):
             await document.get_pymongo_collection().delete_many({})
     await ProjectDocument.get_pymongo_collection().delete_many({"_id": {"$ne": DEFAULT_PROJECT_ID}})
     dev = await ApiKeyDocument.find_one({"project_id": DEFAULT_PROJECT_ID, "name": "dev"})
