@@ -6,6 +6,7 @@ import structlog
 from engine import endings, tokens
 from engine.budgets import completion_tokens_left, prompt_tokens_left
 from engine.catalog import Catalog
+from engine.encodings import TokenizerName
 from engine.endings import CANCELLED, Ending
 from engine.prompt import (
     PromptTooLarge,
@@ -72,8 +73,8 @@ class Executor:
             # Earlier turns used the whole budget: asking the model for ≤ 0 tokens would fail.
             await self._end(writer, endings.incomplete("max_completion_tokens"))
             return
-        request = await self._request(writer.run, budget)
         tokenizer = self.catalog.tokenizer(writer.run.model)
+        request = await self._request(writer.run, budget, tokenizer)
         turn = Turn(writer, tokens.count_messages(request.messages, tokenizer), budget, tokenizer)
         await turn.resume()
         provider = self.catalog.provider(writer.run.model)
@@ -93,8 +94,9 @@ class Executor:
                     turn.finished(delta)
         await turn.finish()
 
-    async def _request(self, run: RunDocument, budget: int | None) -> ChatRequest:
-        tokenizer = self.catalog.tokenizer(run.model)
+    async def _request(
+        self, run: RunDocument, budget: int | None, tokenizer: TokenizerName
+    ) -> ChatRequest:
         prompt_budget = prompt_tokens_left(run, self.catalog.context_window(run.model))
         messages = await build_prompt(run, prompt_budget, tokenizer)
         return ChatRequest(

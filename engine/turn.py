@@ -99,9 +99,12 @@ class Turn:
             return None
         return max(0.0, self.untold_since + FLUSH_SECONDS - time.monotonic())
 
-    def _heard(self) -> None:
+    async def _heard(self) -> None:
+        """Something new to tell: written once it has waited FLUSH_SECONDS."""
         if self.untold_since is None:
             self.untold_since = time.monotonic()
+        if self.flush_due() == 0:
+            await self.flush()
 
     async def text(self, piece: str) -> bool:
         """Takes `piece`; False when it would go past the completion budget."""
@@ -118,9 +121,7 @@ class Turn:
             return False
         self.spent += cost
         self.heard.add(kind, piece)
-        self._heard()
-        if self.flush_due() == 0:
-            await self.flush()
+        await self._heard()
         return True
 
     def finished(self, finish: Finish) -> None:
@@ -142,9 +143,7 @@ class Turn:
         call.id = call.id or delta.id or ""
         call.function.name = call.function.name or delta.name or ""
         call.function.arguments += delta.arguments
-        self._heard()
-        if self.flush_due() == 0:
-            await self.flush()
+        await self._heard()
 
     async def flush(self) -> None:
         writes = Writes()
