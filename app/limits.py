@@ -14,7 +14,7 @@ from typing import Any
 from graphql import ASTValidationRule
 from limits import parse_many
 from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -33,11 +33,13 @@ ExtensionFactory = Callable[[], SchemaExtension]
 
 
 class RateLimiter:
-    """Per-key limits such as "60/second;2000/minute" (all must hold)."""
+    """Per-key limits such as "60/second;2000/minute" (all must hold), counted exactly over
+    any window of that length: a moving window, not the sliding-window counter, which
+    estimates from two fixed windows and lets the count drift near their boundary."""
 
     def __init__(self, spec: str) -> None:
         self.items = parse_many(spec)
-        self.strategy = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self.strategy = MovingWindowRateLimiter(MemoryStorage())
 
     async def check(self, key_id: str) -> None:
         for item in self.items:
