@@ -10,6 +10,7 @@ from app.auth import MISSING_KEY, Authenticator, Principal
 from app.settings import Settings
 from engine.engine import Engine
 from models.errors import Forbidden, Unauthenticated
+from services import Services
 
 ADMIN_ON_PROJECT_DATA = "The admin key manages projects and keys; use a project key here."
 PROJECT_ON_ADMIN = "Only the admin key manages projects and API keys."
@@ -19,10 +20,13 @@ class Context(BaseContext):
     """HTTP: authenticated from the Authorization header when the context is made.
     Websockets: from the `connection_init` payload (`authenticate_connection`)."""
 
-    def __init__(self, settings: Settings, authenticator: Authenticator, engine: Engine) -> None:
+    def __init__(
+        self, settings: Settings, authenticator: Authenticator, engine: Engine, services: Services
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.engine = engine
+        self.services = services
         self.authenticator = authenticator
         self.principal: Principal | None = None
         self.auth_error = MISSING_KEY
@@ -46,6 +50,11 @@ class Context(BaseContext):
         if self.principal is None:
             raise Unauthenticated(self.auth_error)
         return self.principal
+
+    @property
+    def base_url(self) -> str:
+        """Where this server was reached, for the links it hands out."""
+        return str(self.request.base_url) if self.request is not None else "/"
 
     @property
     def project_id(self) -> str:

@@ -15,6 +15,7 @@ from graphql import ASTValidationRule
 from limits import parse_many
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
+from starlette.datastructures import UploadFile
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -71,13 +72,17 @@ class Guard(SchemaExtension):
 
 
 class OperationTimeout(SchemaExtension):
-    """Queries and mutations stop after `seconds`; subscriptions are long-lived by design."""
+    """Queries and mutations stop after `seconds`; subscriptions are long-lived by design, and
+    uploads are bounded by THREADLINE_MAX_FILE_BYTES instead (a big file takes a while)."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
 
     async def on_execute(self) -> AsyncIterator[None]:
-        if self.execution_context.operation_type is OperationType.SUBSCRIPTION:
+        context = self.execution_context
+        if context.operation_type is OperationType.SUBSCRIPTION or _carries_upload(
+            context.variables
+        ):
             yield
             return
         try:
@@ -89,6 +94,16 @@ class OperationTimeout(SchemaExtension):
                 "ask for less at once."
             )
             raise coded(BadUserInput(message)) from None
+
+
+def _carries_upload(value: object) -> bool:
+    if isinstance(value, UploadFile):
+        return True
+    if isinstance(value, dict):
+        return any(_carries_upload(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_carries_upload(item) for item in value)
+    return False
 
 
 def limit_extensions(settings: Settings, limiter: RateLimiter | None) -> list[ExtensionFactory]:

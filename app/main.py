@@ -13,6 +13,7 @@ from app.auth import Authenticator, Principal
 from app.body_limit import BodySizeLimit
 from app.context import Context
 from app.embedded_db import EmbeddedDatabase
+from app.files import router as files_router
 from app.graphiql import mount_graphiql_assets
 from app.keys import admin_key, ensure_dev_key
 from app.limits import limit_extensions, rate_limiter
@@ -23,6 +24,7 @@ from engine.engine import Engine
 from models.database import Database
 from models.project import DEFAULT_PROJECT_ID
 from schema.schema import build_schema
+from services import Services
 
 log = structlog.get_logger()
 # `guarded=False` (benchmarks only, never from the environment): every request is the
@@ -58,9 +60,10 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
             embedded.stop()  # nothing to do unless it was started
 
     engine = Engine(settings)
+    services = Services.build(settings.max_file_bytes, engine.ingestion.wake)
 
     async def get_context(connection: HTTPConnection) -> Context:
-        context = Context(settings, connection.app.state.authenticator, engine)
+        context = Context(settings, connection.app.state.authenticator, engine, services)
         if not guarded:
             context.principal = UNGUARDED
         elif connection.scope["type"] == "http" and "authorization" in connection.headers:
@@ -78,11 +81,13 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
     app.state.settings = settings
     app.state.embedded = embedded
     app.state.engine = engine
+    app.state.services = services
     guards = limit_extensions(settings, rate_limiter(settings)) if guarded else []
     graphql = ThreadlineRouter(
         build_schema(guards, production=settings.production),
         context_getter=get_context,
         graphql_ide=None if settings.production else "graphiql",
+        multipart_uploads_enabled=True,  # for `uploadFile`, behind the router's CSRF check
         allow_queries_via_get=settings.allow_queries_via_get,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL],
         max_subscriptions_per_connection=settings.ws_max_operations,
@@ -90,8 +95,13 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
         default_headers=graphiql_headers,
     )
     app.include_router(graphql, prefix="/graphql")
+    app.include_router(files_router)
     if guarded and settings.max_body_bytes:
-        app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+        app.add_middleware(
+            BodySizeLimit,
+            max_bytes=settings.max_body_bytes,
+            max_upload_bytes=settings.max_file_bytes,
+        )
     if not settings.production:
         mount_graphiql_assets(app)
     return app

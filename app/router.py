@@ -27,6 +27,10 @@ CSRF_REFUSAL = (
     "A query over GET needs a header that browsers only send after a CORS preflight: "
     "`Content-Type: application/json` or `Apollo-Require-Preflight: true`."
 )
+UPLOAD_CSRF_REFUSAL = (
+    "A multipart upload needs a header that browsers only send after a CORS preflight: "
+    "`Apollo-Require-Preflight: true` (Strawberry's and Apollo's CSRF protection)."
+)
 
 
 def error_response(status: int, message: str) -> JSONResponse:
@@ -40,6 +44,10 @@ def preflighted(request: Request) -> bool:
     return content_type not in SIMPLE_CONTENT_TYPES or any(
         name in request.headers for name in PREFLIGHT_HEADERS
     )
+
+
+def is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
 
 
 def is_loopback(request: Request) -> bool:
@@ -70,11 +78,16 @@ class ThreadlineRouter(OfflineGraphQLRouter):
         return ack
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
-        if not self.is_websocket_request(request) and (
-            request.method == "GET" and "query" in request.query_params and not preflighted(request)
-        ):
-            return error_response(400, CSRF_REFUSAL)
+        if not self.is_websocket_request(request) and not preflighted(request):
+            # A cross-site form could send these without asking first (CSRF).
+            if request.method == "GET" and "query" in request.query_params:
+                return error_response(400, CSRF_REFUSAL)
+            if request.method == "POST" and is_multipart(request):
+                return error_response(400, UPLOAD_CSRF_REFUSAL)
         try:
             return await super().run(request, context, root_value)
         except HTTPException as error:
             return error_response(error.status_code, error.reason)
+        finally:
+            if not self.is_websocket_request(request):
+                await request.close()  # removes a multipart form's spooled files

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # Unset: generated on first start and kept in state_dir/admin-key.
     admin_key: SecretStr | None = None
     log_level: str = "INFO"
+    # The largest file `uploadFile` takes (OpenAI's limit: 512 MB; sizes are GraphQL Ints).
+    max_file_bytes: int = Field(default=512 * 1024 * 1024, ge=1, le=2**31 - 1)
 
     # Request limits (OWASP GraphQL cheat sheet). 0 / "" switches one off.
     max_query_depth: int = Field(default=15, ge=0)

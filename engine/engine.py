@@ -5,6 +5,7 @@ from app.settings import Settings
 from engine.bus import EventBus
 from engine.catalog import Catalog
 from engine.executor import Executor
+from engine.files.ingestion import IngestionPool
 from engine.runs import RunService
 from engine.worker import WorkerPool
 
@@ -17,6 +18,8 @@ class Engine:
             settings.workers if workers is None else workers,
             settings.run_lease_seconds,
         )
+        # One ingestion at a time per process with workers: extraction is CPU-bound.
+        self.ingestion = IngestionPool(min(1, self.workers.concurrency), settings.run_lease_seconds)
         self.drain_seconds = settings.drain_seconds
         self.bus = EventBus()
         self.runs = RunService(
@@ -27,8 +30,10 @@ class Engine:
 
     def start(self) -> None:
         self.workers.start()
+        self.ingestion.start()
 
     async def stop(self) -> None:
+        await self.ingestion.stop()
         await self.workers.stop(self.drain_seconds)
         await self.bus.close()
         await self.catalog.aclose()

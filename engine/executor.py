@@ -63,19 +63,27 @@ class Executor:
             await self._end(writer, endings.failed(internal, internal=True))
 
     async def _drive(self, writer: RunWriter, stop: Stop) -> None:
+        """Model turns until one ends the run or waits for tool outputs: a turn whose tool
+        calls Threadline ran itself (file_search) is followed by another."""
         stop.check()
         if writer.run.status == "cancelling":
             raise Stopped("cancel")
         if writer.run.status == "queued":
             await writer.move("in_progress")
+        while await self._turn(writer, stop):
+            stop.check()
+
+    async def _turn(self, writer: RunWriter, stop: Stop) -> bool:
+        """One model call; True when another must follow."""
         budget = completion_tokens_left(writer.run)
         if budget is not None and budget <= 0:
             # Earlier turns used the whole budget: asking the model for ≤ 0 tokens would fail.
             await self._end(writer, endings.incomplete("max_completion_tokens"))
-            return
+            return False
         tokenizer = self.catalog.tokenizer(writer.run.model)
         request = await self._request(writer.run, budget, tokenizer)
-        turn = Turn(writer, tokens.count_messages(request.messages, tokenizer), budget, tokenizer)
+        prompt_tokens = tokens.count_messages(request.messages, tokenizer)
+        turn = Turn(writer, prompt_tokens, budget, tokenizer, stop)
         await turn.resume()
         provider = self.catalog.provider(writer.run.model)
         async with ModelStream(provider.stream(request), stop) as stream:  # type: ignore[arg-type]
@@ -93,6 +101,7 @@ class Executor:
                 elif isinstance(delta, Finish):
                     turn.finished(delta)
         await turn.finish()
+        return turn.continues
 
     async def _request(
         self, run: RunDocument, budget: int | None, tokenizer: TokenizerName

@@ -6,9 +6,10 @@ from typing import Any
 
 from engine import tokens
 from engine.encodings import TokenizerName
+from engine.files import tool as file_search
 from models.history import messages_by_id, newest_first, oldest_first
 from models.message import MessageDocument
-from models.run import RunDocument
+from models.run import RunDocument, ToolCall
 from models.run_step import steps_of
 
 # `auto` truncation drops the middle of a long thread (OpenAI: "messages in the middle of the
@@ -114,38 +115,45 @@ async def _run_turns(run: RunDocument) -> list[dict[str, Any]]:
     ]
     written = await messages_by_id(run.project_id, ids) if ids else {}
     turns: list[dict[str, Any]] = []
+    searches = 0  # the `call` number of file_search citation markers
     for step in steps:
         details = step.step_details
         if details.message_creation and step.status == "completed":
             message = written.get(details.message_creation.message_id)
             if message is not None:
                 turns.append(as_chat(message))
-        calls = [call for call in details.tool_calls if call.function]
-        if calls and all(call.function and call.function.output is not None for call in calls):
+        answered: list[tuple[ToolCall, str, str]] = []  # call, arguments, output
+        for call in details.tool_calls:
+            if call.file_search is not None:
+                arguments = json.dumps({"query": call.file_search.query})
+                answered.append((call, arguments, file_search.output(searches, call)))
+                searches += 1
+            elif call.function and call.function.output is not None:
+                answered.append((call, call.function.arguments, call.function.output))
+        if answered and len(answered) == len(details.tool_calls):
             turns.append(
                 {
                     "role": "assistant",
                     "content": None,
                     "tool_calls": [
                         {
-                            "id": c.id,
+                            "id": call.id,
                             "type": "function",
-                            "function": {
-                                "name": c.function.name,
-                                "arguments": c.function.arguments,
-                            },
+                            "function": {"name": _name(call), "arguments": arguments},
                         }
-                        for c in calls
-                        if c.function
+                        for call, arguments, _ in answered
                     ],
                 }
             )
             turns.extend(
-                {"role": "tool", "tool_call_id": c.id, "content": c.function.output}
-                for c in calls
-                if c.function
+                {"role": "tool", "tool_call_id": call.id, "content": output}
+                for call, _, output in answered
             )
     return turns
+
+
+def _name(call: ToolCall) -> str:
+    return call.function.name if call.function else file_search.NAME
 
 
 def chat_tools(run: RunDocument) -> list[dict[str, Any]]:
@@ -163,21 +171,24 @@ def chat_tools(run: RunDocument) -> list[dict[str, Any]]:
             if tool.function.strict is not None:
                 function["strict"] = tool.function.strict
             found.append({"type": "function", "function": function})
+    if file_search.offered(run):
+        found.append(file_search.chat_tool())
     return found
 
 
 def chat_tool_choice(run: RunDocument) -> str | dict[str, Any] | None:
-    """The run's `tool_choice` for the endpoint, which sees only the function tools.
+    """The run's `tool_choice` for the endpoint, which sees built-in tools as functions.
 
-    None (left out) when no function tool is sent: OpenAI refuses a `tool_choice` without
-    `tools`. A forced built-in tool (`file_search`, `code_interpreter`) forbids every function
-    this turn, so the functions get "none"; Threadline does not execute built-in tools yet, so
-    the model answers without any tool rather than being forced to call some function."""
+    None (left out) when no tool is sent: OpenAI refuses a `tool_choice` without `tools`.
+    A forced `file_search` forces its function; a forced built-in tool Threadline does not
+    run yet (`code_interpreter`) forbids every function this turn ("none")."""
     if not chat_tools(run):
         return None
     choice = run.tool_choice
     if choice.type == "function":
         return {"type": "function", "function": {"name": choice.function_name}}
+    if choice.type == "file_search" and file_search.offered(run):
+        return {"type": "function", "function": {"name": file_search.NAME}}
     if choice.type in ("file_search", "code_interpreter"):
         return "none"
     return choice.type

@@ -16,15 +16,23 @@ from engine.endings import CANCELLED, close_open
 from engine.writer import step_event
 from models.assistant import AssistantDocument, assistants
 from models.base import utcnow
-from models.conversations import build_message, build_thread, count_messages, insert_thread
+from models.conversations import (
+    build_message,
+    build_thread,
+    count_messages,
+    insert_thread,
+    prepare_thread,
+)
 from models.errors import BadUserInput, Conflict
 from models.event import append
 from models.message import MessageDocument
+from models.references import check_references
 from models.run import RunDocument, RunUpdate, runs, set_metadata
 from models.run_changes import RunChanged
 from models.run_step import open_steps
 from models.thread import ThreadDocument, threads
 from models.validation import validated
+from models.vector_stores import attach_to_thread
 
 MAX_ADDITIONAL_MESSAGES = 100
 MAX_TOOL_OUTPUT_LENGTH = 512_000
@@ -66,6 +74,10 @@ class RunService:
             for index, item in enumerate(extra)
         ]
         run = self._build(project_id, thread.id, assistant, data)
+        if seeded is not None:
+            await prepare_thread(thread, seeded)
+        await check_references(project_id, added)
+        await attach_to_thread(thread, added, stored=seeded is None)
 
         async def write(session: AsyncClientSession) -> None:
             if seeded is not None:

@@ -16,13 +16,22 @@ from typing import Any, Literal
 
 from engine import endings, tokens
 from engine.encodings import TokenizerName
+from engine.files import tool as file_search
 from engine.parts import Parts, PartType
 from engine.providers.base import Finish, ToolCallDelta, Usage
+from engine.stop import Stop
 from engine.writer import RunWriter, event, message_event, step_event
 from models.base import ScopedDocument, utcnow
 from models.event import NewEvent
 from models.message import MessageDocument
-from models.run import FunctionCall, IncompleteReason, RequiredAction, RunStatus, ToolCall
+from models.run import (
+    FileSearchCall,
+    FunctionCall,
+    IncompleteReason,
+    RequiredAction,
+    RunStatus,
+    ToolCall,
+)
 from models.run import Usage as UsageCounts
 from models.run_step import MessageCreation, RunStepDocument, StepDetails, open_steps
 
@@ -60,8 +69,14 @@ class Turn:
         prompt_tokens: int,
         budget: int | None,
         tokenizer: TokenizerName = tokens.DEFAULT,
+        stop: Stop | None = None,
     ) -> None:
         self.writer = writer
+        self.stop = stop or Stop()
+        # The run's file_search calls so far: the markers its answer may cite (see resume).
+        self.citable: list[FileSearchCall] = []
+        # Set by `finish` when the turn's tool calls were all run here: another turn follows.
+        self.continues = False
         self.tokenizer = tokenizer  # counts what the model writes when it reports no usage
         self.prompt_tokens = prompt_tokens
         self.budget = budget  # completion tokens left, if the run has a limit
@@ -84,6 +99,8 @@ class Turn:
     async def resume(self) -> None:
         """After a takeover: the lost worker's open step and message, as stored (and told)."""
         run = self.writer.run
+        if file_search.offered(run):
+            self.citable = await file_search.searches(run)
         for step in await open_steps(run.id, run.project_id):
             creation = step.step_details.message_creation
             if creation is not None:
@@ -136,9 +153,14 @@ class Turn:
             await self._write(writes)
             self.heard = Parts()
         self.spent += tokens.count((delta.name or "") + delta.arguments, self.tokenizer)
-        call = self.calls.setdefault(
-            delta.index, ToolCall(id=delta.id or "", function=FunctionCall(name=delta.name or ""))
-        )
+        if delta.index not in self.calls:
+            builtin = delta.name == file_search.NAME and file_search.offered(self.writer.run)
+            self.calls[delta.index] = ToolCall(
+                id=delta.id or "",
+                type="file_search" if builtin else "function",
+                function=FunctionCall(name=delta.name or ""),
+            )
+        call = self.calls[delta.index]
         assert call.function is not None
         call.id = call.id or delta.id or ""
         call.function.name = call.function.name or delta.name or ""
@@ -235,6 +257,9 @@ class Turn:
             message.incomplete_details = {"reason": self.cut_short}
         else:
             message.status, message.completed_at = "completed", now
+        for part in message.content:
+            if part.text is not None and self.citable:
+                part.text.annotations = file_search.citations(part.text.value, self.citable)
         step.status, step.completed_at, step.usage = "completed", now, usage
         self.message = self.step = None
         self.told = Parts()
@@ -319,13 +344,22 @@ class Turn:
         self._close_message(writes, usage if not self.calls else None)
         if self.calls and self.tool_step is not None:
             step = self.tool_step
-            step.step_details.tool_calls = self._merged_calls(dict(enumerate(self._told_calls())))
+            calls = self._merged_calls(dict(enumerate(self._told_calls())))
             step.usage = usage
             writes.add([step], [])
             if self.cut_short is None:
-                fields["required_action"] = RequiredAction(tool_calls=step.step_details.tool_calls)
+                step.step_details.tool_calls = await self._run_builtin(calls)
+                waiting = [call for call in step.step_details.tool_calls if call.type == "function"]
+                if not waiting:  # all run here: the step is done and the model goes on
+                    step.status, step.completed_at = "completed", utcnow()
+                    writes.add([], [step_event("completed", step)])
+                    await self.writer.record(fields, writes.documents, writes.events)
+                    self.continues = True
+                    return
+                fields["required_action"] = RequiredAction(tool_calls=waiting)
                 await self._move("requires_action", fields, writes)
                 return
+            step.step_details.tool_calls = calls
             # Calls cut short cannot be answered: their step fails with the run.
             self._end_step(step, "failed")
             writes.add([], [step_event("failed", step)])
@@ -334,6 +368,15 @@ class Turn:
         else:
             ending = endings.incomplete(_RUN_REASON[self.cut_short])
             await self._move("incomplete", {**fields, **ending.fields()}, writes)
+
+    async def _run_builtin(self, calls: list[ToolCall]) -> list[ToolCall]:
+        """The calls with the built-in ones run (their results in place of the arguments)."""
+        done = []
+        for call in calls:
+            if call.type == "file_search":
+                call = await file_search.run_call(self.writer.run, call, self.stop)
+            done.append(call)
+        return done
 
     async def _move(self, to: RunStatus, fields: dict[str, Any], writes: Writes) -> None:
         await self.writer.move(to, fields=fields, documents=writes.documents, events=writes.events)
@@ -377,6 +420,10 @@ def _call_piece(
 ) -> dict[str, Any] | _Diverged | None:
     """The delta that tells subscribers the untold part of one call (None: nothing new)."""
     assert heard.function is not None
+    if heard.type == "file_search":  # its arguments are not shown, its results come at the end
+        if told is None:
+            return {"index": index, "type": "file_search", "id": heard.id, "file_search": {}}
+        return _DIVERGED if told.type != "file_search" else None
     if told is None:
         return {
             "index": index,

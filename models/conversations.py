@@ -7,10 +7,12 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from models.errors import BadUserInput, Conflict, NotFound
 from models.event import EventDocument
 from models.message import ContentPart, MessageDocument, messages
+from models.references import check_references, message_file_ids
 from models.run import RunDocument, active_run
 from models.run_step import RunStepDocument
 from models.thread import ThreadDocument, threads
 from models.validation import validated
+from models.vector_stores import attach_to_thread
 
 MAX_SEED_MESSAGES = 100
 
@@ -48,6 +50,7 @@ def _content_parts(parts: list[dict[str, Any]], prefix: str) -> list[dict[str, A
 
 async def create_thread(project_id: str, data: dict[str, Any]) -> ThreadDocument:
     thread, seeded = build_thread(project_id, data)
+    await prepare_thread(thread, seeded)
 
     async def write(session: AsyncClientSession) -> None:
         await insert_thread(thread, seeded, session)
@@ -75,6 +78,12 @@ def build_thread(
     return thread, seeded
 
 
+async def prepare_thread(thread: ThreadDocument, seeded: list[MessageDocument]) -> None:
+    """Before a new thread is written: its references checked, its attachments' store made."""
+    await check_references(thread.project_id, seeded, thread.tool_resources)
+    await attach_to_thread(thread, seeded, stored=False)
+
+
 async def insert_thread(
     thread: ThreadDocument, seeded: list[MessageDocument], session: AsyncClientSession
 ) -> None:
@@ -87,6 +96,9 @@ async def add_message(project_id: str, thread_id: str, data: dict[str, Any]) -> 
     if not threads.owns(thread_id):
         raise NotFound("thread", thread_id)
     message = build_message(project_id, thread_id, data)
+    await check_references(project_id, [message])
+    if message_file_ids([message]):
+        await attach_to_thread(await threads.get(project_id, thread_id), [message], stored=True)
 
     async def write(session: AsyncClientSession) -> None:
         await count_messages(project_id, thread_id, 1, session)

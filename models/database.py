@@ -6,12 +6,19 @@ from pymongo import AsyncMongoClient
 from models.api_key import ApiKeyDocument
 from models.assistant import AssistantDocument
 from models.event import EventDocument
+from models.file import FileDocument
 from models.liveness import DEFAULT_LEASE_SECONDS, ProcessDocument, process
 from models.message import MessageDocument
 from models.project import ProjectDocument
 from models.run import RunDocument
 from models.run_step import RunStepDocument
 from models.thread import ThreadDocument
+from models.vector_store import (
+    ChunkDocument,
+    VectorStoreDocument,
+    VectorStoreFileBatchDocument,
+    VectorStoreFileDocument,
+)
 
 DOCUMENTS: list[type[Document]] = [
     ProjectDocument,
@@ -23,6 +30,11 @@ DOCUMENTS: list[type[Document]] = [
     RunStepDocument,
     EventDocument,
     ProcessDocument,
+    FileDocument,
+    VectorStoreDocument,
+    VectorStoreFileDocument,
+    VectorStoreFileBatchDocument,
+    ChunkDocument,
 ]
 
 

@@ -11,7 +11,7 @@ from models.base import ScopedDocument, utcnow
 from models.errors import NotFound
 from models.ids import new_id
 from models.repository import Repository
-from models.tools import ResponseFormat, Tool, check_tools
+from models.tools import RankingOptions, ResponseFormat, Tool, check_tools
 from models.validation import Metadata, ReasoningEffort, ToolName
 
 RunStatus = Literal[
@@ -70,10 +70,29 @@ class FunctionCall(BaseModel):
     output: str | None = None
 
 
+class FileSearchResult(BaseModel):
+    file_id: str
+    file_name: str
+    score: float
+    content: str = ""
+
+
+class FileSearchCall(BaseModel):
+    """OpenAI's `file_search` call; `query` is what the model asked (kept for its prompt)."""
+
+    query: str = ""
+    ranking_options: RankingOptions = Field(default_factory=RankingOptions)
+    results: list[FileSearchResult] = Field(default_factory=list)
+
+
 class ToolCall(BaseModel):
+    """While the model streams it, a call keeps its name and arguments in `function`, even a
+    built-in tool's; a `file_search` call has them replaced by its results when it runs."""
+
     id: str
     type: Literal["function", "file_search", "code_interpreter"] = "function"
     function: FunctionCall | None = None
+    file_search: FileSearchCall | None = None
 
 
 class RequiredAction(BaseModel):

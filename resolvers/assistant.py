@@ -5,6 +5,7 @@ import strawberry
 from app.context import Info
 from models.assistant import assistants
 from models.pagination import PageRequest, SortOrder
+from models.references import check_references, check_tool_resources
 from schema.assistant import Assistant, CreateAssistantInput, UpdateAssistantInput
 from schema.common import PAGE_ARGUMENTS_HELP, Connection, DeletedObject, input_data
 
@@ -36,8 +37,9 @@ class AssistantMutation:
     @strawberry.mutation
     async def create_assistant(self, info: Info, input: CreateAssistantInput) -> Assistant:
         info.context.engine.catalog.ensure_served(input.model)
-        document = await assistants.create(info.context.project_id, input_data(input))
-        return Assistant.from_document(document)
+        document = assistants.build(info.context.project_id, input_data(input))
+        await check_references(document.project_id, tool_resources=document.tool_resources)
+        return Assistant.from_document(await assistants.insert(document))
 
     @strawberry.mutation
     async def update_assistant(
@@ -45,7 +47,9 @@ class AssistantMutation:
     ) -> Assistant:
         if isinstance(input.model, str):
             info.context.engine.catalog.ensure_served(input.model)
-        document = await assistants.update(info.context.project_id, id, input_data(input))
+        data = input_data(input)
+        await check_tool_resources(info.context.project_id, data)
+        document = await assistants.update(info.context.project_id, id, data)
         return Assistant.from_document(document)
 
     @strawberry.mutation

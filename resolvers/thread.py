@@ -4,6 +4,7 @@ import strawberry
 
 from app.context import Info
 from models import conversations
+from models.references import check_tool_resources
 from models.thread import threads
 from schema.common import DeletedObject, input_data
 from schema.thread import CreateThreadInput, Thread, UpdateThreadInput
@@ -29,7 +30,9 @@ class ThreadMutation:
     async def update_thread(
         self, info: Info, id: strawberry.ID, input: UpdateThreadInput
     ) -> Thread:
-        document = await threads.update(info.context.project_id, id, input_data(input))
+        data = input_data(input)
+        await check_tool_resources(info.context.project_id, data)
+        document = await threads.update(info.context.project_id, id, data)
         return Thread.from_document(document)
 
     @strawberry.mutation(description="Deletes a thread and its messages.")

@@ -9,6 +9,7 @@ import strawberry
 from models import run as m
 from models.run_step import RunStepDocument
 from schema.common import Node
+from schema.tool import FileSearchRanker, RankingOptions
 
 
 @strawberry.enum
@@ -57,8 +58,58 @@ class FunctionToolCall:
         return cls(id=strawberry.ID(call.id), function=FunctionCall(**function.model_dump()))
 
 
-# Code interpreter and file search calls join this union with the tools that make them.
-ToolCall = Annotated[FunctionToolCall, strawberry.union("ToolCall")]
+@strawberry.type
+class FileSearchResult:
+    file_id: strawberry.ID
+    file_name: str
+    score: float
+    content: str = strawberry.field(
+        description="The chunk's text (OpenAI sends it only when asked: select it to get it)."
+    )
+
+
+@strawberry.type
+class FileSearchCall:
+    ranking_options: RankingOptions
+    results: list[FileSearchResult]
+
+
+@strawberry.type
+class FileSearchToolCall:
+    id: strawberry.ID
+    file_search: FileSearchCall
+
+    @classmethod
+    def from_model(cls, call: m.ToolCall) -> "FileSearchToolCall":
+        search = call.file_search or m.FileSearchCall()
+        options = search.ranking_options
+        return cls(
+            id=strawberry.ID(call.id),
+            file_search=FileSearchCall(
+                ranking_options=RankingOptions(
+                    ranker=FileSearchRanker(options.ranker), score_threshold=options.score_threshold
+                ),
+                results=[
+                    FileSearchResult(
+                        file_id=strawberry.ID(result.file_id),
+                        file_name=result.file_name,
+                        score=result.score,
+                        content=result.content,
+                    )
+                    for result in search.results
+                ],
+            ),
+        )
+
+
+# Code interpreter calls join this union with the tool that makes them.
+ToolCall = Annotated[FunctionToolCall | FileSearchToolCall, strawberry.union("ToolCall")]
+
+
+def tool_call(call: m.ToolCall) -> FunctionToolCall | FileSearchToolCall:
+    if call.type == "file_search":
+        return FileSearchToolCall.from_model(call)
+    return FunctionToolCall.from_model(call)
 
 
 @strawberry.enum
@@ -119,7 +170,7 @@ class RunStep(Node):
             )
             if creation
             else ToolCallsDetails(
-                tool_calls=[FunctionToolCall.from_model(c) for c in step.step_details.tool_calls]
+                tool_calls=[tool_call(c) for c in step.step_details.tool_calls]
             )
         )
         return cls(

@@ -12,10 +12,12 @@ from app.errors import ErrorCodes, ProductionErrorCodes
 from resolvers.admin import AdminMutation, AdminQuery
 from resolvers.assistant import AssistantMutation, AssistantQuery
 from resolvers.events import EventSubscription
+from resolvers.file import FileMutation, FileQuery
 from resolvers.message import MessageMutation, MessageQuery
 from resolvers.node import NodeQuery
 from resolvers.run import RunMutation, RunQuery
 from resolvers.thread import ThreadMutation, ThreadQuery
+from resolvers.vector_store import VectorStoreMutation
 from schema.assistant import Assistant
 from schema.event import EVENT_TYPES
 from schema.execution import SubscriptionSafeExecutor
@@ -26,12 +28,20 @@ from schema.thread import Thread
 
 
 @strawberry.type
-class Query(NodeQuery, AssistantQuery, ThreadQuery, MessageQuery, RunQuery, AdminQuery):
+class Query(NodeQuery, AssistantQuery, ThreadQuery, MessageQuery, RunQuery, FileQuery, AdminQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AssistantMutation, ThreadMutation, MessageMutation, RunMutation, AdminMutation):
+class Mutation(
+    AssistantMutation,
+    ThreadMutation,
+    MessageMutation,
+    RunMutation,
+    FileMutation,
+    VectorStoreMutation,
+    AdminMutation,
+):
     pass
 
 

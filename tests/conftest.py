@@ -19,6 +19,7 @@ from app.embedded_db import MEMORY, EmbeddedDatabase
 from app.keys import ADMIN_KEY_FILE, DEV_KEY_FILE, read_secret
 from app.main import create_app
 from app.settings import Settings
+from models import file_storage
 from models.api_key import ApiKeyDocument
 from models.database import DOCUMENTS
 from models.errors import ThreadlineError
@@ -114,6 +115,9 @@ async def clean_database(app: FastAPI, dev_key: str) -> None:
     for document in DOCUMENTS:
         if document not in (ProjectDocument, ApiKeyDocument, ProcessDocument):
             await document.get_pymongo_collection().delete_many({})
+    database = ProjectDocument.get_pymongo_collection().database
+    for suffix in ("files", "chunks"):
+        await database[f"{file_storage.BUCKET}.{suffix}"].delete_many({})
     await ProjectDocument.get_pymongo_collection().delete_many({"_id": {"$ne": DEFAULT_PROJECT_ID}})
     dev = await ApiKeyDocument.find_one({"project_id": DEFAULT_PROJECT_ID, "name": "dev"})
     keep = dev.id if dev else ""

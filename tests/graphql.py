@@ -1,6 +1,7 @@
 """A small GraphQL-over-HTTP client for tests, with helpers to assert errors."""
 
-from typing import Any
+import json
+from typing import IO, Any
 
 import httpx
 
@@ -11,6 +12,14 @@ class GraphQLError(AssertionError):
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+UPLOAD_FILE = """
+mutation($file: Upload!, $purpose: FilePurpose!, $expiresAfter: FileExpiresAfterInput) {
+  uploadFile(file: $file, purpose: $purpose, expiresAfter: $expiresAfter) {
+    id bytes filename purpose status contentType createdAt expiresAt downloadUrl
+  }
+}"""
 
 
 class GraphQLClient:
@@ -30,6 +39,43 @@ class GraphQLClient:
             raise GraphQLError(body["errors"])
         data: dict[str, Any] = body["data"]
         return data
+
+    async def upload_response(
+        self,
+        filename: str,
+        content: bytes | IO[bytes],
+        purpose: str = "ASSISTANTS",
+        headers: dict[str, str] | None = None,
+        **variables: Any,
+    ) -> httpx.Response:
+        """`uploadFile` as the GraphQL multipart request spec sends it."""
+        operations = {
+            "query": UPLOAD_FILE,
+            "variables": {"file": None, "purpose": purpose, **variables},
+        }
+        return await self.http.post(
+            "/graphql",
+            data={
+                "operations": json.dumps(operations),
+                "map": json.dumps({"0": ["variables.file"]}),
+            },
+            files={"0": (filename, content)},
+            headers={"apollo-require-preflight": "true"} if headers is None else headers,
+        )
+
+    async def upload(
+        self,
+        filename: str,
+        content: bytes | IO[bytes],
+        purpose: str = "ASSISTANTS",
+        **variables: Any,
+    ) -> dict[str, Any]:
+        """The uploaded file's fields; the upload must succeed."""
+        body = (await self.upload_response(filename, content, purpose, **variables)).json()
+        if body.get("errors"):
+            raise GraphQLError(body["errors"])
+        file: dict[str, Any] = body["data"]["uploadFile"]
+        return file
 
     async def error(self, query: str, **variables: Any) -> dict[str, Any]:
         """The first error of a query that must fail."""

@@ -1,7 +1,8 @@
 """`threadline/scripted`: a deterministic model that needs no network (see api.md).
 
 It reads the newest user message of the prompt and follows its directives: `/call NAME
-{json}`, `/fail`, `/slow MS`, `/tokens N`; anything else is echoed as "You said: …"."""
+{json}`, `/search QUERY`, `/fail`, `/slow MS`, `/tokens N`; anything else is echoed as
+"You said: …"."""
 
 import asyncio
 import json
@@ -23,6 +24,10 @@ from engine.providers.json_shapes import example_of
 from models.ids import new_id
 
 _CALL = re.compile(r"^/call\s+(\S+)\s*(.*)$")
+_SEARCH = re.compile(r"^/search\s+(.+)$")
+SEARCH_TOOL = "file_search"  # the name engine/files/tool.py offers the model
+# A result in a file_search output: its citation marker line, then its text.
+_RESULT = re.compile(r"^(【\d+:\d+†[^】]*】)\n(.*?)(?=\n\n【|\Z)", re.MULTILINE | re.DOTALL)
 _SLOW = re.compile(r"^/slow\s+(\d{1,6})$")
 _TOKENS = re.compile(r"^/tokens\s+(\d{1,6})$")
 
@@ -42,6 +47,8 @@ def read_directives(message: str) -> Directives:
         stripped = line.strip()
         if match := _CALL.match(stripped):
             calls.append((match[1], _arguments(match[1], match[2])))
+        elif match := _SEARCH.match(stripped):
+            calls.append((SEARCH_TOOL, json.dumps({"query": match[1].strip()})))
         elif match := _SLOW.match(stripped):
             delay = int(match[1]) / 1000
         elif match := _TOKENS.match(stripped):
@@ -111,6 +118,8 @@ def _calls_to_make(
         wanted = [(sorted(names)[0], "{}")]
     for name, _ in wanted:
         if name not in names:
+            if name == SEARCH_TOOL:
+                raise ProviderError("invalid_prompt", "/search: the run has no FILE_SEARCH tool.")
             raise ProviderError("invalid_prompt", f"/call {name}: no function tool is named so.")
     remaining = wanted[done:]
     return remaining if request.parallel_tool_calls else remaining[:1]
@@ -139,11 +148,24 @@ def _answer_text(text: str, later: list[dict[str, Any]]) -> str:
         for message in later
         for call in message.get("tool_calls") or []
     }
-    results = [
-        f"{names.get(m['tool_call_id'], 'tool')} returned {m['content']}"
-        for m in later
-        if m["role"] == "tool"
-    ]
+    results = []
+    for message in later:
+        if message["role"] != "tool":
+            continue
+        name = names.get(message["tool_call_id"], "tool")
+        if name == SEARCH_TOOL:
+            results.append(_quote(str(message["content"])))
+        else:
+            results.append(f"{name} returned {message['content']}")
     if results:
         return "Tool results: " + "; ".join(results) + "."
     return f"You said: {text}"
+
+
+def _quote(output: str) -> str:
+    """The best result's first line, quoted, then its citation marker."""
+    best = _RESULT.search(output)
+    if best is None:
+        return "file_search found nothing"
+    first = next((line.strip() for line in best[2].splitlines() if line.strip()), "")
+    return f'file_search found "{first[:200]}"{best[1]}'

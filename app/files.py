@@ -1,0 +1,39 @@
+"""`GET /files/{id}/content`: a file's bytes, streamed, for a key of the file's project."""
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from app.auth import Authenticator
+from app.context import ADMIN_ON_PROJECT_DATA
+from app.router import error_response
+from models import file_storage
+from models.errors import Unauthenticated
+from services import Services
+
+router = APIRouter()
+
+
+@router.get("/files/{file_id}/content", response_model=None)
+async def file_content(file_id: str, request: Request) -> StreamingResponse | JSONResponse:
+    authenticator: Authenticator = request.app.state.authenticator
+    try:
+        principal = await authenticator.authenticate(request.headers.get("authorization"))
+    except Unauthenticated as error:
+        return error_response(401, error.message)
+    if principal.project_id is None:
+        return error_response(403, ADMIN_ON_PROJECT_DATA)
+    services: Services = request.app.state.services
+    document = await services.files.find(principal.project_id, file_id)
+    if document is None:
+        return error_response(404, f"No file found with id '{file_id}'.")
+    headers = {
+        "content-length": str(document.bytes),
+        # Never rendered in place: an uploaded page must not run as this origin.
+        "content-disposition": f"attachment; filename*=UTF-8''{quote(document.filename)}",
+        "x-content-type-options": "nosniff",
+    }
+    return StreamingResponse(
+        file_storage.chunks(document.id), media_type=document.content_type, headers=headers
+    )

@@ -1,0 +1,153 @@
+"""Ingestion: files added to vector stores are extracted, chunked and stored as searchable
+chunks by the engine's workers, never in the request.
+
+A file is leased like a run: claimed with an attempt number, heartbeaten, and completed only
+if still this attempt's. A worker killed midway loses its lease; another takes the file over
+and starts it again (the dead attempt's chunks are dropped). A file that stops workers
+MAX_ATTEMPTS times ends `failed`, and an unreadable one ends `failed` with OpenAI's code:
+never a crash, never a stuck `in_progress`."""
+
+import asyncio
+import contextlib
+
+import structlog
+from engine.files.chunking import chunk_text
+from engine.files.extract import ExtractionFailed, extract_text
+from pymongo.errors import PyMongoError
+
+from models import file_storage
+from models import vector_stores as stores_db
+from models.file import FileDocument
+from models.liveness import process
+from models.vector_store import ChunkDocument, VectorStoreFileDocument
+
+log = structlog.get_logger()
+POLL_SECONDS = 1.0
+SAVE_BATCH = 500  # chunks per insert
+
+
+class Lost(Exception):
+    """The file is no longer this attempt's (cancelled, removed, or taken over)."""
+
+
+class IngestionPool:
+    def __init__(self, concurrency: int, lease_seconds: float) -> None:
+        self.concurrency = concurrency
+        self.lease_seconds = lease_seconds
+        self.running: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._loop: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._stopping = False
+        if self.concurrency > 0:
+            self._loop = asyncio.create_task(self._claim_loop())
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Ingestion restarts from the beginning anyway: stop at once, hand the files back."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop is not None:
+            await self._loop
+        for task in list(self.running.values()):
+            task.cancel()
+        await asyncio.gather(*self.running.values(), return_exceptions=True)
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await stores_db.give_up_stale()
+                await stores_db.expire_stores()
+                while len(self.running) < self.concurrency and not self._stopping:
+                    claimed = await stores_db.claim_ingestion(process.name, self.lease_seconds)
+                    if claimed is None:
+                        break
+                    self.running[claimed.id] = asyncio.create_task(self._run(claimed))
+            except PyMongoError as error:
+                log.warning("ingestion_database_error", error=str(error))
+            except Exception:  # never let the loop die
+                log.exception("ingestion_claim_loop_error")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+
+    async def _run(self, document: VectorStoreFileDocument) -> None:
+        log.info("ingestion_claimed", file_id=document.file_id, attempt=document.attempt)
+        work = asyncio.create_task(ingest(document))
+        heartbeat = asyncio.create_task(self._heartbeat(document, work))
+        try:
+            await work
+        except asyncio.CancelledError:
+            if self._stopping:
+                await _release(document)
+        except PyMongoError as error:  # the lease runs out; another attempt follows
+            log.warning("ingestion_database_error", file_id=document.file_id, error=str(error))
+        except Exception:
+            log.exception("ingestion_failed", file_id=document.file_id)
+            with contextlib.suppress(PyMongoError):
+                await stores_db.fail_file(document, "server_error", "Ingestion failed.")
+        finally:
+            heartbeat.cancel()
+            self.running.pop(document.id, None)
+            self._wake.set()
+
+    async def _heartbeat(self, document: VectorStoreFileDocument, work: asyncio.Task[None]) -> None:
+        interval = min(1.0, self.lease_seconds / 3)
+        while not work.done():
+            await asyncio.sleep(interval)
+            try:
+                held = await stores_db.extend_ingestion_lease(document, self.lease_seconds)
+            except PyMongoError as error:
+                log.warning("ingestion_heartbeat_failed", error=str(error))
+                continue
+            if not held:
+                work.cancel()
+                return
+
+
+async def _release(document: VectorStoreFileDocument) -> None:
+    with contextlib.suppress(PyMongoError):
+        await stores_db.release_ingestion(document)
+
+
+async def ingest(document: VectorStoreFileDocument) -> None:
+    """Extract, chunk, store the chunks, complete: or end `failed` with a reason."""
+    file = await FileDocument.find_one({"_id": document.file_id})
+    if file is None:
+        await stores_db.fail_file(document, "invalid_file", "The file was deleted.")
+        return
+    try:
+        async with file_storage.spooled(file.id) as path:
+            text = await asyncio.to_thread(extract_text, path, file.filename)
+    except ExtractionFailed as failure:
+        log.info("ingestion_refused", file_id=file.id, code=failure.code)
+        await stores_db.fail_file(document, failure.code, failure.message)
+        return
+    static = document.chunking_strategy.static
+    chunks = await asyncio.to_thread(
+        chunk_text, text, static.max_chunk_size_tokens, static.chunk_overlap_tokens
+    )
+    await stores_db.drop_chunks(document, keep_attempt=None)  # an earlier attempt's
+    for start in range(0, len(chunks), SAVE_BATCH):
+        batch = chunks[start : start + SAVE_BATCH]
+        await stores_db.save_chunks(
+            [
+                ChunkDocument(
+                    vector_store_id=document.vector_store_id,
+                    file_id=document.file_id,
+                    attempt=document.attempt,
+                    index=start + offset,
+                    text=chunk.text,
+                    start=chunk.start,
+                    end=chunk.end,
+                    tokens=chunk.tokens,
+                )
+                for offset, chunk in enumerate(batch)
+            ]
+        )
+    if await stores_db.complete_file(document, len(text.encode())):
+        log.info("ingestion_completed", file_id=file.id, chunks=len(chunks))

@@ -1,0 +1,356 @@
+"""Every read and write of vector stores, their files and chunks (models/vector_store.py).
+
+Ingestion is leased like a run: a worker claims a file (`attempt` grows), heartbeats, writes
+its chunks tagged with its attempt, and completes only if the file is still its own and still
+`in_progress`; a cancelled, removed or taken-over file refuses the late completion.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from models.base import utcnow
+from models.message import MessageDocument
+from models.thread import ThreadDocument
+from models.tools import FileSearchResources, ToolResources
+from models.vector_store import (
+    ChunkDocument,
+    ErrorCode,
+    StoreExpiry,
+    VectorStoreDocument,
+    VectorStoreFileBatchDocument,
+    VectorStoreFileDocument,
+    vector_store_files,
+    vector_stores,
+)
+
+STATUSES = ("in_progress", "completed", "cancelled", "failed")
+CLAIM_CANDIDATES = 8
+THREAD_STORE_DAYS = 7
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    in_progress: int = 0
+    completed: int = 0
+    cancelled: int = 0
+    failed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.in_progress + self.completed + self.cancelled + self.failed
+
+
+async def file_counts(store_id: str, batch_id: str | None = None) -> FileCounts:
+    """One bounded count per status (the indexes lead with the store and the status)."""
+    collection = VectorStoreFileDocument.get_pymongo_collection()
+    scope: dict[str, Any] = {"vector_store_id": store_id}
+    if batch_id is not None:
+        scope["batch_id"] = batch_id
+    counts = {
+        status: await collection.count_documents({**scope, "status": status}) for status in STATUSES
+    }
+    return FileCounts(**counts)
+
+
+def store_status(store: VectorStoreDocument, counts: FileCounts) -> str:
+    if store.expired:
+        return "expired"
+    return "in_progress" if counts.in_progress else "completed"
+
+
+def batch_status(batch: VectorStoreFileBatchDocument, counts: FileCounts) -> str:
+    if batch.cancelled_at is not None:
+        return "cancelled"
+    return "in_progress" if counts.in_progress else "completed"
+
+
+async def existing_files(store_id: str, file_ids: Sequence[str]) -> set[str]:
+    found = VectorStoreFileDocument.find(
+        {"vector_store_id": store_id, "file_id": {"$in": list(file_ids)}}
+    )
+    return {document.file_id async for document in found}
+
+
+async def insert_files(documents: list[VectorStoreFileDocument]) -> None:
+    if documents:
+        await VectorStoreFileDocument.insert_many(documents)
+
+
+async def attach_to_thread(
+    thread: ThreadDocument, messages: Sequence[MessageDocument], stored: bool
+) -> None:
+    """Files attached for FILE_SEARCH go into the thread's vector store, made on demand
+    (expiring 7 days after its last activity, as OpenAI's do). `stored`: the thread is
+    already written, so its tool resources are updated too."""
+    file_ids = [
+        attachment.file_id
+        for message in messages
+        for attachment in message.attachments
+        if "file_search" in attachment.tools
+    ]
+    if not file_ids:
+        return
+    resources = thread.tool_resources or ToolResources()
+    search = resources.file_search or FileSearchResources()
+    if search.vector_store_ids:
+        store = await vector_stores.get(thread.project_id, search.vector_store_ids[0])
+    else:
+        store = VectorStoreDocument(
+            project_id=thread.project_id,
+            name=f"Files of thread {thread.id}",
+            thread_id=thread.id,
+            expires_after=StoreExpiry(days=THREAD_STORE_DAYS),
+        )
+        store.touch(store.created_at)
+        await vector_stores.insert(store)
+        search.vector_store_ids = [store.id]
+        resources.file_search = search
+        thread.tool_resources = resources
+        if stored:
+            await ThreadDocument.get_pymongo_collection().update_one(
+                {"_id": thread.id, "project_id": thread.project_id},
+                {"$set": {"tool_resources": resources.model_dump()}},
+            )
+    unique = list(dict.fromkeys(file_ids))
+    present = await existing_files(store.id, unique)
+    await insert_files(
+        [
+            VectorStoreFileDocument(
+                project_id=store.project_id, vector_store_id=store.id, file_id=file_id
+            )
+            for file_id in unique
+            if file_id not in present
+        ]
+    )
+
+
+async def claim_ingestion(owner: str, lease_seconds: float) -> VectorStoreFileDocument | None:
+    """The oldest file waiting for ingestion that nobody holds. A bounded indexed read of a
+    few candidates, then a compare-and-set on one: two workers never claim the same file."""
+    now = utcnow()
+    collection = VectorStoreFileDocument.get_pymongo_collection()
+    waiting = collection.find(
+        {"status": "in_progress", "$or": [{"lease": None}, {"lease.expires_at": {"$lt": now}}]},
+        {"attempt": 1},
+        sort=[("status", 1), ("created_at", 1)],
+        limit=CLAIM_CANDIDATES,
+    )
+    async for candidate in waiting:
+        lease = {"owner": owner, "expires_at": now + timedelta(seconds=lease_seconds)}
+        claimed = await collection.update_one(
+            {"_id": candidate["_id"], "attempt": candidate["attempt"], "status": "in_progress"},
+            {"$set": {"lease": lease}, "$inc": {"attempt": 1}},
+        )
+        if claimed.modified_count == 1:
+            return await VectorStoreFileDocument.get(candidate["_id"])
+    return None
+
+
+def _held(document: VectorStoreFileDocument) -> dict[str, Any]:
+    return {"_id": document.id, "attempt": document.attempt, "status": "in_progress"}
+
+
+async def extend_ingestion_lease(document: VectorStoreFileDocument, lease_seconds: float) -> bool:
+    """False once the file is no longer this attempt's to ingest (cancelled, removed, lost)."""
+    expires = utcnow() + timedelta(seconds=lease_seconds)
+    result = await VectorStoreFileDocument.get_pymongo_collection().update_one(
+        _held(document), {"$set": {"lease.expires_at": expires}}
+    )
+    return result.matched_count == 1
+
+
+async def release_ingestion(document: VectorStoreFileDocument) -> None:
+    """Shutdown: another worker may take the file at once."""
+    await VectorStoreFileDocument.get_pymongo_collection().update_one(
+        _held(document), {"$set": {"lease": None}}
+    )
+
+
+async def save_chunks(chunks: list[ChunkDocument]) -> None:
+    if chunks:
+        await ChunkDocument.insert_many(chunks)
+
+
+async def complete_file(document: VectorStoreFileDocument, usage_bytes: int) -> bool:
+    """The attempt's chunks become the file's searchable ones, atomically with the store's
+    usage and revision. False if the file was no longer this attempt's."""
+
+    async def write(session: AsyncClientSession) -> bool:
+        done = await VectorStoreFileDocument.get_pymongo_collection().update_one(
+            _held(document),
+            {"$set": {"status": "completed", "usage_bytes": usage_bytes, "lease": None}},
+            session=session,
+        )
+        if done.modified_count == 0:
+            return False
+        await _store_changed(document.vector_store_id, usage_bytes, session)
+        return True
+
+    completed = await vector_store_files.transaction(write)
+    await drop_chunks(document, keep_attempt=document.attempt if completed else None)
+    return completed
+
+
+async def fail_file(document: VectorStoreFileDocument, code: ErrorCode, message: str) -> None:
+    await VectorStoreFileDocument.get_pymongo_collection().update_one(
+        _held(document),
+        {
+            "$set": {
+                "status": "failed",
+                "lease": None,
+                "last_error": {"code": code, "message": message[:1000]},
+            }
+        },
+    )
+    await drop_chunks(document, keep_attempt=None)
+
+
+async def give_up_stale(now: datetime | None = None) -> None:
+    """Files that failed to ingest MAX_ATTEMPTS times (workers died on them) end `failed`."""
+    collection = VectorStoreFileDocument.get_pymongo_collection()
+    await collection.update_many(
+        {
+            "status": "in_progress",
+            "attempt": {"$gte": MAX_ATTEMPTS},
+            "lease.expires_at": {"$lt": now or utcnow()},
+        },
+        {
+            "$set": {
+                "status": "failed",
+                "lease": None,
+                "last_error": {
+                    "code": "server_error",
+                    "message": f"Ingestion stopped {MAX_ATTEMPTS} times before it finished.",
+                },
+            }
+        },
+    )
+
+
+async def drop_chunks(document: VectorStoreFileDocument, keep_attempt: int | None) -> None:
+    """Chunks of this file in this store, but those of `keep_attempt`."""
+    scope: dict[str, Any] = {
+        "vector_store_id": document.vector_store_id,
+        "file_id": document.file_id,
+    }
+    if keep_attempt is not None:
+        scope["attempt"] = {"$ne": keep_attempt}
+    await ChunkDocument.get_pymongo_collection().delete_many(scope)
+
+
+async def _store_changed(store_id: str, usage_delta: int, session: AsyncClientSession) -> None:
+    await VectorStoreDocument.get_pymongo_collection().update_one(
+        {"_id": store_id}, {"$inc": {"usage_bytes": usage_delta, "revision": 1}}, session=session
+    )
+
+
+async def bump_revision(store_id: str) -> None:
+    await VectorStoreDocument.get_pymongo_collection().update_one(
+        {"_id": store_id}, {"$inc": {"revision": 1}}
+    )
+
+
+async def remove_file(project_id: str, store_id: str, file_id: str) -> bool:
+    """Takes a file out of a store (its chunks go with it). False if it was not there."""
+    collection = VectorStoreFileDocument.get_pymongo_collection()
+    scope = {"project_id": project_id, "vector_store_id": store_id, "file_id": file_id}
+
+    async def write(session: AsyncClientSession) -> VectorStoreFileDocument | None:
+        raw = await collection.find_one(scope, session=session)
+        if raw is None:
+            return None
+        removed: VectorStoreFileDocument = VectorStoreFileDocument.model_validate(raw)
+        await collection.delete_one({"_id": removed.id}, session=session)
+        if removed.status == "completed":
+            await _store_changed(store_id, -removed.usage_bytes, session)
+        return removed
+
+    removed: VectorStoreFileDocument | None = await vector_store_files.transaction(write)
+    if removed is None:
+        return False
+    await drop_chunks(removed, keep_attempt=None)
+    return True
+
+
+async def remove_file_everywhere(project_id: str, file_id: str) -> None:
+    """A deleted file leaves every store it was in."""
+    found = VectorStoreFileDocument.find({"file_id": file_id, "project_id": project_id})
+    for store_id in {document.vector_store_id async for document in found}:
+        await remove_file(project_id, store_id, file_id)
+
+
+async def delete_store(project_id: str, store_id: str) -> None:
+    """The store first (gone for every reader at once), then its files and chunks."""
+    await vector_stores.delete(project_id, store_id)
+    scope = {"vector_store_id": store_id}
+    await VectorStoreFileDocument.get_pymongo_collection().delete_many(scope)
+    await VectorStoreFileBatchDocument.get_pymongo_collection().delete_many(scope)
+    await ChunkDocument.get_pymongo_collection().delete_many(scope)
+
+
+async def cancel_batch(batch: VectorStoreFileBatchDocument) -> None:
+    """The batch's files still waiting or being ingested end `cancelled`."""
+    now = utcnow()
+    await VectorStoreFileBatchDocument.get_pymongo_collection().update_one(
+        {"_id": batch.id, "cancelled_at": None}, {"$set": {"cancelled_at": now}}
+    )
+    await VectorStoreFileDocument.get_pymongo_collection().update_many(
+        {"vector_store_id": batch.vector_store_id, "batch_id": batch.id, "status": "in_progress"},
+        {"$set": {"status": "cancelled", "lease": None}},
+    )
+
+
+@dataclass(frozen=True)
+class SearchableFile:
+    file_id: str
+    attempt: int
+    attributes: dict[str, Any]
+
+
+async def searchable(store_id: str) -> tuple[list[SearchableFile], list[ChunkDocument]]:
+    """The store's completed files and their chunks, each a bounded range on an index."""
+    files = [
+        SearchableFile(document.file_id, document.attempt, dict(document.attributes))
+        async for document in VectorStoreFileDocument.find(
+            {"vector_store_id": store_id, "status": "completed"}
+        )
+    ]
+    chunks: list[ChunkDocument] = []
+    for file in files:
+        chunks += (
+            await ChunkDocument.find(
+                {"vector_store_id": store_id, "file_id": file.file_id, "attempt": file.attempt}
+            )
+            .sort("index")
+            .to_list()
+        )
+    return files, chunks
+
+
+async def store_revision(store_id: str) -> int | None:
+    raw = await VectorStoreDocument.get_pymongo_collection().find_one(
+        {"_id": store_id}, {"revision": 1}
+    )
+    return None if raw is None else int(raw["revision"])
+
+
+async def touch_stores(store_ids: Sequence[str], now: datetime) -> None:
+    """Searching a store makes it active (and moves its expiry, if it has one)."""
+    for store in await VectorStoreDocument.find({"_id": {"$in": list(store_ids)}}).to_list():
+        store.touch(now)
+        await VectorStoreDocument.get_pymongo_collection().update_one(
+            {"_id": store.id},
+            {"$set": {"last_active_at": store.last_active_at, "expires_at": store.expires_at}},
+        )
+
+
+async def expire_stores(now: datetime | None = None) -> int:
+    result = await VectorStoreDocument.get_pymongo_collection().update_many(
+        {"expires_at": {"$lt": now or utcnow()}, "expired": False}, {"$set": {"expired": True}}
+    )
+    return result.modified_count

@@ -1,0 +1,115 @@
+"""Files: upload (streamed into GridFS), read, list, delete, and the checks that ids named
+elsewhere (attachments, image parts, tool resources) are files of the caller's project."""
+
+import mimetypes
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from models import file_storage
+from models import vector_stores as stores_db
+from models.errors import BadUserInput, NotFound
+from models.file import UPLOAD_PURPOSES, FileDocument, FileExpiry, FilePurpose, files
+from models.pagination import Page, PageRequest
+from models.validation import validated
+
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+MAX_FILENAME_LENGTH = 512
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file as the faces hand it over: a name, a declared type and a reader."""
+
+    filename: str
+    declared_type: str | None
+    read: file_storage.Read
+
+
+def content_type(filename: str, declared: str | None) -> str:
+    """The type the bytes are served with: from the name first (what clients declare is
+    often generic), then what the client said."""
+    guessed, _ = mimetypes.guess_type(filename, strict=False)
+    if guessed:
+        return guessed
+    if declared and declared != "application/octet-stream":
+        return declared
+    return "application/octet-stream"
+
+
+def _filename(name: str) -> str:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not base:
+        raise BadUserInput("The uploaded file needs a file name.")
+    if len(base) > MAX_FILENAME_LENGTH:
+        raise BadUserInput(f"The file name is longer than {MAX_FILENAME_LENGTH} characters.")
+    return base
+
+
+class FileService:
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+
+    async def upload(
+        self,
+        project_id: str,
+        upload: Upload,
+        purpose: FilePurpose,
+        expires_after: dict[str, Any] | None = None,
+    ) -> FileDocument:
+        """Streams the bytes into storage, then records the file: all of it, or nothing."""
+        if purpose not in UPLOAD_PURPOSES:
+            allowed = ", ".join(p.upper() for p in UPLOAD_PURPOSES)
+            raise BadUserInput(f"purpose: files can be uploaded for {allowed}.")
+        filename = _filename(upload.filename)
+        kind = content_type(filename, upload.declared_type)
+        if purpose == "vision" and kind not in IMAGE_TYPES:
+            raise BadUserInput("purpose VISION takes png, jpeg, gif or webp images only.")
+        expiry = validated(FileExpiry, expires_after, "expiresAfter") if expires_after else None
+        document = files.build(
+            project_id,
+            {"filename": filename, "bytes": 0, "purpose": purpose, "content_type": kind},
+        )
+        document.expire_from(expiry)
+        try:
+            document.bytes = await file_storage.store(
+                document.id, filename, upload.read, self.max_bytes
+            )
+        except file_storage.TooLarge:
+            raise BadUserInput(
+                f"The file is larger than {self.max_bytes} bytes (THREADLINE_MAX_FILE_BYTES)."
+            ) from None
+        try:
+            return await files.insert(document)
+        except BaseException:
+            await file_storage.delete(document.id)
+            raise
+
+    async def get(self, project_id: str, file_id: str) -> FileDocument:
+        document = await self.find(project_id, file_id)
+        if document is None:
+            raise NotFound("file", file_id)
+        return document
+
+    async def find(self, project_id: str, file_id: str) -> FileDocument | None:
+        """An expired file reads as gone even before the sweep removes it."""
+        document = await files.find(project_id, file_id)
+        return None if document is None or document.expired else document
+
+    async def page(
+        self, project_id: str, request: PageRequest, purpose: FilePurpose | None = None
+    ) -> Page[FileDocument]:
+        filters: dict[str, Any] = {} if purpose is None else {"purpose": purpose}
+        return await files.page(project_id, request, **filters)
+
+    async def delete(self, project_id: str, file_id: str) -> None:
+        """The record first (the file is gone for every reader at once), then its bytes;
+        it leaves every vector store it was in."""
+        await files.delete(project_id, file_id)
+        await file_storage.delete(file_id)
+        await stores_db.remove_file_everywhere(project_id, file_id)
+
+    async def ensure_exist(self, project_id: str, file_ids: Iterable[str]) -> None:
+        """NOT_FOUND for the first id that is not a file of this project."""
+        for file_id in dict.fromkeys(file_ids):
+            await self.get(project_id, file_id)

@@ -1,0 +1,225 @@
+"""Vector stores: ingestion on the workers, search, batches, removal, expiry, isolation."""
+
+import asyncio
+from datetime import timedelta
+
+from models.base import utcnow
+from models.vector_store import ChunkDocument, VectorStoreDocument
+from tests.graphql import GraphQLClient, ProjectClient
+from tests.vector_stores import (
+    ADD_FILES,
+    SEARCH,
+    new_store,
+    store_files,
+    wait_for_store,
+)
+
+LIGHTHOUSE = (
+    "The lighthouse keeper logs the fog signal hours every night.\n"
+    "Its lamp burns paraffin and turns once every twelve seconds."
+)
+GARDEN = "Tomatoes need six hours of sun; water the roots, not the leaves, in the morning."
+RECIPE = "Knead the dough for ten minutes, then let it rise until doubled in size."
+
+
+async def test_files_are_ingested_and_searchable(gql: GraphQLClient) -> None:
+    light = await gql.upload("lighthouse.txt", LIGHTHOUSE.encode())
+    garden = await gql.upload("garden.md", GARDEN.encode())
+    store = await new_store(gql, name="notes", fileIds=[light["id"], garden["id"]])
+    assert store["name"] == "notes"
+    assert store["fileCounts"]["total"] == 2
+    done = await wait_for_store(gql, store["id"])
+    assert done["status"] == "COMPLETED"
+    assert done["fileCounts"] == {
+        "inProgress": 0,
+        "completed": 2,
+        "cancelled": 0,
+        "failed": 0,
+        "total": 2,
+    }
+    assert done["usageBytes"] == len(LIGHTHOUSE.encode()) + len(GARDEN.encode())
+    files = await store_files(gql, store["id"])
+    assert {file["id"] for file in files} == {light["id"], garden["id"]}
+    assert files[0]["chunkingStrategy"] == {
+        "type": "STATIC",
+        "static": {"maxChunkSizeTokens": 800, "chunkOverlapTokens": 400},
+    }
+    hits = (await gql(SEARCH, id=store["id"], query="how often does the lamp turn"))[
+        "searchVectorStore"
+    ]
+    assert hits[0]["fileId"] == light["id"]
+    assert hits[0]["filename"] == "lighthouse.txt"
+    assert "twelve seconds" in hits[0]["content"]
+    assert 0 < hits[0]["score"] <= 1
+    assert all(hit["fileId"] != light["id"] for hit in hits[1:])
+    none = await gql(SEARCH, id=store["id"], query="zebra quantum saxophone")
+    assert none["searchVectorStore"] == []
+
+
+async def test_search_input_is_checked(gql: GraphQLClient) -> None:
+    store = await new_store(gql)
+    for variables, expected in [
+        ({"query": ""}, "query"),
+        ({"query": "x", "max": 0}, "maxNumResults"),
+        ({"query": "x", "max": 51}, "maxNumResults"),
+        ({"query": "x", "options": {"scoreThreshold": 1.5}}, "scoreThreshold"),
+        ({"query": "x", "filters": {"type": "eq", "key": "a"}}, "filters"),
+    ]:
+        error = await gql.error(SEARCH, id=store["id"], **variables)
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+        assert expected in error["message"], error
+
+
+async def test_filters_and_threshold(gql: GraphQLClient) -> None:
+    first = await gql.upload("a.txt", RECIPE.encode())
+    second = await gql.upload("b.txt", ("Sourdough: " + RECIPE).encode())
+    store = await new_store(gql)
+    await gql(ADD_FILES, id=store["id"], fileIds=[first["id"]], attributes={"year": 2023})
+    await gql(ADD_FILES, id=store["id"], fileIds=[second["id"]], attributes={"year": 2025})
+    await wait_for_store(gql, store["id"])
+    recent = {"type": "gte", "key": "year", "value": 2024}
+    hits = (await gql(SEARCH, id=store["id"], query="knead dough", filters=recent))[
+        "searchVectorStore"
+    ]
+    assert [hit["fileId"] for hit in hits] == [second["id"]]
+    assert hits[0]["attributes"] == {"year": 2025}
+    strict = await gql(SEARCH, id=store["id"], query="knead dough", options={"scoreThreshold": 1})
+    assert all(hit["score"] >= 1 for hit in strict["searchVectorStore"])
+
+
+async def test_unreadable_files_fail_with_openai_codes(gql: GraphQLClient) -> None:
+    binary = await gql.upload("tool.exe", b"MZ\x90\x00" + bytes(range(256)))
+    broken = await gql.upload("report.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog")
+    store = await new_store(gql, fileIds=[binary["id"], broken["id"]])
+    done = await wait_for_store(gql, store["id"])
+    assert done["fileCounts"]["failed"] == 2
+    errors = {file["id"]: file["lastError"] for file in await store_files(gql, store["id"])}
+    assert errors[binary["id"]]["code"] == "UNSUPPORTED_FILE"
+    assert errors[broken["id"]]["code"] == "INVALID_FILE"
+    assert all(error["message"] for error in errors.values())
+    failed = await store_files(gql, store["id"], "FAILED")
+    assert len(failed) == 2
+
+
+async def test_remove_and_delete(gql: GraphQLClient) -> None:
+    light = await gql.upload("lighthouse.txt", LIGHTHOUSE.encode())
+    garden = await gql.upload("garden.txt", GARDEN.encode())
+    store = await new_store(gql, fileIds=[light["id"], garden["id"]])
+    await wait_for_store(gql, store["id"])
+    removed = await gql(
+        "mutation($s: ID!, $f: ID!) { removeVectorStoreFile(vectorStoreId: $s, fileId: $f) "
+        "{ id deleted } }",
+        s=store["id"],
+        f=light["id"],
+    )
+    assert removed["removeVectorStoreFile"] == {"id": light["id"], "deleted": True}
+    hits = await gql(SEARCH, id=store["id"], query="lighthouse lamp paraffin")
+    assert hits["searchVectorStore"] == []
+    after = await gql(f'{{ vectorStore(id: "{store["id"]}") {{ usageBytes }} }}')
+    assert after["vectorStore"]["usageBytes"] == len(GARDEN.encode())
+    # Deleting the file itself takes it out of every store.
+    await gql("mutation($id: ID!) { deleteFile(id: $id) { id } }", id=garden["id"])
+    assert await store_files(gql, store["id"]) == []
+    assert await ChunkDocument.find({"vector_store_id": store["id"]}).count() == 0
+    deleted = await gql(
+        "mutation($id: ID!) { deleteVectorStore(id: $id) { id deleted } }", id=store["id"]
+    )
+    assert deleted["deleteVectorStore"]["deleted"] is True
+    gone = await gql("query($id: ID!) { vectorStore(id: $id) { id } }", id=store["id"])
+    assert gone["vectorStore"] is None
+
+
+async def test_batch_counts_and_cancel(gql: GraphQLClient) -> None:
+    uploaded = [
+        await gql.upload(f"n{i}.txt", f"note number {i} {GARDEN}".encode()) for i in range(6)
+    ]
+    store = await new_store(gql)
+    batch = (await gql(ADD_FILES, id=store["id"], fileIds=[f["id"] for f in uploaded]))[
+        "addVectorStoreFiles"
+    ]
+    assert batch["fileCounts"]["total"] == 6
+    cancelled = await gql(
+        "mutation($id: ID!) { cancelVectorStoreFileBatch(id: $id) { id status "
+        "fileCounts { inProgress completed cancelled total } } }",
+        id=batch["id"],
+    )
+    counts = cancelled["cancelVectorStoreFileBatch"]["fileCounts"]
+    assert cancelled["cancelVectorStoreFileBatch"]["status"] == "CANCELLED"
+    assert counts["inProgress"] == 0
+    assert counts["completed"] + counts["cancelled"] == 6
+    done = await wait_for_store(gql, store["id"])
+    assert done["fileCounts"]["completed"] == counts["completed"]  # nothing completes later
+
+
+async def test_expired_store(gql: GraphQLClient) -> None:
+    store = await new_store(gql, expiresAfter={"days": 1})
+    assert store["expiresAt"] is not None
+    past = utcnow() - timedelta(seconds=1)
+    await VectorStoreDocument.get_pymongo_collection().update_one(
+        {"_id": store["id"]}, {"$set": {"expires_at": past}}
+    )
+    deadline = asyncio.get_running_loop().time() + 30
+    while (await wait_for_store(gql, store["id"]))["status"] != "EXPIRED":
+        assert asyncio.get_running_loop().time() < deadline, "the store never expired"
+        await asyncio.sleep(0.1)
+    error = await gql.error(SEARCH, id=store["id"], query="anything")
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "expired" in error["message"]
+
+
+async def test_bad_input(gql: GraphQLClient) -> None:
+    file = await gql.upload("a.txt", b"text")
+    store = await new_store(gql)
+    for fields, expected in [
+        ({"fileIds": ["file-missing"]}, "NOT_FOUND"),
+        ({"expiresAfter": {"days": 0}}, "BAD_USER_INPUT"),
+        ({"chunkingStrategy": {"type": "STATIC"}}, "BAD_USER_INPUT"),
+        (
+            {"chunkingStrategy": {"type": "STATIC", "static": {"maxChunkSizeTokens": 99}}},
+            "BAD_USER_INPUT",
+        ),
+        (
+            {
+                "chunkingStrategy": {
+                    "type": "STATIC",
+                    "static": {"maxChunkSizeTokens": 200, "chunkOverlapTokens": 101},
+                }
+            },
+            "BAD_USER_INPUT",
+        ),
+        ({"fileIds": [file["id"]] * 501}, "BAD_USER_INPUT"),
+    ]:
+        error = await gql.error(
+            "mutation($input: CreateVectorStoreInput) { createVectorStore(input: $input) { id } }",
+            input=fields,
+        )
+        assert error["extensions"]["code"] == expected, (fields, error)
+    too_many = await gql.error(ADD_FILES, id=store["id"], fileIds=[file["id"]] * 2001)
+    assert too_many["extensions"]["code"] == "BAD_USER_INPUT"
+    attributes = await gql.error(
+        ADD_FILES, id=store["id"], fileIds=[file["id"]], attributes={f"k{i}": 1 for i in range(17)}
+    )
+    assert attributes["extensions"]["code"] == "BAD_USER_INPUT"
+    assert await VectorStoreDocument.find_all().count() == 1
+
+
+async def test_another_projects_stores_and_files(gql: GraphQLClient, other: ProjectClient) -> None:
+    mine = await gql.upload("mine.txt", LIGHTHOUSE.encode())
+    store = await new_store(gql, fileIds=[mine["id"]])
+    theirs = await other.upload("theirs.txt", GARDEN.encode())
+    seen = await other("query($id: ID!) { vectorStore(id: $id) { id } }", id=store["id"])
+    assert seen["vectorStore"] is None
+    assert (await other("{ vectorStores { nodes { id } } }"))["vectorStores"]["nodes"] == []
+    for error in [
+        await other.error(SEARCH, id=store["id"], query="lamp"),
+        await other.error(ADD_FILES, id=store["id"], fileIds=[theirs["id"]]),
+        await other.error(
+            "mutation($id: ID!) { deleteVectorStore(id: $id) { id } }", id=store["id"]
+        ),
+        # Their store cannot take my file.
+        await other.error(
+            "mutation($input: CreateVectorStoreInput) { createVectorStore(input: $input) { id } }",
+            input={"fileIds": [mine["id"]]},
+        ),
+    ]:
+        assert error["extensions"]["code"] == "NOT_FOUND", error
