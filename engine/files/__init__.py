@@ -1,0 +1,1 @@
+"""Uploaded files: what file_search ingests from them."""
