@@ -1,0 +1,1 @@
+"""Files for `file_search`: extracting text, chunking it, and ranking chunks for a query."""
