@@ -56,6 +56,7 @@ bench: install
 	$(BIN)/python bench/run_throughput.py
 	$(BIN)/python bench/long_thread.py
 	$(BIN)/python bench/takeover_stress.py
+	$(BIN)/python bench/retrieval_quality.py
 
 clean:
 	rm -rf $(VENV) app/static/graphiql

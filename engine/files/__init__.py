@@ -1,1 +1,1 @@
-"""Uploaded files: what file_search ingests from them."""
+"""Files for `file_search`: extracting text, chunking it, ranking chunks, ingestion and search."""
