@@ -9,6 +9,7 @@ from engine.catalog import Catalog
 from engine.encodings import TokenizerName
 from engine.endings import CANCELLED, Ending
 from engine.prompt import (
+    Progress,
     PromptTooLarge,
     build_prompt,
     chat_response_format,
@@ -108,11 +109,12 @@ class Executor:
     ) -> ChatRequest:
         prompt_budget = prompt_tokens_left(run, self.catalog.context_window(run.model))
         messages = await build_prompt(run, prompt_budget, tokenizer)
+        progress = Progress.of(messages)
         return ChatRequest(
             model=run.model,
             messages=messages,
-            tools=chat_tools(run),
-            tool_choice=chat_tool_choice(run),
+            tools=chat_tools(run, progress),
+            tool_choice=chat_tool_choice(run, progress),
             parallel_tool_calls=run.parallel_tool_calls,
             temperature=run.temperature,
             top_p=run.top_p,

@@ -2,6 +2,7 @@
 
 import json
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any
 
 from engine import tokens
@@ -156,8 +157,26 @@ def _name(call: ToolCall) -> str:
     return call.function.name if call.function else file_search.NAME
 
 
-def chat_tools(run: RunDocument) -> list[dict[str, Any]]:
-    """The run's function tools in the chat-completions shape."""
+@dataclass(frozen=True)
+class Progress:
+    """What the run did in earlier turns, read from its prompt."""
+
+    tool_outputs: int  # answered tool calls (a forced tool_choice holds for the first turn)
+    searches: int  # file_search calls
+
+    @classmethod
+    def of(cls, messages: list[dict[str, Any]]) -> "Progress":
+        calls = [call for m in messages for call in m.get("tool_calls") or []]
+        searches = sum(1 for call in calls if call["function"]["name"] == file_search.NAME)
+        return cls(sum(1 for m in messages if m["role"] == "tool"), searches)
+
+
+FIRST_TURN = Progress(0, 0)
+
+
+def chat_tools(run: RunDocument, progress: Progress = FIRST_TURN) -> list[dict[str, Any]]:
+    """The run's function tools in the chat-completions shape, and file_search as one while
+    the run has searched fewer than MAX_SEARCHES times (a model that keeps searching stops)."""
     found = []
     for tool in run.tools:
         if tool.type == "function" and tool.function:
@@ -171,20 +190,26 @@ def chat_tools(run: RunDocument) -> list[dict[str, Any]]:
             if tool.function.strict is not None:
                 function["strict"] = tool.function.strict
             found.append({"type": "function", "function": function})
-    if file_search.offered(run):
+    if file_search.offered(run) and progress.searches < file_search.MAX_SEARCHES:
         found.append(file_search.chat_tool())
     return found
 
 
-def chat_tool_choice(run: RunDocument) -> str | dict[str, Any] | None:
+def chat_tool_choice(
+    run: RunDocument, progress: Progress = FIRST_TURN
+) -> str | dict[str, Any] | None:
     """The run's `tool_choice` for the endpoint, which sees built-in tools as functions.
 
     None (left out) when no tool is sent: OpenAI refuses a `tool_choice` without `tools`.
-    A forced `file_search` forces its function; a forced built-in tool Threadline does not
-    run yet (`code_interpreter`) forbids every function this turn ("none")."""
-    if not chat_tools(run):
+    A forced tool is forced in the run's first turn only (then "auto"), or a run that
+    calls file_search itself would never stop. A forced `file_search` forces its function;
+    a forced built-in tool Threadline does not run yet (`code_interpreter`) forbids every
+    function this turn ("none")."""
+    if not chat_tools(run, progress):
         return None
     choice = run.tool_choice
+    if progress.tool_outputs and choice.type in ("function", "file_search"):
+        return "auto"
     if choice.type == "function":
         return {"type": "function", "function": {"name": choice.function_name}}
     if choice.type == "file_search" and file_search.offered(run):

@@ -3,6 +3,7 @@
 from beanie import Document, init_beanie
 from pymongo import AsyncMongoClient
 
+from models import file_storage
 from models.api_key import ApiKeyDocument
 from models.assistant import AssistantDocument
 from models.event import EventDocument
@@ -50,6 +51,7 @@ class Database:
     async def connect(self, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         await self.client.admin.command("ping")
         await init_beanie(database=self.client[self.name], document_models=DOCUMENTS)
+        await file_storage.ensure_indexes()
         process.start(lease_seconds)
 
     async def close(self) -> None:

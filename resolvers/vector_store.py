@@ -6,14 +6,15 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.context import Info
+from engine.files.filters import validate_filter
 from engine.files.search import DEFAULT_MAX_RESULTS, SearchRequest
 from models.errors import BadUserInput
 from models.pagination import PageRequest, SortOrder
 from schema.common import PAGE_ARGUMENTS_HELP, Connection, DeletedObject, input_data, json_value
+from schema.tool import RankingOptionsInput
 from schema.vector_store import (
     ChunkingStrategyInput,
     CreateVectorStoreInput,
-    RankingOptionsInput,
     UpdateVectorStoreInput,
     VectorStore,
     VectorStoreFile,
@@ -93,12 +94,18 @@ class VectorStoreQuery:
         threshold = ranking_options.score_threshold if ranking_options else 0.0
         if not 0 <= threshold <= 1:
             raise BadUserInput("rankingOptions.scoreThreshold must be between 0 and 1.")
+        given_filters = _object(filters, "filters")
+        if given_filters is not None:
+            try:
+                validate_filter(given_filters)
+            except ValueError as error:
+                raise BadUserInput(f"filters: {error}") from None
         request = SearchRequest(
             store_ids=[id],
             query=query,
             max_num_results=max_num_results,
             score_threshold=threshold,
-            filters=_object(filters, "filters"),
+            filters=given_filters,
         )
         hits = await info.context.services.vector_stores.search(info.context.project_id, request)
         return [

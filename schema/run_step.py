@@ -169,9 +169,7 @@ class RunStep(Node):
                 message_creation=MessageCreation(message_id=strawberry.ID(creation.message_id))
             )
             if creation
-            else ToolCallsDetails(
-                tool_calls=[tool_call(c) for c in step.step_details.tool_calls]
-            )
+            else ToolCallsDetails(tool_calls=[tool_call(c) for c in step.step_details.tool_calls])
         )
         return cls(
             id=strawberry.ID(step.id),

@@ -17,7 +17,7 @@ from resolvers.message import MessageMutation, MessageQuery
 from resolvers.node import NodeQuery
 from resolvers.run import RunMutation, RunQuery
 from resolvers.thread import ThreadMutation, ThreadQuery
-from resolvers.vector_store import VectorStoreMutation
+from resolvers.vector_store import VectorStoreMutation, VectorStoreQuery
 from schema.assistant import Assistant
 from schema.event import EVENT_TYPES
 from schema.execution import SubscriptionSafeExecutor
@@ -28,7 +28,16 @@ from schema.thread import Thread
 
 
 @strawberry.type
-class Query(NodeQuery, AssistantQuery, ThreadQuery, MessageQuery, RunQuery, FileQuery, AdminQuery):
+class Query(
+    NodeQuery,
+    AssistantQuery,
+    ThreadQuery,
+    MessageQuery,
+    RunQuery,
+    FileQuery,
+    VectorStoreQuery,
+    AdminQuery,
+):
     pass
 
 

@@ -295,9 +295,3 @@ class UpdateVectorStoreInput:
     name: str | None = strawberry.UNSET
     expires_after: VectorStoreExpiresAfterInput | None = strawberry.UNSET
     metadata: JSON | None = strawberry.UNSET
-
-
-@strawberry.input(description="OpenAI's `ranking_options`: drop results scoring below this.")
-class RankingOptionsInput:
-    score_threshold: float = 0.0
-    ranker: str = "auto"

@@ -36,7 +36,6 @@ FULL_INPUT: dict[str, Any] = {
             },
         },
     ],
-    "toolResources": {"codeInterpreter": {"fileIds": ["file-abc"]}},
     "metadata": {"team": "math"},
     "temperature": 0.5,
     "topP": 0.9,
@@ -47,14 +46,21 @@ FULL_INPUT: dict[str, Any] = {
 }
 
 
+async def full_input(gql: GraphQLClient) -> dict[str, Any]:
+    """FULL_INPUT with a real file of the project as its code interpreter file."""
+    file = await gql.upload("data.csv", b"a,b\n1,2\n")
+    return {**FULL_INPUT, "toolResources": {"codeInterpreter": {"fileIds": [file["id"]]}}}
+
+
 async def test_create_round_trips_every_field(gql: GraphQLClient) -> None:
-    created = (await gql(CREATE, input=FULL_INPUT))["createAssistant"]
+    given = await full_input(gql)
+    created = (await gql(CREATE, input=given))["createAssistant"]
     assert created["id"].startswith("asst_")
     assert created["name"] == "Math tutor"
     assert created["tools"][1]["fileSearch"] == {"maxNumResults": 5, "rankingOptions": None}
     assert created["tools"][2]["function"]["parameters"]["properties"]["city"] == {"type": "string"}
     assert created["toolResources"] == {
-        "codeInterpreter": {"fileIds": ["file-abc"]},
+        "codeInterpreter": given["toolResources"]["codeInterpreter"],
         "fileSearch": None,
     }
     assert created["responseFormat"]["jsonSchema"]["schema"] == {"type": "object"}
@@ -63,7 +69,7 @@ async def test_create_round_trips_every_field(gql: GraphQLClient) -> None:
 
 
 async def test_update_changes_only_given_fields_and_null_clears(gql: GraphQLClient) -> None:
-    created = (await gql(CREATE, input=FULL_INPUT))["createAssistant"]
+    created = (await gql(CREATE, input=await full_input(gql)))["createAssistant"]
     changes: dict[str, Any] = {"name": "Renamed", "description": None, "tools": []}
     updated = (await gql(UPDATE, id=created["id"], input=changes))["updateAssistant"]
     assert updated["name"] == "Renamed"

@@ -85,6 +85,85 @@ CASES = [
         "assistant",
         "mutation($id: ID!) { createThreadAndRun(input: {assistantId: $id}) { id } }",
     ),
+    Case("node-file", "file", "query($id: ID!) { node(id: $id) { id } }"),
+    Case("file", "file", "query($id: ID!) { file(id: $id) { id filename } }"),
+    Case("deleteFile", "file", "mutation($id: ID!) { deleteFile(id: $id) { id } }"),
+    Case(
+        "createVectorStore-with-their-file",
+        "file",
+        "mutation($id: ID!) { createVectorStore(input: {fileIds: [$id]}) { id } }",
+    ),
+    Case(
+        "attachment-of-their-file",
+        "file",
+        'mutation($id: ID!) { createThread(input: {messages: [{content: "x", '
+        "attachments: [{fileId: $id, tools: [FILE_SEARCH]}]}]}) { id } }",
+    ),
+    Case(
+        "image-of-their-file",
+        "file",
+        "mutation($id: ID!) { createThread(input: {messages: [{contentParts: "
+        "[{type: IMAGE_FILE, imageFile: {fileId: $id}}]}]}) { id } }",
+    ),
+    Case(
+        "code-interpreter-resource-of-their-file",
+        "file",
+        f'mutation($id: ID!) {{ createAssistant(input: {{model: "{MODEL}", '
+        "toolResources: {codeInterpreter: {fileIds: [$id]}}}) { id } }",
+    ),
+    Case(
+        "file-search-resource-of-their-store",
+        "vector_store",
+        "mutation($id: ID!) { createThread(input: "
+        "{toolResources: {fileSearch: {vectorStoreIds: [$id]}}}) { id } }",
+    ),
+    Case("node-vector-store", "vector_store", "query($id: ID!) { node(id: $id) { id } }"),
+    Case(
+        "vectorStore",
+        "vector_store",
+        "query($id: ID!) { vectorStore(id: $id) { id name files { nodes { id } } } }",
+    ),
+    Case(
+        "updateVectorStore",
+        "vector_store",
+        'mutation($id: ID!) { updateVectorStore(id: $id, input: {name: "x"}) { id } }',
+    ),
+    Case(
+        "deleteVectorStore",
+        "vector_store",
+        "mutation($id: ID!) { deleteVectorStore(id: $id) { id } }",
+    ),
+    Case(
+        "searchVectorStore",
+        "vector_store",
+        'query($id: ID!) { searchVectorStore(id: $id, query: "theirs") { fileId content } }',
+    ),
+    Case(
+        "addVectorStoreFiles",
+        "vector_store",
+        'mutation($id: ID!) { addVectorStoreFiles(vectorStoreId: $id, fileIds: ["file-x"]) '
+        "{ id } }",
+    ),
+    Case(
+        "vectorStoreFile",
+        "vector_store",
+        'query($id: ID!) { vectorStoreFile(vectorStoreId: $id, fileId: "file-x") { id } }',
+    ),
+    Case(
+        "removeVectorStoreFile",
+        "vector_store",
+        'mutation($id: ID!) { removeVectorStoreFile(vectorStoreId: $id, fileId: "file-x") { id } }',
+    ),
+    Case(
+        "vectorStoreFileBatch",
+        "batch",
+        "query($id: ID!) { vectorStoreFileBatch(id: $id) { id files { nodes { id } } } }",
+    ),
+    Case(
+        "cancelVectorStoreFileBatch",
+        "batch",
+        "mutation($id: ID!) { cancelVectorStoreFileBatch(id: $id) { id } }",
+    ),
 ]
 # Connections given another project's cursor: only the caller's own objects come back.
 CONNECTIONS = [
@@ -92,11 +171,14 @@ CONNECTIONS = [
     "query($c: String!) { assistants(before: $c, last: 5) { nodes { id } } }",
     "query($t: ID!, $c: String!) { thread(id: $t) { messages(after: $c) { nodes { id } } } }",
 ]
-SNAPSHOT = """query($a: ID!, $t: ID!, $m: ID!, $r: ID!) {
+SNAPSHOT = """query($a: ID!, $t: ID!, $m: ID!, $r: ID!, $f: ID!, $v: ID!, $b: ID!) {
   assistant(id: $a) { id name metadata }
   thread(id: $t) { id metadata messages { nodes { id text metadata } } runs { nodes { id } } }
   message(id: $m) { id text }
-  run(id: $r) { id status metadata steps { nodes { id status } } } }"""
+  run(id: $r) { id status metadata steps { nodes { id status } } }
+  file(id: $f) { id filename bytes }
+  vectorStore(id: $v) { id name metadata files { nodes { id status } } }
+  vectorStoreFileBatch(id: $b) { id status } }"""
 
 
 async def make_objects(client: GraphQLClient, label: str) -> dict[str, str]:
@@ -118,7 +200,21 @@ async def make_objects(client: GraphQLClient, label: str) -> dict[str, str]:
     done = await wait_for(client, run_id)
     assert done["status"] == "COMPLETED"
     steps = await client("query($r: ID!) { run(id: $r) { steps { nodes { id } } } }", r=run_id)
+    file = await client.upload(f"{label}.txt", f"{label} knows the secret".encode())
+    store = await client(
+        "mutation($f: ID!) { createVectorStore(input: {fileIds: [$f]}) { id } }", f=file["id"]
+    )
+    store_id = store["createVectorStore"]["id"]
+    batch = await client(
+        "mutation($v: ID!, $f: ID!) { addVectorStoreFiles(vectorStoreId: $v, fileIds: [$f]) "
+        "{ id } }",
+        v=store_id,
+        f=file["id"],
+    )
     return {
+        "file": file["id"],
+        "vector_store": store_id,
+        "batch": batch["addVectorStoreFiles"]["id"],
         "run": run_id,
         "step": steps["run"]["steps"]["nodes"][0]["id"],
         "assistant": assistant["createAssistant"]["id"],
@@ -142,7 +238,14 @@ def masked(body: dict[str, Any], object_id: str) -> str:
 
 async def snapshot(client: GraphQLClient, ids: dict[str, str]) -> dict[str, Any]:
     return await client(
-        SNAPSHOT, a=ids["assistant"], t=ids["thread"], m=ids["message"], r=ids["run"]
+        SNAPSHOT,
+        a=ids["assistant"],
+        t=ids["thread"],
+        m=ids["message"],
+        r=ids["run"],
+        f=ids["file"],
+        v=ids["vector_store"],
+        b=ids["batch"],
     )
 
 

@@ -21,6 +21,7 @@ THREAD_MESSAGES = (
 
 
 async def test_create_thread_with_seed_messages_keeps_their_order(gql: GraphQLClient) -> None:
+    store = (await gql("mutation { createVectorStore { id } }"))["createVectorStore"]["id"]
     seeds: list[dict[str, Any]] = [{"content": f"message {index}"} for index in range(5)]
     seeds.append({"role": "ASSISTANT", "content": "an answer", "metadata": {"k": "v"}})
     thread = (
@@ -29,13 +30,13 @@ async def test_create_thread_with_seed_messages_keeps_their_order(gql: GraphQLCl
             input={
                 "messages": seeds,
                 "metadata": {"topic": "tests"},
-                "toolResources": {"fileSearch": {"vectorStoreIds": ["vs_1"]}},
+                "toolResources": {"fileSearch": {"vectorStoreIds": [store]}},
             },
         )
     )["createThread"]
     assert thread["id"].startswith("thread_")
     assert thread["metadata"] == {"topic": "tests"}
-    assert thread["toolResources"] == {"fileSearch": {"vectorStoreIds": ["vs_1"]}}
+    assert thread["toolResources"] == {"fileSearch": {"vectorStoreIds": [store]}}
     texts = [message["text"] for message in thread["messages"]["nodes"]]
     assert texts == [*(f"message {index}" for index in range(5)), "an answer"]
     last = thread["messages"]["nodes"][-1]
@@ -55,13 +56,15 @@ async def test_create_thread_without_input(gql: GraphQLClient) -> None:
 
 async def test_message_content_parts_and_attachments_are_stored(gql: GraphQLClient) -> None:
     thread_id = (await gql(CREATE_THREAD))["createThread"]["id"]
+    image = (await gql.upload("cat.png", b"\x89PNG\r\n\x1a\n", "VISION"))["id"]
+    document = (await gql.upload("doc.md", b"# A document"))["id"]
     parts = [
         {"type": "TEXT", "text": "What is in "},
         {"type": "IMAGE_URL", "imageUrl": {"url": "https://example.com/cat.png", "detail": "LOW"}},
         {"type": "TEXT", "text": "and in"},
-        {"type": "IMAGE_FILE", "imageFile": {"fileId": "file-img1"}},
+        {"type": "IMAGE_FILE", "imageFile": {"fileId": image}},
     ]
-    attachments = [{"fileId": "file-doc1", "tools": ["FILE_SEARCH", "CODE_INTERPRETER"]}]
+    attachments = [{"fileId": document, "tools": ["FILE_SEARCH", "CODE_INTERPRETER"]}]
     message = (
         await gql(
             CREATE_MESSAGE,
@@ -80,10 +83,8 @@ async def test_message_content_parts_and_attachments_are_stored(gql: GraphQLClie
         "url": "https://example.com/cat.png",
         "detail": "LOW",
     }
-    assert message["content"][3]["imageFile"] == {"fileId": "file-img1", "detail": "AUTO"}
-    assert message["attachments"] == [
-        {"fileId": "file-doc1", "tools": ["FILE_SEARCH", "CODE_INTERPRETER"]}
-    ]
+    assert message["content"][3]["imageFile"] == {"fileId": image, "detail": "AUTO"}
+    assert message["attachments"] == attachments
     read = await gql(
         f"query($id: ID!) {{ message(id: $id) {{ {MESSAGE_FIELDS} }} }}", id=message["id"]
     )

@@ -139,6 +139,25 @@ def stores(count: int) -> Json:
     return {"toolResources": {"fileSearch": {"vectorStoreIds": [f"vs_{i}" for i in range(count)]}}}
 
 
+async def real_resources(gql: GraphQLClient, given: Json) -> Json:
+    """`given` with its placeholder file and vector store ids made real (ids that name
+    nothing are refused as NOT_FOUND before any limit applies)."""
+    resources = given.get("toolResources")
+    if not resources:
+        return given
+    code = resources.get("codeInterpreter") or {"fileIds": []}
+    search = resources.get("fileSearch") or {"vectorStoreIds": []}
+    file_ids = [(await gql.upload(f"{i}.txt", b"x"))["id"] for i in range(len(code["fileIds"]))]
+    create = "mutation { createVectorStore { id } }"
+    store_ids = [(await gql(create))["createVectorStore"]["id"] for _ in search["vectorStoreIds"]]
+    made: Json = {}
+    if file_ids:
+        made["codeInterpreter"] = {"fileIds": file_ids}
+    if store_ids:
+        made["fileSearch"] = {"vectorStoreIds": store_ids}
+    return {**given, "toolResources": made}
+
+
 NAMES = [f"f{i}" for i in range(129)]
 CODE = {"type": "CODE_INTERPRETER"}
 OBJECT_SCHEMA = {"type": "object", "properties": {"x": {"type": "string"}}}
@@ -175,6 +194,7 @@ ASSISTANT_CASES = {  # id: (field named in the error, just inside, just outside)
 async def test_assistant_limits(
     gql: GraphQLClient, field: str, ok: Json, bad: Json, update: bool
 ) -> None:
+    ok = await real_resources(gql, ok)
     if update:
         assistant_id = await new_assistant(gql, name="before", metadata={"keep": "me"})
         await gql(UPDATE_ASSISTANT, id=assistant_id, input=ok)

@@ -2,6 +2,7 @@
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from models.base import utcnow
 from models.vector_store import ChunkDocument, VectorStoreDocument
@@ -44,7 +45,7 @@ async def test_files_are_ingested_and_searchable(gql: GraphQLClient) -> None:
         "type": "STATIC",
         "static": {"maxChunkSizeTokens": 800, "chunkOverlapTokens": 400},
     }
-    hits = (await gql(SEARCH, id=store["id"], query="how often does the lamp turn"))[
+    hits = (await gql(SEARCH, id=store["id"], q="how often does the lamp turn"))[
         "searchVectorStore"
     ]
     assert hits[0]["fileId"] == light["id"]
@@ -52,19 +53,20 @@ async def test_files_are_ingested_and_searchable(gql: GraphQLClient) -> None:
     assert "twelve seconds" in hits[0]["content"]
     assert 0 < hits[0]["score"] <= 1
     assert all(hit["fileId"] != light["id"] for hit in hits[1:])
-    none = await gql(SEARCH, id=store["id"], query="zebra quantum saxophone")
+    none = await gql(SEARCH, id=store["id"], q="zebra quantum saxophone")
     assert none["searchVectorStore"] == []
 
 
 async def test_search_input_is_checked(gql: GraphQLClient) -> None:
     store = await new_store(gql)
-    for variables, expected in [
-        ({"query": ""}, "query"),
-        ({"query": "x", "max": 0}, "maxNumResults"),
-        ({"query": "x", "max": 51}, "maxNumResults"),
-        ({"query": "x", "options": {"scoreThreshold": 1.5}}, "scoreThreshold"),
-        ({"query": "x", "filters": {"type": "eq", "key": "a"}}, "filters"),
-    ]:
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"q": ""}, "query"),
+        ({"q": "x", "max": 0}, "maxNumResults"),
+        ({"q": "x", "max": 51}, "maxNumResults"),
+        ({"q": "x", "options": {"scoreThreshold": 1.5}}, "scoreThreshold"),
+        ({"q": "x", "filters": {"type": "eq", "key": "a"}}, "filters"),
+    ]
+    for variables, expected in cases:
         error = await gql.error(SEARCH, id=store["id"], **variables)
         assert error["extensions"]["code"] == "BAD_USER_INPUT", error
         assert expected in error["message"], error
@@ -78,12 +80,10 @@ async def test_filters_and_threshold(gql: GraphQLClient) -> None:
     await gql(ADD_FILES, id=store["id"], fileIds=[second["id"]], attributes={"year": 2025})
     await wait_for_store(gql, store["id"])
     recent = {"type": "gte", "key": "year", "value": 2024}
-    hits = (await gql(SEARCH, id=store["id"], query="knead dough", filters=recent))[
-        "searchVectorStore"
-    ]
+    hits = (await gql(SEARCH, id=store["id"], q="knead dough", filters=recent))["searchVectorStore"]
     assert [hit["fileId"] for hit in hits] == [second["id"]]
     assert hits[0]["attributes"] == {"year": 2025}
-    strict = await gql(SEARCH, id=store["id"], query="knead dough", options={"scoreThreshold": 1})
+    strict = await gql(SEARCH, id=store["id"], q="knead dough", options={"scoreThreshold": 1})
     assert all(hit["score"] >= 1 for hit in strict["searchVectorStore"])
 
 
@@ -113,7 +113,7 @@ async def test_remove_and_delete(gql: GraphQLClient) -> None:
         f=light["id"],
     )
     assert removed["removeVectorStoreFile"] == {"id": light["id"], "deleted": True}
-    hits = await gql(SEARCH, id=store["id"], query="lighthouse lamp paraffin")
+    hits = await gql(SEARCH, id=store["id"], q="lighthouse lamp paraffin")
     assert hits["searchVectorStore"] == []
     after = await gql(f'{{ vectorStore(id: "{store["id"]}") {{ usageBytes }} }}')
     assert after["vectorStore"]["usageBytes"] == len(GARDEN.encode())
@@ -162,7 +162,7 @@ async def test_expired_store(gql: GraphQLClient) -> None:
     while (await wait_for_store(gql, store["id"]))["status"] != "EXPIRED":
         assert asyncio.get_running_loop().time() < deadline, "the store never expired"
         await asyncio.sleep(0.1)
-    error = await gql.error(SEARCH, id=store["id"], query="anything")
+    error = await gql.error(SEARCH, id=store["id"], q="anything")
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "expired" in error["message"]
 
@@ -211,7 +211,7 @@ async def test_another_projects_stores_and_files(gql: GraphQLClient, other: Proj
     assert seen["vectorStore"] is None
     assert (await other("{ vectorStores { nodes { id } } }"))["vectorStores"]["nodes"] == []
     for error in [
-        await other.error(SEARCH, id=store["id"], query="lamp"),
+        await other.error(SEARCH, id=store["id"], q="lamp"),
         await other.error(ADD_FILES, id=store["id"], fileIds=[theirs["id"]]),
         await other.error(
             "mutation($id: ID!) { deleteVectorStore(id: $id) { id } }", id=store["id"]

@@ -14,9 +14,9 @@ CREATE_STORE = f"""mutation($input: CreateVectorStoreInput) {{
 STORE = f"query($id: ID!) {{ vectorStore(id: $id) {{ {STORE_FIELDS} }} }}"
 STORE_FILES = f"""query($id: ID!, $status: VectorStoreFileStatus) {{ vectorStore(id: $id) {{
   files(status: $status, first: 100) {{ nodes {{ {FILE_FIELDS} }} }} }} }}"""
-SEARCH = """query($id: ID!, $query: String!, $max: Int, $options: RankingOptionsInput,
+SEARCH = """query($id: ID!, $q: String!, $max: Int, $options: RankingOptionsInput,
   $filters: JSON) {
-  searchVectorStore(id: $id, query: $query, maxNumResults: $max, rankingOptions: $options,
+  searchVectorStore(id: $id, query: $q, maxNumResults: $max, rankingOptions: $options,
     filters: $filters) { vectorStoreId fileId filename score content attributes } }"""
 ADD_FILES = """mutation($id: ID!, $fileIds: [ID!]!, $attributes: JSON,
   $chunking: ChunkingStrategyInput) {

@@ -11,10 +11,10 @@ import asyncio
 import contextlib
 
 import structlog
-from engine.files.chunking import chunk_text
-from engine.files.extract import ExtractionFailed, extract_text
 from pymongo.errors import PyMongoError
 
+from engine.files.chunking import chunk_text
+from engine.files.extract import ExtractionFailed, extract_text
 from models import file_storage
 from models import vector_stores as stores_db
 from models.file import FileDocument

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy
-from engine.files.ranking import LexicalIndex, matches, normalise, top
 
+from engine.files.filters import matches
+from engine.files.ranking import LexicalIndex, normalise, top
 from models import vector_stores as stores_db
 from models.base import utcnow
 from models.file import filenames
@@ -96,7 +97,8 @@ async def search_stores(project_id: str, request: SearchRequest) -> list[Hit]:
         mask = None
         if request.filters is not None:
             mask = numpy.array([matches(request.filters, a) for a in index.attributes], dtype=bool)
-        scores = normalise(index.lexical.scores(request.query))
+        lexical = index.lexical
+        scores = normalise(lexical.scores(request.query), lexical.ceiling(request.query))
         for position, score in top(scores, request.max_num_results, mask):
             if score > 0 and score >= request.score_threshold:
                 chunk = index.chunks[position]

@@ -23,6 +23,7 @@ from models.tools import RankingOptions
 
 NAME = "file_search"
 DEFAULT_MAX_RESULTS = 20  # OpenAI's default for gpt-4* models
+MAX_SEARCHES = 8  # per run: then the model is no longer offered the tool
 READY_WAIT_SECONDS = 60.0  # a run waits this long at most for its stores' ingestion
 MARKER = re.compile(r"【(\d+):(\d+)†([^】]*)】")
 DESCRIPTION = (

@@ -25,7 +25,8 @@ from models.ids import new_id
 
 _CALL = re.compile(r"^/call\s+(\S+)\s*(.*)$")
 _SEARCH = re.compile(r"^/search\s+(.+)$")
-SEARCH_TOOL = "file_search"  # the name engine/files/tool.py offers the model
+SEARCH_TOOL = "file_search"
+_WORD = re.compile(r"\w+")  # the name engine/files/tool.py offers the model
 # A result in a file_search output: its citation marker line, then its text.
 _RESULT = re.compile(r"^(【\d+:\d+†[^】]*】)\n(.*?)(?=\n\n【|\Z)", re.MULTILINE | re.DOTALL)
 _SLOW = re.compile(r"^/slow\s+(\d{1,6})$")
@@ -143,18 +144,16 @@ def _answer_pieces(
 
 def _answer_text(text: str, later: list[dict[str, Any]]) -> str:
     """After tool outputs: one answer naming each tool and its output."""
-    names = {
-        call["id"]: call["function"]["name"]
-        for message in later
-        for call in message.get("tool_calls") or []
-    }
+    calls = {call["id"]: call for message in later for call in message.get("tool_calls") or []}
+    names = {call_id: call["function"]["name"] for call_id, call in calls.items()}
     results = []
     for message in later:
         if message["role"] != "tool":
             continue
         name = names.get(message["tool_call_id"], "tool")
         if name == SEARCH_TOOL:
-            results.append(_quote(str(message["content"])))
+            arguments = json.loads(calls[message["tool_call_id"]]["function"]["arguments"])
+            results.append(_quote(str(message["content"]), str(arguments.get("query", ""))))
         else:
             results.append(f"{name} returned {message['content']}")
     if results:
@@ -162,10 +161,13 @@ def _answer_text(text: str, later: list[dict[str, Any]]) -> str:
     return f"You said: {text}"
 
 
-def _quote(output: str) -> str:
-    """The best result's first line, quoted, then its citation marker."""
+def _quote(output: str, query: str) -> str:
+    """The line of the best result that shares most words with the query, quoted, then the
+    result's citation marker."""
     best = _RESULT.search(output)
     if best is None:
         return "file_search found nothing"
-    first = next((line.strip() for line in best[2].splitlines() if line.strip()), "")
-    return f'file_search found "{first[:200]}"{best[1]}'
+    wanted = set(_WORD.findall(query.lower()))
+    lines = [line.strip() for line in best[2].splitlines() if line.strip()] or [""]
+    line = max(lines, key=lambda line: len(wanted & set(_WORD.findall(line.lower()))))
+    return f'file_search found "{line[:300]}"{best[1]}'
