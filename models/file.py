@@ -58,3 +58,8 @@ async def filenames(project_id: str, file_ids: set[str]) -> dict[str, str]:
     """The names of these files of the project (a deleted one is missing)."""
     found = FileDocument.find({"_id": {"$in": sorted(file_ids)}, "project_id": project_id})
     return {document.id: document.filename async for document in found}
+
+
+async def expired_files(now: datetime, limit: int = 100) -> list[FileDocument]:
+    """Files past their expiry (a bounded range on the expiry index)."""
+    return await FileDocument.find({"expires_at": {"$lt": now}}).limit(limit).to_list()

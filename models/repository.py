@@ -81,10 +81,16 @@ class Repository(Generic[D]):
     async def delete(
         self, project_id: str, object_id: str, session: AsyncClientSession | None = None
     ) -> None:
-        if not self.owns(object_id):
+        if not await self.remove(project_id, object_id, session):
             raise NotFound(self.kind, object_id)
+
+    async def remove(
+        self, project_id: str, object_id: str, session: AsyncClientSession | None = None
+    ) -> bool:
+        """Deletes the object; False if there was none (another remover came first)."""
+        if not self.owns(object_id):
+            return False
         result = await self.model.get_pymongo_collection().delete_one(
             {"_id": object_id, "project_id": project_id}, session=session
         )
-        if result.deleted_count == 0:
-            raise NotFound(self.kind, object_id)
+        return result.deleted_count == 1

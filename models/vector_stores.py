@@ -12,7 +12,9 @@ from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from models import file_storage
 from models.base import utcnow
+from models.file import files
 from models.message import MessageDocument
 from models.thread import ThreadDocument
 from models.tools import FileSearchResources, ToolResources
@@ -274,6 +276,16 @@ async def remove_file(project_id: str, store_id: str, file_id: str) -> bool:
     if removed is None:
         return False
     await drop_chunks(removed, keep_attempt=None)
+    return True
+
+
+async def delete_file(project_id: str, file_id: str) -> bool:
+    """A file, everywhere: its record first (gone for every reader at once), then its bytes
+    and its place in every vector store. False if it was not there."""
+    if not await files.remove(project_id, file_id):
+        return False
+    await file_storage.delete(file_id)
+    await remove_file_everywhere(project_id, file_id)
     return True
 
 

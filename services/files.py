@@ -8,6 +8,7 @@ from typing import Any
 
 from models import file_storage
 from models import vector_stores as stores_db
+from models.base import utcnow
 from models.errors import BadUserInput, NotFound
 from models.file import UPLOAD_PURPOSES, FileDocument, FileExpiry, FilePurpose, files
 from models.pagination import Page, PageRequest
@@ -100,14 +101,14 @@ class FileService:
         self, project_id: str, request: PageRequest, purpose: FilePurpose | None = None
     ) -> Page[FileDocument]:
         filters: dict[str, Any] = {} if purpose is None else {"purpose": purpose}
+        # An expired file is listed no more, even before the sweep removes it.
+        filters["expires_at"] = {"$not": {"$lte": utcnow()}}
         return await files.page(project_id, request, **filters)
 
     async def delete(self, project_id: str, file_id: str) -> None:
-        """The record first (the file is gone for every reader at once), then its bytes;
-        it leaves every vector store it was in."""
-        await files.delete(project_id, file_id)
-        await file_storage.delete(file_id)
-        await stores_db.remove_file_everywhere(project_id, file_id)
+        """The file, its bytes, and its place in every vector store it was in."""
+        if not await stores_db.delete_file(project_id, file_id):
+            raise NotFound("file", file_id)
 
     async def ensure_exist(self, project_id: str, file_ids: Iterable[str]) -> None:
         """NOT_FOUND for the first id that is not a file of this project."""

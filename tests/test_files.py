@@ -1,10 +1,13 @@
 """Files: multipart uploads over HTTP into GridFS, downloads, listing, deletion, limits."""
 
+import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
+from models.base import utcnow
 from models.file import FileDocument
 from tests.conftest import client
 from tests.graphql import GraphQLClient, ProjectClient, bearer
@@ -108,9 +111,25 @@ async def test_upload_input_is_checked(gql: GraphQLClient) -> None:
     assert await FileDocument.find_all().count() == 0
 
 
-async def test_expiry_is_reported(gql: GraphQLClient) -> None:
+async def test_an_expired_file_is_gone(gql: GraphQLClient) -> None:
     file = await gql.upload("temp.txt", b"t", expiresAfter={"seconds": 3600})
+    kept = await gql.upload("kept.txt", b"k")
     assert file["expiresAt"] is not None
+    assert kept["expiresAt"] is None
+    listed = await gql("{ files { nodes { id } } }")
+    assert [node["id"] for node in listed["files"]["nodes"]] == [kept["id"], file["id"]]
+    past = utcnow() - timedelta(seconds=1)
+    await FileDocument.get_pymongo_collection().update_one(
+        {"_id": file["id"]}, {"$set": {"expires_at": past}}
+    )
+    listed = await gql("{ files { nodes { id } } }")
+    assert [node["id"] for node in listed["files"]["nodes"]] == [kept["id"]]
+    assert (await gql("query($id: ID!) { file(id: $id) { id } }", id=file["id"]))["file"] is None
+    assert (await download(gql.http, file)).status_code == 404
+    deadline = asyncio.get_running_loop().time() + 30
+    while await FileDocument.find_one({"_id": file["id"]}) is not None:  # the sweep deletes it
+        assert asyncio.get_running_loop().time() < deadline, "the expired file was never deleted"
+        await asyncio.sleep(0.1)
 
 
 async def test_another_projects_file_is_unknown(

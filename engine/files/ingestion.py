@@ -17,7 +17,8 @@ from engine.files.chunking import chunk_text
 from engine.files.extract import ExtractionFailed, extract_text
 from models import file_storage
 from models import vector_stores as stores_db
-from models.file import FileDocument
+from models.base import utcnow
+from models.file import FileDocument, expired_files
 from models.liveness import process
 from models.vector_store import ChunkDocument, VectorStoreFileDocument
 
@@ -63,6 +64,7 @@ class IngestionPool:
             try:
                 await stores_db.give_up_stale()
                 await stores_db.expire_stores()
+                await delete_expired_files()
                 while len(self.running) < self.concurrency and not self._stopping:
                     claimed = await stores_db.claim_ingestion(process.name, self.lease_seconds)
                     if claimed is None:
@@ -107,6 +109,13 @@ class IngestionPool:
             if not held:
                 work.cancel()
                 return
+
+
+async def delete_expired_files() -> None:
+    """Files past their `expires_after`: the record, the bytes, and their place in stores."""
+    for file in await expired_files(utcnow()):
+        if await stores_db.delete_file(file.project_id, file.id):
+            log.info("file_expired", file_id=file.id)
 
 
 async def _release(document: VectorStoreFileDocument) -> None:
