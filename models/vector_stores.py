@@ -8,7 +8,7 @@ its chunks tagged with its attempt, and completes only if the file is still its 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
@@ -194,7 +194,7 @@ async def complete_file(document: VectorStoreFileDocument, usage_bytes: int) -> 
         return True
 
     completed = await vector_store_files.transaction(write)
-    await drop_chunks(document, keep_attempt=document.attempt if completed else None)
+    await drop_chunks(document, "others" if completed else "this")
     return completed
 
 
@@ -209,39 +209,49 @@ async def fail_file(document: VectorStoreFileDocument, code: ErrorCode, message:
             }
         },
     )
-    await drop_chunks(document, keep_attempt=None)
+    await drop_chunks(document, "this")
 
 
 async def give_up_stale(now: datetime | None = None) -> None:
-    """Files that failed to ingest MAX_ATTEMPTS times (workers died on them) end `failed`."""
+    """Files that failed to ingest MAX_ATTEMPTS times (workers died on them) end `failed`,
+    and what their attempts stored goes."""
     collection = VectorStoreFileDocument.get_pymongo_collection()
-    await collection.update_many(
-        {
-            "status": "in_progress",
-            "attempt": {"$gte": MAX_ATTEMPTS},
-            "lease.expires_at": {"$lt": now or utcnow()},
-        },
-        {
-            "$set": {
-                "status": "failed",
-                "lease": None,
-                "last_error": {
-                    "code": "server_error",
-                    "message": f"Ingestion stopped {MAX_ATTEMPTS} times before it finished.",
-                },
-            }
-        },
-    )
+    stale = {
+        "status": "in_progress",
+        "attempt": {"$gte": MAX_ATTEMPTS},
+        "lease.expires_at": {"$lt": now or utcnow()},
+    }
+    message = f"Ingestion stopped {MAX_ATTEMPTS} times before it finished."
+    for raw in await collection.find(stale).to_list(CLAIM_CANDIDATES):
+        document = VectorStoreFileDocument.model_validate(raw)
+        failed = await collection.update_one(
+            {**stale, "_id": document.id, "attempt": document.attempt},
+            {
+                "$set": {
+                    "status": "failed",
+                    "lease": None,
+                    "last_error": {"code": "server_error", "message": message},
+                }
+            },
+        )
+        if failed.modified_count:
+            await drop_chunks(document, "all")
 
 
-async def drop_chunks(document: VectorStoreFileDocument, keep_attempt: int | None) -> None:
-    """Chunks of this file in this store, but those of `keep_attempt`."""
+Attempts = Literal["all", "this", "others", "earlier"]
+
+
+async def drop_chunks(document: VectorStoreFileDocument, attempts: Attempts) -> None:
+    """Chunks of this file in this store: of every attempt, of this document's attempt only,
+    of all but it (once it completed), or of the attempts before it (a new attempt starts).
+    A worker never drops what a later attempt, which took the file over, has written."""
     scope: dict[str, Any] = {
         "vector_store_id": document.vector_store_id,
         "file_id": document.file_id,
     }
-    if keep_attempt is not None:
-        scope["attempt"] = {"$ne": keep_attempt}
+    operator = {"this": "$eq", "others": "$ne", "earlier": "$lt"}.get(attempts)
+    if operator is not None:
+        scope["attempt"] = {operator: document.attempt}
     await ChunkDocument.get_pymongo_collection().delete_many(scope)
 
 
@@ -275,7 +285,7 @@ async def remove_file(project_id: str, store_id: str, file_id: str) -> bool:
     removed: VectorStoreFileDocument | None = await vector_store_files.transaction(write)
     if removed is None:
         return False
-    await drop_chunks(removed, keep_attempt=None)
+    await drop_chunks(removed, "all")
     return True
 
 

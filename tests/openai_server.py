@@ -52,6 +52,13 @@ class Script:
     # The last chunk's `finish_reason` ("length", "content_filter"…); None: "tool_calls" when
     # the script calls tools, else "stop".
     finish_reason: str | None = None
+    # The answer once the prompt holds tool outputs (a run that runs its own tools asks again
+    # at once, before a test could change the script).
+    after_tools: "Script | None" = None
+
+    def for_prompt(self, messages: list[dict[str, Any]]) -> "Script":
+        answered = any(message.get("role") == "tool" for message in messages)
+        return self.after_tools if answered and self.after_tools else self
 
 
 @dataclass(frozen=True)
@@ -117,11 +124,12 @@ class OpenAICompatibleServer:
             if needs_tools in body and not body.get("tools"):  # as OpenAI refuses them
                 return _error(400, f"'{needs_tools}' is only allowed when 'tools' are specified")
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        script = self.script.for_prompt(body.get("messages") or [])
         return StreamingResponse(
-            self._stream(body["model"], include_usage), media_type="text/event-stream"
+            self._stream(script, body["model"], include_usage), media_type="text/event-stream"
         )
 
-    async def _stream(self, model: str, include_usage: bool) -> AsyncIterator[str]:
+    async def _stream(self, script: Script, model: str, include_usage: bool) -> AsyncIterator[str]:
         envelope = {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
             "object": "chat.completion.chunk",
@@ -129,14 +137,14 @@ class OpenAICompatibleServer:
             "model": model,
             "system_fingerprint": "fp_test",
         }
-        events = [json.dumps(envelope | part) for part in _parts(self.script, include_usage)]
-        if self.script.inject is not None:
-            events.insert(1, self.script.inject)
+        events = [json.dumps(envelope | part) for part in _parts(script, include_usage)]
+        if script.inject is not None:
+            events.insert(1, script.inject)
         events.append("[DONE]")
         finished = False
         try:
             for event in events:
-                await asyncio.sleep(self.script.chunk_delay)
+                await asyncio.sleep(script.chunk_delay)
                 yield f"data: {event}\n\n"
             finished = True
         finally:

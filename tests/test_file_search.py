@@ -1,8 +1,10 @@
 """file_search in runs: the built-in model's /search, with a tool_calls step and citations."""
 
+import json
 from typing import Any
 
 from tests.graphql import GraphQLClient, ProjectClient
+from tests.openai_server import Script, Scripted, ToolCall
 from tests.runs import CREATE_RUN, CREATE_THREAD, new_assistant, start_run, wait_for
 from tests.vector_stores import new_store, wait_for_store
 
@@ -19,6 +21,7 @@ ANSWER = """query($id: ID!) { thread(id: $id) { messages(order: ASC) { nodes { r
   content { ... on TextContent { text { value annotations {
     ... on FileCitationAnnotation { text startIndex endIndex fileId } } } } } } } } }"""
 FILE_SEARCH = {"type": "FILE_SEARCH"}
+MODEL = "gpt-test"  # any name but the built-in one goes to the test endpoint
 
 
 async def answer_of(gql: GraphQLClient, thread_id: str) -> dict[str, Any]:
@@ -140,3 +143,45 @@ async def test_unknown_or_foreign_file_ids_are_not_found(
         input={"toolResources": {"fileSearch": {"vectorStoreIds": [their_store["id"]]}}},
     )
     assert error["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_an_openai_compatible_model_searches_and_cites(
+    gql: GraphQLClient, endpoint: Scripted
+) -> None:
+    manual = await gql.upload("boiler.md", MANUAL.encode())
+    store = await new_store(gql, fileIds=[manual["id"]])
+    await wait_for_store(gql, store["id"])
+    answer = "Hold the red button for five seconds【0:0†boiler.md】, then check it【0:7†x】."
+    server = endpoint(
+        Script(
+            tool_calls=[ToolCall("file_search", json.dumps({"query": "reset the boiler"}))],
+            after_tools=Script(text=answer),
+        )
+    )
+    assistant = await new_assistant(
+        gql,
+        model=MODEL,
+        tools=[{"type": "FILE_SEARCH", "fileSearch": {"maxNumResults": 3}}],
+        toolResources={"fileSearch": {"vectorStoreIds": [store["id"]]}},
+    )
+    run = await start_run(gql, assistant, "How do I reset my boiler?")
+    ended = await wait_for(gql, run["id"])
+    assert ended["status"] == "COMPLETED", ended
+    # The run did not stop for outputs: Threadline searched and asked the model again.
+    first, second = (request.body for request in server.requests)
+    assert [tool["function"]["name"] for tool in first["tools"]] == ["file_search"]
+    assistant_turn, tool_turn = second["messages"][-2:]
+    assert assistant_turn["tool_calls"][0]["function"]["name"] == "file_search"
+    assert tool_turn["role"] == "tool"
+    assert "【0:0†boiler.md】" in tool_turn["content"]
+    assert "red button" in tool_turn["content"]
+    message = await answer_of(gql, run["threadId"])
+    assert message["text"] == answer
+    (citation,) = message["content"][0]["text"]["annotations"]  # 【0:7†x】 names no result
+    assert citation["text"] == "【0:0†boiler.md】"
+    assert answer[citation["startIndex"] : citation["endIndex"]] == citation["text"]
+    assert citation["fileId"] == manual["id"]
+    steps = (await gql(SEARCH_STEPS, id=run["id"]))["run"]["steps"]["nodes"]
+    results = steps[0]["stepDetails"]["toolCalls"][0]["fileSearch"]["results"]
+    assert len(results) == 1
+    assert results[0]["fileId"] == manual["id"]

@@ -4,8 +4,11 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
+from fastapi import FastAPI
+
 from models.base import utcnow
-from models.vector_store import ChunkDocument, VectorStoreDocument
+from models.vector_store import ChunkDocument, VectorStoreDocument, VectorStoreFileDocument
 from tests.graphql import GraphQLClient, ProjectClient
 from tests.vector_stores import (
     ADD_FILES,
@@ -223,3 +226,43 @@ async def test_another_projects_stores_and_files(gql: GraphQLClient, other: Proj
         ),
     ]:
         assert error["extensions"]["code"] == "NOT_FOUND", error
+
+
+BIG_TEXT = "\n\n".join(f"Paragraph {i}. {GARDEN} {RECIPE}" for i in range(20_000))
+
+
+async def wait_until_claimed(store_id: str) -> None:
+    deadline = asyncio.get_running_loop().time() + 60
+    while not await VectorStoreFileDocument.find_one(
+        {"vector_store_id": store_id, "lease": {"$ne": None}}
+    ):
+        assert asyncio.get_running_loop().time() < deadline, "ingestion never started"
+        await asyncio.sleep(0.01)
+
+
+async def wait_until_nothing_left(app: FastAPI, store_id: str) -> None:
+    """Until the ingestion worker let go, and no chunk of the store is left."""
+    deadline = asyncio.get_running_loop().time() + 120
+    while (
+        app.state.engine.ingestion.running
+        or await ChunkDocument.find({"vector_store_id": store_id}).count()
+    ):
+        assert asyncio.get_running_loop().time() < deadline, "chunks of a deleted store remain"
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("deleted", ["store", "file"])
+async def test_deleting_while_ingesting_leaves_nothing(
+    app: FastAPI, gql: GraphQLClient, deleted: str
+) -> None:
+    file = await gql.upload("big.txt", BIG_TEXT.encode())
+    store = await new_store(gql, fileIds=[file["id"]])
+    await wait_until_claimed(store["id"])
+    if deleted == "store":
+        await gql("mutation($id: ID!) { deleteVectorStore(id: $id) { id } }", id=store["id"])
+    else:
+        await gql("mutation($id: ID!) { deleteFile(id: $id) { id } }", id=file["id"])
+    await wait_until_nothing_left(app, store["id"])
+    assert await VectorStoreFileDocument.find({"vector_store_id": store["id"]}).count() == 0
+    if deleted == "file":
+        assert (await wait_for_store(gql, store["id"]))["fileCounts"]["total"] == 0

@@ -84,6 +84,9 @@ class IngestionPool:
         try:
             await work
         except asyncio.CancelledError:
+            # Stopping, or the file is no longer this attempt's: what it stored goes.
+            with contextlib.suppress(PyMongoError):
+                await stores_db.drop_chunks(document, "this")
             if self._stopping:
                 await _release(document)
         except PyMongoError as error:  # the lease runs out; another attempt follows
@@ -140,7 +143,7 @@ async def ingest(document: VectorStoreFileDocument) -> None:
     chunks = await asyncio.to_thread(
         chunk_text, text, static.max_chunk_size_tokens, static.chunk_overlap_tokens
     )
-    await stores_db.drop_chunks(document, keep_attempt=None)  # an earlier attempt's
+    await stores_db.drop_chunks(document, "earlier")  # what a dead worker left
     for start in range(0, len(chunks), SAVE_BATCH):
         batch = chunks[start : start + SAVE_BATCH]
         await stores_db.save_chunks(
