@@ -61,6 +61,10 @@ def json_node(value: Any) -> graphql.ValueNode:
 
 
 schemathesis.graphql.scalar("JSON", JSON_VALUES.map(json_node))
+# A file comes only as a multipart request's part: a literal in the query is a client's mistake.
+schemathesis.graphql.scalar(
+    "Upload", (st.text(max_size=20).map(nodes.String) | st.just(nodes.Null))
+)
 
 
 class Live:
