@@ -57,6 +57,7 @@ bench: install
 	$(BIN)/python bench/long_thread.py
 	$(BIN)/python bench/takeover_stress.py
 	$(BIN)/python bench/retrieval_quality.py
+	$(BIN)/python bench/file_search.py
 
 clean:
 	rm -rf $(VENV) app/static/graphiql
