@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
             embedded.stop()  # nothing to do unless it was started
 
     engine = Engine(settings)
-    services = Services.build(settings.max_file_bytes, engine.ingestion.wake)
+    services = Services.build(settings.max_file_bytes, engine.ingestion.wake, engine.searcher)
 
     async def get_context(connection: HTTPConnection) -> Context:
         context = Context(settings, connection.app.state.authenticator, engine, services)

@@ -1,9 +1,9 @@
 """One settings object, read from THREADLINE_* environment variables."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     # A models file (TOML or YAML): names/patterns → endpoint, key variable, context, tokenizer.
     # Its entries come first; the endpoint above, when set, serves every other name.
     models: Path | None = None
+    # File search: with a model named, chunks and queries are embedded too, and the dense
+    # ranking is fused with the lexical one. Unset: lexical (BM25) only, no endpoint needed.
+    embeddings_model: str | None = None
+    # Unset: the chat endpoint above (and then its key, which is never sent elsewhere).
+    embeddings_base_url: str | None = None
+    embeddings_api_key: SecretStr | None = None
     workers: int = 2
     run_lease_seconds: float = Field(default=30, gt=0)
     # On SIGTERM, running runs get this long to finish before they are handed back.
@@ -52,6 +58,15 @@ class Settings(BaseSettings):
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
     # How often an open websocket re-checks that its key is still valid while streaming.
     ws_auth_recheck_seconds: float = Field(default=5.0, ge=0)
+
+    @model_validator(mode="after")
+    def _embeddings_have_an_endpoint(self) -> Self:
+        if self.embeddings_model and not (self.embeddings_base_url or self.openai_base_url):
+            raise ValueError(
+                "THREADLINE_EMBEDDINGS_MODEL needs THREADLINE_EMBEDDINGS_BASE_URL "
+                "or THREADLINE_OPENAI_BASE_URL"
+            )
+        return self
 
     @property
     def data_dir(self) -> Path:

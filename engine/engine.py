@@ -5,7 +5,9 @@ from app.settings import Settings
 from engine.bus import EventBus
 from engine.catalog import Catalog
 from engine.executor import Executor
+from engine.files.embeddings import Embedder
 from engine.files.ingestion import IngestionPool
+from engine.files.search import Searcher
 from engine.runs import RunService
 from engine.worker import WorkerPool
 
@@ -13,13 +15,18 @@ from engine.worker import WorkerPool
 class Engine:
     def __init__(self, settings: Settings, workers: int | None = None) -> None:
         self.catalog = Catalog.from_settings(settings)
+        # Unset (no THREADLINE_EMBEDDINGS_MODEL): file search is lexical only.
+        self.embedder = Embedder.from_settings(settings)
+        self.searcher = Searcher(self.embedder)
         self.workers = WorkerPool(
-            Executor(self.catalog),
+            Executor(self.catalog, self.searcher),
             settings.workers if workers is None else workers,
             settings.run_lease_seconds,
         )
         # One ingestion at a time per process with workers: extraction is CPU-bound.
-        self.ingestion = IngestionPool(min(1, self.workers.concurrency), settings.run_lease_seconds)
+        self.ingestion = IngestionPool(
+            min(1, self.workers.concurrency), settings.run_lease_seconds, self.embedder
+        )
         self.drain_seconds = settings.drain_seconds
         self.bus = EventBus()
         self.runs = RunService(
@@ -37,3 +44,5 @@ class Engine:
         await self.workers.stop(self.drain_seconds)
         await self.bus.close()
         await self.catalog.aclose()
+        if self.embedder is not None:
+            await self.embedder.aclose()

@@ -8,6 +8,7 @@ from engine.budgets import completion_tokens_left, prompt_tokens_left
 from engine.catalog import Catalog
 from engine.encodings import TokenizerName
 from engine.endings import CANCELLED, Ending
+from engine.files.search import Searcher
 from engine.prompt import (
     Progress,
     PromptTooLarge,
@@ -36,8 +37,9 @@ INTERNAL_ERROR = "The run failed on an internal error."
 
 
 class Executor:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, searcher: Searcher) -> None:
         self.catalog = catalog
+        self.searcher = searcher  # for the file_search calls runs make
 
     async def execute(self, run: RunDocument, stop: Stop) -> None:
         """Runs until the run waits or ends, or until `stop` (or a refused write) stops it."""
@@ -84,7 +86,7 @@ class Executor:
         tokenizer = self.catalog.tokenizer(writer.run.model)
         request = await self._request(writer.run, budget, tokenizer)
         prompt_tokens = tokens.count_messages(request.messages, tokenizer)
-        turn = Turn(writer, prompt_tokens, budget, tokenizer, stop)
+        turn = Turn(writer, prompt_tokens, budget, tokenizer, stop, searcher=self.searcher)
         await turn.resume()
         provider = self.catalog.provider(writer.run.model)
         async with ModelStream(provider.stream(request), stop) as stream:  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from engine import endings, tokens
 from engine.encodings import TokenizerName
 from engine.files import tool as file_search
+from engine.files.search import Searcher
 from engine.parts import Parts, PartType
 from engine.providers.base import Finish, ToolCallDelta, Usage
 from engine.stop import Stop
@@ -70,9 +71,12 @@ class Turn:
         budget: int | None,
         tokenizer: TokenizerName = tokens.DEFAULT,
         stop: Stop | None = None,
+        *,
+        searcher: Searcher,
     ) -> None:
         self.writer = writer
         self.stop = stop or Stop()
+        self.searcher = searcher  # runs the turn's file_search calls
         # The run's file_search calls so far: the markers its answer may cite (see resume).
         self.citable: list[FileSearchCall] = []
         # Set by `finish` when the turn's tool calls were all run here: another turn follows.
@@ -374,7 +378,7 @@ class Turn:
         done = []
         for call in calls:
             if call.type == "file_search":
-                call = await file_search.run_call(self.writer.run, call, self.stop)
+                call = await file_search.run_call(self.writer.run, call, self.stop, self.searcher)
             done.append(call)
         return done
 

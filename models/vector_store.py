@@ -128,6 +128,9 @@ class VectorStoreFileDocument(ScopedDocument):
     # the attempt that completed are searched.
     lease: Lease | None = None
     attempt: int = 0
+    # The embeddings model its chunks' vectors came from (None: not embedded). Vectors of
+    # different models do not compare: search compares a query only with the configured one's.
+    embedding_model: str | None = None
 
     class Settings:
         name = "vector_store_files"

@@ -178,15 +178,22 @@ async def save_chunks(chunks: list[ChunkDocument]) -> None:
         await ChunkDocument.insert_many(chunks)
 
 
-async def complete_file(document: VectorStoreFileDocument, usage_bytes: int) -> bool:
+async def complete_file(
+    document: VectorStoreFileDocument, usage_bytes: int, embedding_model: str | None = None
+) -> bool:
     """The attempt's chunks become the file's searchable ones, atomically with the store's
-    usage and revision. False if the file was no longer this attempt's."""
+    usage and revision (and the model that embedded them, if one did). False if the file was
+    no longer this attempt's."""
+    fields: dict[str, Any] = {
+        "status": "completed",
+        "usage_bytes": usage_bytes,
+        "lease": None,
+        "embedding_model": embedding_model,
+    }
 
     async def write(session: AsyncClientSession) -> bool:
         done = await VectorStoreFileDocument.get_pymongo_collection().update_one(
-            _held(document),
-            {"$set": {"status": "completed", "usage_bytes": usage_bytes, "lease": None}},
-            session=session,
+            _held(document), {"$set": fields}, session=session
         )
         if done.modified_count == 0:
             return False
@@ -332,26 +339,37 @@ class SearchableFile:
     file_id: str
     attempt: int
     attributes: dict[str, Any]
+    embedding_model: str | None = None
 
 
-async def searchable(store_id: str) -> tuple[list[SearchableFile], list[ChunkDocument]]:
-    """The store's completed files and their chunks, each a bounded range on an index."""
+async def searchable(
+    store_id: str, embedding_model: str | None = None
+) -> tuple[list[SearchableFile], list[ChunkDocument]]:
+    """The store's completed files and their chunks, each a bounded range on an index. Only
+    the files embedded by `embedding_model` bring their chunks' vectors (others' would not
+    compare with the query's, and are the bulk of a chunk)."""
     files = [
-        SearchableFile(document.file_id, document.attempt, dict(document.attributes))
+        SearchableFile(
+            document.file_id, document.attempt, dict(document.attributes), document.embedding_model
+        )
         async for document in VectorStoreFileDocument.find(
             {"vector_store_id": store_id, "status": "completed"}
         )
     ]
     chunks: list[ChunkDocument] = []
     for file in files:
-        chunks += (
-            await ChunkDocument.find(
-                {"vector_store_id": store_id, "file_id": file.file_id, "attempt": file.attempt}
-            )
-            .sort("index")
-            .to_list()
-        )
+        vectors = embedding_model is not None and file.embedding_model == embedding_model
+        chunks += await _chunks_of(store_id, file, vectors)
     return files, chunks
+
+
+async def _chunks_of(store_id: str, file: SearchableFile, vectors: bool) -> list[ChunkDocument]:
+    found = ChunkDocument.get_pymongo_collection().find(
+        {"vector_store_id": store_id, "file_id": file.file_id, "attempt": file.attempt},
+        None if vectors else {"embedding": False},
+        sort=[("index", 1)],
+    )
+    return [ChunkDocument.model_validate(raw) async for raw in found]
 
 
 async def store_revision(store_id: str) -> int | None:

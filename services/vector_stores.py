@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from engine.files.search import Hit, SearchRequest, search_stores
+from engine.files.search import Hit, Searcher, SearchRequest
 from models import vector_stores as stores_db
 from models.base import utcnow
 from models.errors import BadUserInput, NotFound
@@ -60,8 +60,9 @@ class AddFiles(_Chunked):
 
 
 class VectorStoreService:
-    def __init__(self, notify: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, notify: Callable[[], None], searcher: Searcher) -> None:
         self.notify = notify  # wakes this process's ingestion workers
+        self.searcher = searcher
 
     async def create(self, project_id: str, data: dict[str, Any]) -> VectorStoreDocument:
         given = validated(CreateVectorStore, data)
@@ -177,7 +178,7 @@ class VectorStoreService:
             store = await vector_stores.get(project_id, store_id)
             if store.expired:
                 raise BadUserInput(f"Vector store {store_id} has expired.")
-        return await search_stores(project_id, request)
+        return await self.searcher.search(project_id, request)
 
     async def _writable(self, project_id: str, store_id: str) -> VectorStoreDocument:
         store = await vector_stores.get(project_id, store_id)

@@ -60,6 +60,14 @@ def endpoint(model_server: OpenAICompatibleServer) -> Scripted:
     return script
 
 
+@pytest.fixture
+def embeddings_endpoint(model_server: OpenAICompatibleServer) -> OpenAICompatibleServer:
+    """The same endpoint's `/v1/embeddings`, its requests cleared and answering them all."""
+    model_server.embedding_requests.clear()
+    model_server.embeddings_fail_with = []
+    return model_server
+
+
 @pytest.fixture(scope="session")
 def settings(
     mongodb_uri: str, model_server: OpenAICompatibleServer, tmp_path_factory: pytest.TempPathFactory

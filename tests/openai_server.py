@@ -1,4 +1,5 @@
-"""A small, real OpenAI-compatible chat-completions server for tests, served over real HTTP.
+"""A small, real OpenAI-compatible server for tests (chat completions and embeddings), served
+over real HTTP.
 
     script = Script(text="Hello there", fail_with=[429, 429])
     async with OpenAICompatibleServer(script) as server:
@@ -7,11 +8,20 @@
 It answers `POST /v1/chat/completions` (streaming only) the way OpenAI does: SSE
 `chat.completion.chunk`s (a role chunk, the text word by word, each tool call's id and name
 then its arguments in pieces, a finish chunk, a usage chunk when asked), then `data: [DONE]`.
+
+It answers `POST /v1/embeddings` too, with `embed`'s vectors: a hashed bag of words, the same
+for words of one SYNONYMS group, so a text and a query that share only synonyms are close as
+vectors while no word of one is in the other. The model name seeds the hash: two models' vectors
+of one text differ, as real models' do.
 """
 
 import asyncio
+import base64
+import hashlib
 import json
+import math
 import re
+import struct
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +38,23 @@ from starlette.routing import Route
 from app.processes import free_port
 
 ARGUMENT_PIECE = 5  # characters of a tool call's arguments per chunk
+EMBEDDING_DIMENSIONS = 512
+# Words `embed` does not tell apart: each maps to the first of its group.
+SYNONYMS = {
+    word: group[0]
+    for group in (("physician", "doctor", "medic"), ("automobile", "car"), ("lamp", "lantern"))
+    for word in group
+}
+
+
+def embed(text: str, model: str) -> list[float]:
+    """A hashed bag of words (synonyms as one word), of unit length; zeros for no words."""
+    vector = [0.0] * EMBEDDING_DIMENSIONS
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        digest = hashlib.blake2b(f"{model}|{SYNONYMS.get(word, word)}".encode(), digest_size=8)
+        vector[int.from_bytes(digest.digest(), "little") % EMBEDDING_DIMENSIONS] += 1.0
+    length = math.sqrt(sum(value * value for value in vector))
+    return [value / length for value in vector] if length else vector
 
 
 @dataclass(frozen=True)
@@ -74,7 +101,14 @@ class OpenAICompatibleServer:
         # Set when a client goes away before its stream ended.
         self.disconnected = asyncio.Event()
         self.base_url = ""
-        app = Starlette(routes=[Route("/v1/chat/completions", self._answer, methods=["POST"])])
+        self.embedding_requests: list[Received] = []
+        # Statuses answered to the first embeddings requests, in order; later ones succeed.
+        self.embeddings_fail_with: list[int] = []
+        routes = [
+            Route("/v1/chat/completions", self._answer, methods=["POST"]),
+            Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+        ]
+        app = Starlette(routes=routes)
         self._port = free_port()
         config = uvicorn.Config(
             app,
@@ -129,6 +163,28 @@ class OpenAICompatibleServer:
             self._stream(script, body["model"], include_usage), media_type="text/event-stream"
         )
 
+    async def _embeddings(self, request: Request) -> Response:
+        body: dict[str, Any] = await request.json()
+        self.embedding_requests.append(Received(body, dict(request.headers)))
+        attempt = len(self.embedding_requests) - 1
+        if attempt < len(self.embeddings_fail_with):
+            return _error(self.embeddings_fail_with[attempt], "scripted")
+        inputs = body.get("input")
+        inputs = [inputs] if isinstance(inputs, str) else inputs
+        if not isinstance(inputs, list) or not all(isinstance(i, str) and i for i in inputs):
+            return _error(400, "'input' must be a non-empty string or a list of them")
+        vectors = [embed(text, body["model"]) for text in inputs]
+        as_base64 = body.get("encoding_format") == "base64"
+        data = [
+            {"object": "embedding", "index": index, "embedding": _b64(v) if as_base64 else v}
+            for index, v in enumerate(vectors)
+        ]
+        tokens = sum(len(text.split()) for text in inputs)
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        return JSONResponse(
+            {"object": "list", "data": data, "model": body["model"], "usage": usage}
+        )
+
     async def _stream(self, script: Script, model: str, include_usage: bool) -> AsyncIterator[str]:
         envelope = {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
@@ -174,6 +230,11 @@ def _parts(script: Script, include_usage: bool) -> list[dict[str, Any]]:
         parts = [part | {"usage": None} for part in parts]
         parts.append({"choices": [], "usage": usage | {"total_tokens": prompt + completion}})
     return parts
+
+
+def _b64(vector: list[float]) -> str:
+    """As OpenAI sends `encoding_format: base64`: little-endian float32s."""
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
 
 
 def _words(text: str) -> list[str]:

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from engine.files.chunking import chunk_text
 from pymongo import AsyncMongoClient
 
+from engine.files.chunking import chunk_text
 from tests.graphql import GraphQLClient
 from tests.processes import http_url, server, worker
 from tests.vector_stores import new_store, store_files, wait_for_store

@@ -5,7 +5,11 @@ A file is leased like a run: claimed with an attempt number, heartbeaten, and co
 if still this attempt's. A worker killed midway loses its lease; another takes the file over
 and starts it again (the dead attempt's chunks are dropped). A file that stops workers
 MAX_ATTEMPTS times ends `failed`, and an unreadable one ends `failed` with OpenAI's code:
-never a crash, never a stuck `in_progress`."""
+never a crash, never a stuck `in_progress`.
+
+With an embeddings endpoint configured, each chunk is stored with its vector and the file
+records the model; a file whose chunks the endpoint could not embed ends `failed` with
+`server_error` (the SDK has retried transient errors by then)."""
 
 import asyncio
 import contextlib
@@ -13,7 +17,8 @@ import contextlib
 import structlog
 from pymongo.errors import PyMongoError
 
-from engine.files.chunking import chunk_text
+from engine.files.chunking import Chunk, chunk_text
+from engine.files.embeddings import Embedder, EmbeddingsFailed
 from engine.files.extract import ExtractionFailed, extract_text
 from models import file_storage
 from models import vector_stores as stores_db
@@ -32,9 +37,12 @@ class Lost(Exception):
 
 
 class IngestionPool:
-    def __init__(self, concurrency: int, lease_seconds: float) -> None:
+    def __init__(
+        self, concurrency: int, lease_seconds: float, embedder: Embedder | None = None
+    ) -> None:
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
+        self.embedder = embedder
         self.running: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._stopping = False
@@ -79,7 +87,7 @@ class IngestionPool:
 
     async def _run(self, document: VectorStoreFileDocument) -> None:
         log.info("ingestion_claimed", file_id=document.file_id, attempt=document.attempt)
-        work = asyncio.create_task(ingest(document))
+        work = asyncio.create_task(ingest(document, self.embedder))
         heartbeat = asyncio.create_task(self._heartbeat(document, work))
         try:
             await work
@@ -126,8 +134,8 @@ async def _release(document: VectorStoreFileDocument) -> None:
         await stores_db.release_ingestion(document)
 
 
-async def ingest(document: VectorStoreFileDocument) -> None:
-    """Extract, chunk, store the chunks, complete: or end `failed` with a reason."""
+async def ingest(document: VectorStoreFileDocument, embedder: Embedder | None = None) -> None:
+    """Extract, chunk, embed and store the chunks, complete: or end `failed` with a reason."""
     file = await FileDocument.find_one({"_id": document.file_id})
     if file is None:
         await stores_db.fail_file(document, "invalid_file", "The file was deleted.")
@@ -144,8 +152,27 @@ async def ingest(document: VectorStoreFileDocument) -> None:
         chunk_text, text, static.max_chunk_size_tokens, static.chunk_overlap_tokens
     )
     await stores_db.drop_chunks(document, "earlier")  # what a dead worker left
+    try:
+        await _store_chunks(document, chunks, embedder)
+    except EmbeddingsFailed as failure:
+        log.warning("ingestion_embeddings_failed", file_id=file.id, error=failure.message)
+        message = f"The embeddings endpoint failed: {failure.message}"
+        await stores_db.fail_file(document, "server_error", message)
+        return
+    model = embedder.model if embedder else None
+    if await stores_db.complete_file(document, len(text.encode()), model):
+        log.info("ingestion_completed", file_id=file.id, chunks=len(chunks), embedded_by=model)
+
+
+async def _store_chunks(
+    document: VectorStoreFileDocument, chunks: list[Chunk], embedder: Embedder | None
+) -> None:
+    """SAVE_BATCH chunks at a time, each batch embedded first when an endpoint is set."""
     for start in range(0, len(chunks), SAVE_BATCH):
         batch = chunks[start : start + SAVE_BATCH]
+        vectors: list[list[float] | None] = [None] * len(batch)
+        if embedder is not None:
+            vectors = list(await embedder.embed([chunk.text for chunk in batch]))
         await stores_db.save_chunks(
             [
                 ChunkDocument(
@@ -157,9 +184,8 @@ async def ingest(document: VectorStoreFileDocument) -> None:
                     start=chunk.start,
                     end=chunk.end,
                     tokens=chunk.tokens,
+                    embedding=vector,
                 )
-                for offset, chunk in enumerate(batch)
+                for offset, (chunk, vector) in enumerate(zip(batch, vectors, strict=True))
             ]
         )
-    if await stores_db.complete_file(document, len(text.encode())):
-        log.info("ingestion_completed", file_id=file.id, chunks=len(chunks))

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from engine.files.search import SearchRequest, search_stores
+from engine.files.search import Searcher, SearchRequest
 from engine.stop import Stop
 from models import vector_stores as stores_db
 from models.assistant import assistants
@@ -80,14 +80,14 @@ async def store_ids(run: RunDocument) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-async def run_call(run: RunDocument, call: ToolCall, stop: Stop) -> ToolCall:
+async def run_call(run: RunDocument, call: ToolCall, stop: Stop, searcher: Searcher) -> ToolCall:
     """The call with its results, as the step stores it."""
     options = _options(run)
     query = _query(call)
     stores = await store_ids(run)
     await _ready(stores, stop)
     hits = (
-        await search_stores(
+        await searcher.search(
             run.project_id,
             SearchRequest(
                 store_ids=stores,

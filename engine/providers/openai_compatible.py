@@ -36,7 +36,7 @@ from engine.providers.base import (
 
 _T = TypeVar("_T")
 # Ollama and llama.cpp check no key, but the SDK refuses to start without one.
-_NO_KEY = "unused"
+NO_KEY = "unused"
 
 
 class OpenAICompatibleProvider:
@@ -54,7 +54,7 @@ class OpenAICompatibleProvider:
         self._api_key = api_key
         self._owns_client = client is None
         self._client = client or AsyncOpenAI(
-            base_url=base_url, api_key=api_key or _NO_KEY, max_retries=max_retries, timeout=timeout
+            base_url=base_url, api_key=api_key or NO_KEY, max_retries=max_retries, timeout=timeout
         )
 
     async def aclose(self) -> None:
@@ -91,7 +91,7 @@ class OpenAICompatibleProvider:
                     for event in _events(parsed):
                         yield event
         except openai.APIError as error:
-            raise ProviderError(_code(error), self._redact(_describe(error))) from error
+            raise ProviderError(_code(error), self._redact(describe(error))) from error
         except ValueError as error:  # invalid JSON or UTF-8 in the stream, or a misshapen chunk
             raise ProviderError("server_error", self._redact(_malformed(error))) from error
         # Some servers (vLLM's continuous usage stats) report running totals on every chunk.
@@ -172,7 +172,7 @@ def _code(error: openai.APIError) -> ErrorCode:
     return "server_error"
 
 
-def _describe(error: openai.APIError) -> str:
+def describe(error: openai.APIError) -> str:
     # "Connection error." alone does not say what went wrong; its cause may.
     cause = str(error.__cause__ or "") if isinstance(error, openai.APIConnectionError) else ""
     return f"{error.message} ({cause})" if cause else error.message
