@@ -256,10 +256,17 @@ async def drop_chunks(document: VectorStoreFileDocument, attempts: Attempts) -> 
         "vector_store_id": document.vector_store_id,
         "file_id": document.file_id,
     }
-    operator = {"this": "$eq", "others": "$ne", "earlier": "$lt"}.get(attempts)
-    if operator is not None:
-        scope["attempt"] = {operator: document.attempt}
-    await ChunkDocument.get_pymongo_collection().delete_many(scope)
+    # Ranges on `attempt` only: a `$ne` would make the delete check every chunk of every store.
+    ranges: dict[Attempts, list[str | None]] = {
+        "this": ["$eq"],
+        "others": ["$lt", "$gt"],
+        "earlier": ["$lt"],
+        "all": [None],
+    }
+    collection = ChunkDocument.get_pymongo_collection()
+    for operator in ranges[attempts]:
+        bounded = scope if operator is None else {**scope, "attempt": {operator: document.attempt}}
+        await collection.delete_many(bounded)
 
 
 async def _store_changed(store_id: str, usage_delta: int, session: AsyncClientSession) -> None:

@@ -13,6 +13,7 @@ records the model; a file whose chunks the endpoint could not embed ends `failed
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 
 import structlog
 from pymongo.errors import PyMongoError
@@ -25,7 +26,7 @@ from models import vector_stores as stores_db
 from models.base import utcnow
 from models.file import FileDocument, expired_files
 from models.liveness import process
-from models.vector_store import ChunkDocument, VectorStoreFileDocument
+from models.vector_store import ChunkDocument, ErrorCode, VectorStoreFileDocument
 
 log = structlog.get_logger()
 POLL_SECONDS = 1.0
@@ -87,14 +88,17 @@ class IngestionPool:
 
     async def _run(self, document: VectorStoreFileDocument) -> None:
         log.info("ingestion_claimed", file_id=document.file_id, attempt=document.attempt)
-        work = asyncio.create_task(ingest(document, self.embedder))
-        heartbeat = asyncio.create_task(self._heartbeat(document, work))
+        attempt = Attempt(document)
+        work = asyncio.create_task(ingest(attempt, self.embedder))
+        heartbeat = asyncio.create_task(self._heartbeat(attempt, work))
         try:
             await work
         except asyncio.CancelledError:
-            # Stopping, or the file is no longer this attempt's: what it stored goes.
-            with contextlib.suppress(PyMongoError):
-                await stores_db.drop_chunks(document, "this")
+            # Stopping, or the file is no longer this attempt's: what it stored goes (unless
+            # it was already writing its outcome, which decides what stays).
+            if not attempt.ending:
+                with contextlib.suppress(PyMongoError):
+                    await stores_db.drop_chunks(document, "this")
             if self._stopping:
                 await _release(document)
         except PyMongoError as error:  # the lease runs out; another attempt follows
@@ -102,24 +106,42 @@ class IngestionPool:
         except Exception:
             log.exception("ingestion_failed", file_id=document.file_id)
             with contextlib.suppress(PyMongoError):
-                await stores_db.fail_file(document, "server_error", "Ingestion failed.")
+                await attempt.fail("server_error", "Ingestion failed.")
         finally:
             heartbeat.cancel()
             self.running.pop(document.id, None)
             self._wake.set()
 
-    async def _heartbeat(self, document: VectorStoreFileDocument, work: asyncio.Task[None]) -> None:
+    async def _heartbeat(self, attempt: "Attempt", work: asyncio.Task[None]) -> None:
+        """Extends the lease; stops the work once the file is no longer this attempt's. Not
+        once the attempt writes its outcome: completing is what makes the lease go."""
         interval = min(1.0, self.lease_seconds / 3)
-        while not work.done():
+        while not work.done() and not attempt.ending:
             await asyncio.sleep(interval)
             try:
-                held = await stores_db.extend_ingestion_lease(document, self.lease_seconds)
+                held = await stores_db.extend_ingestion_lease(attempt.document, self.lease_seconds)
             except PyMongoError as error:
                 log.warning("ingestion_heartbeat_failed", error=str(error))
                 continue
-            if not held:
+            if not held and not attempt.ending:
                 work.cancel()
                 return
+
+
+@dataclass
+class Attempt:
+    """One claim of a file; `ending` once it writes its outcome (completed or failed)."""
+
+    document: VectorStoreFileDocument
+    ending: bool = False
+
+    async def fail(self, code: ErrorCode, message: str) -> None:
+        self.ending = True
+        await stores_db.fail_file(self.document, code, message)
+
+    async def complete(self, usage_bytes: int, model: str | None) -> bool:
+        self.ending = True
+        return await stores_db.complete_file(self.document, usage_bytes, model)
 
 
 async def delete_expired_files() -> None:
@@ -134,18 +156,19 @@ async def _release(document: VectorStoreFileDocument) -> None:
         await stores_db.release_ingestion(document)
 
 
-async def ingest(document: VectorStoreFileDocument, embedder: Embedder | None = None) -> None:
+async def ingest(attempt: Attempt, embedder: Embedder | None = None) -> None:
     """Extract, chunk, embed and store the chunks, complete: or end `failed` with a reason."""
+    document = attempt.document
     file = await FileDocument.find_one({"_id": document.file_id})
     if file is None:
-        await stores_db.fail_file(document, "invalid_file", "The file was deleted.")
+        await attempt.fail("invalid_file", "The file was deleted.")
         return
     try:
         async with file_storage.spooled(file.id) as path:
             text = await asyncio.to_thread(extract_text, path, file.filename)
     except ExtractionFailed as failure:
         log.info("ingestion_refused", file_id=file.id, code=failure.code)
-        await stores_db.fail_file(document, failure.code, failure.message)
+        await attempt.fail(failure.code, failure.message)
         return
     static = document.chunking_strategy.static
     chunks = await asyncio.to_thread(
@@ -157,10 +180,10 @@ async def ingest(document: VectorStoreFileDocument, embedder: Embedder | None = 
     except EmbeddingsFailed as failure:
         log.warning("ingestion_embeddings_failed", file_id=file.id, error=failure.message)
         message = f"The embeddings endpoint failed: {failure.message}"
-        await stores_db.fail_file(document, "server_error", message)
+        await attempt.fail("server_error", message)
         return
     model = embedder.model if embedder else None
-    if await stores_db.complete_file(document, len(text.encode()), model):
+    if await attempt.complete(len(text.encode()), model):
         log.info("ingestion_completed", file_id=file.id, chunks=len(chunks), embedded_by=model)
 
 
