@@ -32,6 +32,7 @@ from models.vector_store import (
 STATUSES = ("in_progress", "completed", "cancelled", "failed")
 CLAIM_CANDIDATES = 8
 THREAD_STORE_DAYS = 7
+TOUCH_EVERY_SECONDS = 60
 MAX_ATTEMPTS = 3
 
 
@@ -387,11 +388,15 @@ async def store_revision(store_id: str) -> int | None:
 
 
 async def touch_stores(store_ids: Sequence[str], now: datetime) -> None:
-    """Searching a store makes it active (and moves its expiry, if it has one)."""
-    for store in await VectorStoreDocument.find({"_id": {"$in": list(store_ids)}}).to_list():
+    """Searching a store makes it active (and moves its expiry, if it has one); at most once a
+    minute per store, so that searches do not each cost a write."""
+    stale = now - timedelta(seconds=TOUCH_EVERY_SECONDS)
+    for store in await VectorStoreDocument.find(
+        {"_id": {"$in": list(store_ids)}, "last_active_at": {"$lt": stale}}
+    ).to_list():
         store.touch(now)
         await VectorStoreDocument.get_pymongo_collection().update_one(
-            {"_id": store.id},
+            {"_id": store.id, "expired": False},
             {"$set": {"last_active_at": store.last_active_at, "expires_at": store.expires_at}},
         )
 

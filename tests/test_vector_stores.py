@@ -1,15 +1,19 @@
 """Vector stores: ingestion on the workers, search, batches, removal, expiry, isolation."""
 
 import asyncio
+import io
 from datetime import timedelta
 from typing import Any
 
+import docx
+import pptx
 import pytest
 from fastapi import FastAPI
 
 from models.base import utcnow
 from models.vector_store import ChunkDocument, VectorStoreDocument, VectorStoreFileDocument
 from tests.graphql import GraphQLClient, ProjectClient
+from tests.test_extraction import pdf_bytes
 from tests.vector_stores import (
     ADD_FILES,
     SEARCH,
@@ -268,3 +272,51 @@ async def test_deleting_while_ingesting_leaves_nothing(
     assert await VectorStoreFileDocument.find({"vector_store_id": store["id"]}).count() == 0
     if deleted == "file":
         assert (await wait_for_store(gql, store["id"]))["fileCounts"]["total"] == 0
+
+
+def docx_bytes(text: str) -> bytes:
+    document = docx.Document()
+    document.add_paragraph(text)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def pptx_bytes(text: str) -> bytes:
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[5])
+    slide.shapes.title.text = text
+    buffer = io.BytesIO()
+    deck.save(buffer)
+    return buffer.getvalue()
+
+
+async def test_every_office_and_web_format_is_searchable(gql: GraphQLClient) -> None:
+    """Uploaded, ingested by the workers and found, each by words only it contains."""
+    made = {
+        "report.pdf": pdf_bytes(["Quarterly turbines output rose sharply."]),
+        "memo.docx": docx_bytes("The cafeteria reopens on Thursday."),
+        "deck.pptx": pptx_bytes("Roadmap: kayaks before canoes"),
+        "page.html": b"<html><script>var hidden = 1;</script><p>Visit the planetarium</p></html>",
+        "data.csv": b"city,population\nReykjavik,139875\n",
+        "notes.json": b'{"volcano": "Hekla", "erupted": 2000}',
+        "script.py": b"def orbit_period(radius):\n    return radius ** 1.5\n",
+    }
+    uploaded = {name: (await gql.upload(name, data))["id"] for name, data in made.items()}
+    store = await new_store(gql, fileIds=list(uploaded.values()))
+    done = await wait_for_store(gql, store["id"])
+    assert done["fileCounts"]["completed"] == len(made), await store_files(gql, store["id"])
+    for name, query in [
+        ("report.pdf", "turbines output"),
+        ("memo.docx", "cafeteria Thursday"),
+        ("deck.pptx", "kayaks canoes"),
+        ("page.html", "planetarium"),
+        ("data.csv", "Reykjavik population"),
+        ("notes.json", "volcano Hekla"),
+        ("script.py", "orbit period radius"),
+    ]:
+        hits = (await gql(SEARCH, id=store["id"], q=query))["searchVectorStore"]
+        assert hits, f"nothing found for {query!r}"
+        assert hits[0]["fileId"] == uploaded[name], (query, hits)
+    hidden = await gql(SEARCH, id=store["id"], q="hidden var")
+    assert hidden["searchVectorStore"] == []  # a page's scripts are not its text
