@@ -18,6 +18,7 @@ from app.graphiql import mount_graphiql_assets
 from app.keys import admin_key, ensure_dev_key
 from app.limits import limit_extensions, rate_limiter
 from app.logging import configure_logging
+from app.origins import add_cors
 from app.router import ThreadlineRouter, is_loopback
 from app.settings import Settings
 from engine.engine import Engine
@@ -93,6 +94,8 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
         max_subscriptions_per_connection=settings.ws_max_operations,
         connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_seconds),
         default_headers=graphiql_headers,
+        # Websocket handshakes from other sites' pages: refused (403) unless listed.
+        allowed_origins=settings.cors_origins,
     )
     app.include_router(graphql, prefix="/graphql")
     app.include_router(files_router)
@@ -102,6 +105,7 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
             max_bytes=settings.max_body_bytes,
             max_upload_bytes=settings.max_file_bytes,
         )
+    add_cors(app, settings.cors_origins)  # last: outermost
     if not settings.production:
         mount_graphiql_assets(app)
     return app

@@ -1,10 +1,13 @@
 """One settings object, read from THREADLINE_* environment variables."""
 
+import json
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.origins import parse_origin
 
 
 class Settings(BaseSettings):
@@ -58,6 +61,24 @@ class Settings(BaseSettings):
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
     # How often an open websocket re-checks that its key is still valid while streaming.
     ws_auth_recheck_seconds: float = Field(default=5.0, ge=0)
+    # Origins whose pages may call the API (CORS) and open websockets: exact
+    # `scheme://host[:port]`, comma-separated or a JSON list. Empty: no other site may.
+    cors_origins: Annotated[list[str], NoDecode] = []
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins_from_text(cls, value: object) -> object:
+        """The environment gives a string: a JSON list, or origins separated by commas."""
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            return json.loads(value)
+        return [origin for origin in value.split(",") if origin.strip()]
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_exact(cls, value: list[str]) -> list[str]:
+        return [parse_origin(origin) for origin in value]
 
     @model_validator(mode="after")
     def _embeddings_have_an_endpoint(self) -> Self:

@@ -9,6 +9,7 @@ from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.typing import Origin
 
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
@@ -31,9 +32,14 @@ class SubscriptionError(AssertionError):
 
 @asynccontextmanager
 async def connect(
-    url: str, protocol: str = TRANSPORT_WS, payload: dict[str, Any] | None = None
+    url: str,
+    protocol: str = TRANSPORT_WS,
+    payload: dict[str, Any] | None = None,
+    origin: str | None = None,
 ) -> AsyncIterator[ClientConnection]:
-    async with websockets.connect(url, subprotocols=[protocol]) as socket:  # type: ignore[list-item]
+    """`origin`: the `Origin` header a browser page would send (none by default)."""
+    page = Origin(origin) if origin is not None else None
+    async with websockets.connect(url, subprotocols=[protocol], origin=page) as socket:  # type: ignore[list-item]
         await socket.send(json.dumps({"type": "connection_init", "payload": payload or {}}))
         while True:
             message = json.loads(await socket.recv())
