@@ -54,6 +54,12 @@ class FileDocument(ScopedDocument):
 files = Repository(FileDocument, "file", "file-")
 
 
+async def find_live(project_id: str, file_id: str) -> FileDocument | None:
+    """The project's file, unless it expired (gone for readers before the sweep removes it)."""
+    document = await files.find(project_id, file_id)
+    return None if document is None or document.expired else document
+
+
 async def filenames(project_id: str, file_ids: set[str]) -> dict[str, str]:
     """The names of these files of the project (a deleted one is missing)."""
     found = FileDocument.find({"_id": {"$in": sorted(file_ids)}, "project_id": project_id})

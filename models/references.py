@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from models.errors import NotFound
-from models.file import files
+from models.file import find_live
 from models.message import MessageDocument
 from models.tools import ToolResources
 from models.validation import validated
@@ -33,12 +33,16 @@ async def check_references(
             file_ids += tool_resources.code_interpreter.file_ids
         if tool_resources.file_search is not None:
             store_ids += tool_resources.file_search.vector_store_ids
-    for file_id in dict.fromkeys(file_ids):
-        found = await files.find(project_id, file_id)
-        if found is None or found.expired:
-            raise NotFound("file", file_id)
+    await check_files(project_id, file_ids)
     for store_id in dict.fromkeys(store_ids):
         await vector_stores.get(project_id, store_id)
+
+
+async def check_files(project_id: str, file_ids: Iterable[str]) -> None:
+    """NOT_FOUND for the first id that is not a live file of the project."""
+    for file_id in dict.fromkeys(file_ids):
+        if await find_live(project_id, file_id) is None:
+            raise NotFound("file", file_id)
 
 
 async def check_tool_resources(project_id: str, changes: dict[str, Any]) -> None:

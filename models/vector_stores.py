@@ -20,6 +20,7 @@ from models.thread import ThreadDocument
 from models.tools import FileSearchResources, ToolResources
 from models.vector_store import (
     ChunkDocument,
+    ChunkingStrategy,
     ErrorCode,
     StoreExpiry,
     VectorStoreDocument,
@@ -60,28 +61,53 @@ async def file_counts(store_id: str, batch_id: str | None = None) -> FileCounts:
     return FileCounts(**counts)
 
 
-def store_status(store: VectorStoreDocument, counts: FileCounts) -> str:
-    if store.expired:
+def store_status(expired: bool, counts: FileCounts) -> str:
+    if expired:
         return "expired"
     return "in_progress" if counts.in_progress else "completed"
 
 
-def batch_status(batch: VectorStoreFileBatchDocument, counts: FileCounts) -> str:
-    if batch.cancelled_at is not None:
+def batch_status(cancelled: bool, counts: FileCounts) -> str:
+    if cancelled:
         return "cancelled"
     return "in_progress" if counts.in_progress else "completed"
 
 
-async def existing_files(store_id: str, file_ids: Sequence[str]) -> set[str]:
-    found = VectorStoreFileDocument.find(
-        {"vector_store_id": store_id, "file_id": {"$in": list(file_ids)}}
-    )
-    return {document.file_id async for document in found}
+async def ingesting(store_id: str) -> bool:
+    """Whether a file of the store is still waiting or being ingested (one bounded read)."""
+    collection = VectorStoreFileDocument.get_pymongo_collection()
+    scope = {"vector_store_id": store_id, "status": "in_progress"}
+    return await collection.find_one(scope, {"_id": 1}) is not None
 
 
-async def insert_files(documents: list[VectorStoreFileDocument]) -> None:
+async def add_files(
+    store: VectorStoreDocument,
+    file_ids: Sequence[str],
+    chunking: ChunkingStrategy | None = None,
+    attributes: dict[str, Any] | None = None,
+    batch_id: str | None = None,
+) -> int:
+    """Records the files not yet in the store as waiting for ingestion; how many were new."""
+    unique = list(dict.fromkeys(file_ids))
+    if not unique:
+        return 0
+    found = VectorStoreFileDocument.find({"vector_store_id": store.id, "file_id": {"$in": unique}})
+    present = {document.file_id async for document in found}
+    documents = [
+        VectorStoreFileDocument(
+            project_id=store.project_id,
+            vector_store_id=store.id,
+            file_id=file_id,
+            batch_id=batch_id,
+            chunking_strategy=chunking or ChunkingStrategy(),
+            attributes=attributes or {},
+        )
+        for file_id in unique
+        if file_id not in present
+    ]
     if documents:
         await VectorStoreFileDocument.insert_many(documents)
+    return len(documents)
 
 
 async def attach_to_thread(
@@ -119,17 +145,7 @@ async def attach_to_thread(
                 {"_id": thread.id, "project_id": thread.project_id},
                 {"$set": {"tool_resources": resources.model_dump()}},
             )
-    unique = list(dict.fromkeys(file_ids))
-    present = await existing_files(store.id, unique)
-    await insert_files(
-        [
-            VectorStoreFileDocument(
-                project_id=store.project_id, vector_store_id=store.id, file_id=file_id
-            )
-            for file_id in unique
-            if file_id not in present
-        ]
-    )
+    await add_files(store, file_ids)
 
 
 async def claim_ingestion(owner: str, lease_seconds: float) -> VectorStoreFileDocument | None:

@@ -166,17 +166,21 @@ class VectorStore(Node):
     expires_at: datetime | None
     metadata: JSON
     expired: strawberry.Private[bool]
+    counted: strawberry.Private[stores_db.FileCounts | None] = None
+
+    async def _counts(self) -> stores_db.FileCounts:
+        """Counted once per object, however many of its fields need them."""
+        if self.counted is None:
+            self.counted = await stores_db.file_counts(self.id)
+        return self.counted
 
     @strawberry.field
     async def file_counts(self) -> FileCounts:
-        return FileCounts.of(await stores_db.file_counts(self.id))
+        return FileCounts.of(await self._counts())
 
     @strawberry.field
     async def status(self) -> VectorStoreStatus:
-        if self.expired:
-            return VectorStoreStatus.EXPIRED
-        counts = await stores_db.file_counts(self.id)
-        return VectorStoreStatus.IN_PROGRESS if counts.in_progress else VectorStoreStatus.COMPLETED
+        return VectorStoreStatus(stores_db.store_status(self.expired, await self._counts()))
 
     @strawberry.field(description=f"The store's files, newest first. {PAGE_ARGUMENTS_HELP}")
     async def files(
@@ -215,19 +219,23 @@ class VectorStoreFileBatch(Node):
     vector_store_id: strawberry.ID
     created_at: datetime
     cancelled: strawberry.Private[bool]
+    counted: strawberry.Private[stores_db.FileCounts | None] = None
+
+    async def _counts(self) -> stores_db.FileCounts:
+        """Counted once per object, however many of its fields need them."""
+        if self.counted is None:
+            self.counted = await stores_db.file_counts(self.vector_store_id, self.id)
+        return self.counted
 
     @strawberry.field
     async def file_counts(self) -> FileCounts:
-        return FileCounts.of(await stores_db.file_counts(self.vector_store_id, self.id))
+        return FileCounts.of(await self._counts())
 
     @strawberry.field
     async def status(self) -> VectorStoreFileBatchStatus:
-        if self.cancelled:
-            return VectorStoreFileBatchStatus.CANCELLED
-        counts = await stores_db.file_counts(self.vector_store_id, self.id)
-        if counts.in_progress:
-            return VectorStoreFileBatchStatus.IN_PROGRESS
-        return VectorStoreFileBatchStatus.COMPLETED
+        return VectorStoreFileBatchStatus(
+            stores_db.batch_status(self.cancelled, await self._counts())
+        )
 
     @strawberry.field(description=f"The batch's files. {PAGE_ARGUMENTS_HELP}")
     async def files(

@@ -2,7 +2,6 @@
 elsewhere (attachments, image parts, tool resources) are files of the caller's project."""
 
 import mimetypes
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +9,7 @@ from models import file_storage
 from models import vector_stores as stores_db
 from models.base import utcnow
 from models.errors import BadUserInput, NotFound
-from models.file import UPLOAD_PURPOSES, FileDocument, FileExpiry, FilePurpose, files
+from models.file import UPLOAD_PURPOSES, FileDocument, FileExpiry, FilePurpose, files, find_live
 from models.pagination import Page, PageRequest
 from models.validation import validated
 
@@ -93,9 +92,7 @@ class FileService:
         return document
 
     async def find(self, project_id: str, file_id: str) -> FileDocument | None:
-        """An expired file reads as gone even before the sweep removes it."""
-        document = await files.find(project_id, file_id)
-        return None if document is None or document.expired else document
+        return await find_live(project_id, file_id)
 
     async def page(
         self, project_id: str, request: PageRequest, purpose: FilePurpose | None = None
@@ -109,8 +106,3 @@ class FileService:
         """The file, its bytes, and its place in every vector store it was in."""
         if not await stores_db.delete_file(project_id, file_id):
             raise NotFound("file", file_id)
-
-    async def ensure_exist(self, project_id: str, file_ids: Iterable[str]) -> None:
-        """NOT_FOUND for the first id that is not a file of this project."""
-        for file_id in dict.fromkeys(file_ids):
-            await self.get(project_id, file_id)

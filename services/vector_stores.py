@@ -12,8 +12,8 @@ from engine.files.search import Hit, Searcher, SearchRequest
 from models import vector_stores as stores_db
 from models.base import utcnow
 from models.errors import BadUserInput, NotFound
-from models.file import files
 from models.pagination import Page, PageRequest
+from models.references import check_files
 from models.validation import Metadata, validated
 from models.vector_store import (
     MAX_FILES_PER_BATCH,
@@ -54,9 +54,12 @@ class UpdateVectorStore(BaseModel):
     metadata: Metadata | None = None
 
 
-class AddFiles(_Chunked):
-    file_ids: list[FileId] = Field(min_length=1, max_length=MAX_FILES_PER_BATCH)
+class FileAttributes(BaseModel):
     attributes: Attributes = Field(default_factory=dict)
+
+
+class AddFiles(_Chunked, FileAttributes):
+    file_ids: list[FileId] = Field(min_length=1, max_length=MAX_FILES_PER_BATCH)
 
 
 class VectorStoreService:
@@ -66,7 +69,7 @@ class VectorStoreService:
 
     async def create(self, project_id: str, data: dict[str, Any]) -> VectorStoreDocument:
         given = validated(CreateVectorStore, data)
-        await self._check_files(project_id, given.file_ids)
+        await check_files(project_id, given.file_ids)
         store = VectorStoreDocument(project_id=project_id, name=given.name, metadata=given.metadata)
         store.expires_after = given.expires_after
         store.touch(store.created_at)
@@ -106,8 +109,8 @@ class VectorStoreService:
     ) -> VectorStoreFileBatchDocument:
         """A batch: the files not yet in the store, ingested together, cancellable together."""
         given = validated(AddFiles, data)
-        store = await self._writable(project_id, store_id)
-        await self._check_files(project_id, given.file_ids)
+        store = await self._unexpired(project_id, store_id)
+        await check_files(project_id, given.file_ids)
         batch = VectorStoreFileBatchDocument(project_id=project_id, vector_store_id=store.id)
         await file_batches.insert(batch)
         await self._add(store, given.file_ids, given.chunking_strategy, given.attributes, batch.id)
@@ -117,8 +120,8 @@ class VectorStoreService:
         self, project_id: str, store_id: str, file_id: str, data: dict[str, Any]
     ) -> VectorStoreFileDocument:
         given = validated(AddFiles, {**data, "file_ids": [file_id]})
-        store = await self._writable(project_id, store_id)
-        await self._check_files(project_id, [file_id])
+        store = await self._unexpired(project_id, store_id)
+        await check_files(project_id, [file_id])
         await self._add(store, [file_id], given.chunking_strategy, given.attributes, None)
         return await self.file(project_id, store_id, file_id)
 
@@ -150,9 +153,7 @@ class VectorStoreService:
         self, project_id: str, store_id: str, file_id: str, attributes: dict[str, Any] | None
     ) -> VectorStoreFileDocument:
         document = await self.file(project_id, store_id, file_id)
-        document.attributes = validated(
-            AddFiles, {"file_ids": [file_id], "attributes": attributes}
-        ).attributes
+        document.attributes = validated(FileAttributes, {"attributes": attributes}).attributes
         await vector_store_files.replace(document)
         # Filters read attributes from the index: the store's cached indexes are stale now.
         await stores_db.bump_revision(store_id)
@@ -175,23 +176,14 @@ class VectorStoreService:
 
     async def search(self, project_id: str, request: SearchRequest) -> list[Hit]:
         for store_id in request.store_ids:
-            store = await vector_stores.get(project_id, store_id)
-            if store.expired:
-                raise BadUserInput(f"Vector store {store_id} has expired.")
+            await self._unexpired(project_id, store_id)
         return await self.searcher.search(project_id, request)
 
-    async def _writable(self, project_id: str, store_id: str) -> VectorStoreDocument:
+    async def _unexpired(self, project_id: str, store_id: str) -> VectorStoreDocument:
         store = await vector_stores.get(project_id, store_id)
         if store.expired:
             raise BadUserInput(f"Vector store {store_id} has expired; make a new one.")
         return store
-
-    async def _check_files(self, project_id: str, file_ids: Sequence[str]) -> None:
-        """NOT_FOUND for the first id that is not a live file of this project."""
-        for file_id in dict.fromkeys(file_ids):
-            found = await files.find(project_id, file_id)
-            if found is None or found.expired:
-                raise NotFound("file", file_id)
 
     async def _add(
         self,
@@ -201,20 +193,5 @@ class VectorStoreService:
         attributes: dict[str, Any],
         batch_id: str | None,
     ) -> None:
-        unique = list(dict.fromkeys(file_ids))
-        present = await stores_db.existing_files(store.id, unique) if unique else set()
-        documents = [
-            VectorStoreFileDocument(
-                project_id=store.project_id,
-                vector_store_id=store.id,
-                file_id=file_id,
-                batch_id=batch_id,
-                chunking_strategy=chunking or ChunkingStrategy(),
-                attributes=attributes,
-            )
-            for file_id in unique
-            if file_id not in present
-        ]
-        await stores_db.insert_files(documents)
-        if documents:
+        if await stores_db.add_files(store, file_ids, chunking, attributes, batch_id):
             self.notify()

@@ -125,7 +125,7 @@ async def _ready(stores: list[str], stop: Stop) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + READY_WAIT_SECONDS
     for store_id in stores:
-        while (await stores_db.file_counts(store_id)).in_progress and loop.time() < deadline:
+        while await stores_db.ingesting(store_id) and loop.time() < deadline:
             stop.check()
             await asyncio.sleep(0.2)
 
