@@ -30,6 +30,7 @@ from models.vector_store import ChunkDocument, ErrorCode, VectorStoreFileDocumen
 
 log = structlog.get_logger()
 POLL_SECONDS = 1.0
+SWEEP_EVERY_SECONDS = 5.0
 SAVE_BATCH = 500  # chunks per insert
 
 
@@ -68,12 +69,14 @@ class IngestionPool:
         await asyncio.gather(*self.running.values(), return_exceptions=True)
 
     async def _claim_loop(self) -> None:
+        last_sweep = 0.0
+        clock = asyncio.get_running_loop().time
         while not self._stopping:
             self._wake.clear()
             try:
-                await stores_db.give_up_stale()
-                await stores_db.expire_stores()
-                await delete_expired_files()
+                if clock() - last_sweep > SWEEP_EVERY_SECONDS:  # not at every wake-up
+                    last_sweep = clock()
+                    await sweep()
                 while len(self.running) < self.concurrency and not self._stopping:
                     claimed = await stores_db.claim_ingestion(process.name, self.lease_seconds)
                     if claimed is None:
@@ -142,6 +145,13 @@ class Attempt:
     async def complete(self, usage_bytes: int, model: str | None) -> bool:
         self.ending = True
         return await stores_db.complete_file(self.document, usage_bytes, model)
+
+
+async def sweep() -> None:
+    """What time ends: files that stopped workers too often, expired stores and files."""
+    await stores_db.give_up_stale()
+    await stores_db.expire_stores()
+    await delete_expired_files()
 
 
 async def delete_expired_files() -> None:
