@@ -5,10 +5,13 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 ASSETS := app/static/graphiql/.complete
 CHROMIUM := /usr/bin/chromium
+SANDBOX := .venv-sandbox
+SANDBOX_INSTALLED := $(SANDBOX)/.installed
+BWRAP := /usr/bin/bwrap
 
 .PHONY: install run test lint schema bench soak clean
 
-install: $(INSTALLED) $(ASSETS)
+install: $(INSTALLED) $(ASSETS) $(SANDBOX_INSTALLED) $(BWRAP)
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +22,22 @@ $(INSTALLED): pyproject.toml
 # GraphiQL's scripts and styles, from the npm registry, checked against their sha384 hashes.
 $(ASSETS): $(INSTALLED) scripts/fetch_graphiql_assets.py
 	$(BIN)/python scripts/fetch_graphiql_assets.py
+
+# code_interpreter's Python: a venv of its own, read-only inside the sandbox.
+$(SANDBOX_INSTALLED): sandbox/requirements.txt
+	$(PYTHON) -m venv $(SANDBOX)
+	$(SANDBOX)/bin/pip install --quiet --upgrade pip
+	$(SANDBOX)/bin/pip install --quiet -r sandbox/requirements.txt
+	touch $@
+
+# code_interpreter's jail: bubblewrap, and libseccomp for its filter (Debian packages).
+# Without root, it says what to install; code_interpreter says why it cannot run.
+$(BWRAP):
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y bubblewrap libseccomp2; \
+	else \
+		echo "code_interpreter needs bubblewrap: sudo apt-get install bubblewrap libseccomp2" >&2; \
+	fi
 
 run: install
 	exec $(BIN)/threadline run

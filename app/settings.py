@@ -48,6 +48,20 @@ class Settings(BaseSettings):
     # The largest file `uploadFile` takes (OpenAI's limit: 512 MB; sizes are GraphQL Ints).
     max_file_bytes: int = Field(default=512 * 1024 * 1024, ge=1, le=2**31 - 1)
 
+    # code_interpreter's sandbox (engine/sandbox/jail.py): its Python, and each call's limits.
+    sandbox_python: Path = Path(".venv-sandbox/bin/python")
+    sandbox_cpu_seconds: int = Field(default=30, ge=1)
+    sandbox_wall_seconds: float = Field(default=60, gt=0)
+    sandbox_memory_bytes: int = Field(default=1024 * 1024 * 1024, ge=128 * 1024 * 1024)
+    sandbox_processes: int = Field(default=32, ge=4)
+    sandbox_output_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Each of a session's /mnt/data and /tmp (memory-backed), and so its largest file.
+    sandbox_disk_bytes: int = Field(default=256 * 1024 * 1024, ge=1024 * 1024)
+    # Sessions (one per thread) close after this long without a call; a worker holds at most
+    # `sandbox_sessions`, closing the one idle longest to make room.
+    sandbox_idle_seconds: float = Field(default=1200, gt=0)
+    sandbox_sessions: int = Field(default=8, ge=1)
+
     # Request limits (OWASP GraphQL cheat sheet). 0 / "" switches one off.
     max_query_depth: int = Field(default=15, ge=0)
     max_aliases: int = Field(default=20, ge=0)

@@ -9,6 +9,9 @@ from engine.files.embeddings import Embedder
 from engine.files.ingestion import IngestionPool
 from engine.files.search import Searcher
 from engine.runs import RunService
+from engine.sandbox.jail import Jail, Limits
+from engine.sandbox.pool import SandboxPool
+from engine.sandbox.tool import CodeRunner
 from engine.worker import WorkerPool
 
 
@@ -18,8 +21,13 @@ class Engine:
         # Unset (no THREADLINE_EMBEDDINGS_MODEL): file search is lexical only.
         self.embedder = Embedder.from_settings(settings)
         self.searcher = Searcher(self.embedder)
+        self.sandboxes = SandboxPool(
+            Jail(settings.sandbox_python, _limits(settings)),
+            settings.sandbox_sessions,
+            settings.sandbox_idle_seconds,
+        )
         self.workers = WorkerPool(
-            Executor(self.catalog, self.searcher),
+            Executor(self.catalog, self.searcher, CodeRunner(self.sandboxes)),
             settings.workers if workers is None else workers,
             settings.run_lease_seconds,
         )
@@ -38,11 +46,24 @@ class Engine:
     def start(self) -> None:
         self.workers.start()
         self.ingestion.start()
+        self.sandboxes.start()
 
     async def stop(self) -> None:
         await self.ingestion.stop()
         await self.workers.stop(self.drain_seconds)
+        await self.sandboxes.stop()
         await self.bus.close()
         await self.catalog.aclose()
         if self.embedder is not None:
             await self.embedder.aclose()
+
+
+def _limits(settings: Settings) -> Limits:
+    return Limits(
+        cpu_seconds=settings.sandbox_cpu_seconds,
+        wall_seconds=settings.sandbox_wall_seconds,
+        memory_bytes=settings.sandbox_memory_bytes,
+        processes=settings.sandbox_processes,
+        output_bytes=settings.sandbox_output_bytes,
+        disk_bytes=settings.sandbox_disk_bytes,
+    )

@@ -26,6 +26,8 @@ from engine.providers.base import (
     ToolCallDelta,
     Usage,
 )
+from engine.sandbox import tool as code_tool
+from engine.sandbox.tool import CodeRunner
 from engine.stop import Stop, Stopped
 from engine.stream import End, ModelStream
 from engine.turn import Turn
@@ -37,9 +39,10 @@ INTERNAL_ERROR = "The run failed on an internal error."
 
 
 class Executor:
-    def __init__(self, catalog: Catalog, searcher: Searcher) -> None:
+    def __init__(self, catalog: Catalog, searcher: Searcher, code: CodeRunner) -> None:
         self.catalog = catalog
         self.searcher = searcher  # for the file_search calls runs make
+        self.code = code  # for their code_interpreter calls
 
     async def execute(self, run: RunDocument, stop: Stop) -> None:
         """Runs until the run waits or ends, or until `stop` (or a refused write) stops it."""
@@ -86,7 +89,9 @@ class Executor:
         tokenizer = self.catalog.tokenizer(writer.run.model)
         request = await self._request(writer.run, budget, tokenizer)
         prompt_tokens = tokens.count_messages(request.messages, tokenizer)
-        turn = Turn(writer, prompt_tokens, budget, tokenizer, stop, searcher=self.searcher)
+        turn = Turn(
+            writer, prompt_tokens, budget, tokenizer, stop, searcher=self.searcher, code=self.code
+        )
         await turn.resume()
         provider = self.catalog.provider(writer.run.model)
         async with ModelStream(provider.stream(request), stop) as stream:  # type: ignore[arg-type]
@@ -112,10 +117,11 @@ class Executor:
         prompt_budget = prompt_tokens_left(run, self.catalog.context_window(run.model))
         messages = await build_prompt(run, prompt_budget, tokenizer)
         progress = Progress.of(messages)
+        code_files = list(await code_tool.input_files(run)) if code_tool.offered(run) else []
         return ChatRequest(
             model=run.model,
             messages=messages,
-            tools=chat_tools(run, progress),
+            tools=chat_tools(run, progress, code_files),
             tool_choice=chat_tool_choice(run, progress),
             parallel_tool_calls=run.parallel_tool_calls,
             temperature=run.temperature,

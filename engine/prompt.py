@@ -8,6 +8,7 @@ from typing import Any
 from engine import tokens
 from engine.encodings import TokenizerName
 from engine.files import tool as file_search
+from engine.sandbox import tool as code_tool
 from models.history import messages_by_id, newest_first, oldest_first
 from models.message import MessageDocument
 from models.run import RunDocument, ToolCall
@@ -129,6 +130,9 @@ async def _run_turns(run: RunDocument) -> list[dict[str, Any]]:
                 arguments = json.dumps({"query": call.file_search.query})
                 answered.append((call, arguments, file_search.output(searches, call)))
                 searches += 1
+            elif call.code_interpreter is not None and step.status == "completed":
+                arguments = json.dumps({"code": call.code_interpreter.input})
+                answered.append((call, arguments, code_tool.output(call)))
             elif call.function and call.function.output is not None:
                 answered.append((call, call.function.arguments, call.function.output))
         if answered and len(answered) == len(details.tool_calls):
@@ -154,6 +158,8 @@ async def _run_turns(run: RunDocument) -> list[dict[str, Any]]:
 
 
 def _name(call: ToolCall) -> str:
+    if call.type == "code_interpreter":
+        return code_tool.NAME
     return call.function.name if call.function else file_search.NAME
 
 
@@ -163,20 +169,27 @@ class Progress:
 
     tool_outputs: int  # answered tool calls (a forced tool_choice holds for the first turn)
     searches: int  # file_search calls
+    code_runs: int = 0  # code_interpreter calls
 
     @classmethod
     def of(cls, messages: list[dict[str, Any]]) -> "Progress":
-        calls = [call for m in messages for call in m.get("tool_calls") or []]
-        searches = sum(1 for call in calls if call["function"]["name"] == file_search.NAME)
-        return cls(sum(1 for m in messages if m["role"] == "tool"), searches)
+        calls = [call["function"]["name"] for m in messages for call in m.get("tool_calls") or []]
+        return cls(
+            sum(1 for m in messages if m["role"] == "tool"),
+            calls.count(file_search.NAME),
+            calls.count(code_tool.NAME),
+        )
 
 
 FIRST_TURN = Progress(0, 0)
 
 
-def chat_tools(run: RunDocument, progress: Progress = FIRST_TURN) -> list[dict[str, Any]]:
-    """The run's function tools in the chat-completions shape, and file_search as one while
-    the run has searched fewer than MAX_SEARCHES times (a model that keeps searching stops)."""
+def chat_tools(
+    run: RunDocument, progress: Progress = FIRST_TURN, code_files: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """The run's function tools in the chat-completions shape, and the built-in tools as
+    functions while the run used each fewer than its maximum (a model that keeps searching,
+    or running code, stops). `code_files`: the names code_interpreter finds in /mnt/data."""
     found = []
     for tool in run.tools:
         if tool.type == "function" and tool.function:
@@ -192,6 +205,8 @@ def chat_tools(run: RunDocument, progress: Progress = FIRST_TURN) -> list[dict[s
             found.append({"type": "function", "function": function})
     if file_search.offered(run) and progress.searches < file_search.MAX_SEARCHES:
         found.append(file_search.chat_tool())
+    if code_tool.offered(run) and progress.code_runs < code_tool.MAX_CALLS:
+        found.append(code_tool.chat_tool(code_files or []))
     return found
 
 
@@ -202,20 +217,19 @@ def chat_tool_choice(
 
     None (left out) when no tool is sent: OpenAI refuses a `tool_choice` without `tools`.
     A forced tool is forced in the run's first turn only (then "auto"), or a run that
-    calls file_search itself would never stop. A forced `file_search` forces its function;
-    a forced built-in tool Threadline does not run yet (`code_interpreter`) forbids every
-    function this turn ("none")."""
+    calls a built-in tool itself would never stop. A forced built-in tool forces its
+    function; one the run does not have forbids every function this turn ("none")."""
     if not chat_tools(run, progress):
         return None
     choice = run.tool_choice
-    if progress.tool_outputs and choice.type in ("function", "file_search"):
+    if progress.tool_outputs and choice.type in ("function", "file_search", "code_interpreter"):
         return "auto"
     if choice.type == "function":
         return {"type": "function", "function": {"name": choice.function_name}}
-    if choice.type == "file_search" and file_search.offered(run):
-        return {"type": "function", "function": {"name": file_search.NAME}}
-    if choice.type in ("file_search", "code_interpreter"):
-        return "none"
+    builtin = {"file_search": file_search, "code_interpreter": code_tool}.get(choice.type)
+    if builtin is not None:
+        offered = builtin.offered(run)
+        return {"type": "function", "function": {"name": builtin.NAME}} if offered else "none"
     return choice.type
 
 

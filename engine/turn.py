@@ -20,12 +20,15 @@ from engine.files import tool as file_search
 from engine.files.search import Searcher
 from engine.parts import Parts, PartType
 from engine.providers.base import Finish, ToolCallDelta, Usage
+from engine.sandbox import tool as code_tool
 from engine.stop import Stop
 from engine.writer import RunWriter, event, message_event, step_event
 from models.base import ScopedDocument, utcnow
 from models.event import NewEvent
-from models.message import MessageDocument
+from models.message import ContentPart, ImageFile, MessageDocument
 from models.run import (
+    CodeInterpreterCall,
+    CodeOutput,
     FileSearchCall,
     FunctionCall,
     IncompleteReason,
@@ -38,6 +41,8 @@ from models.run_step import MessageCreation, RunStepDocument, StepDetails, open_
 
 # Deltas heard within this window are written (and streamed) together.
 FLUSH_SECONDS = 0.05
+# A code call's logs are written (and streamed) at most this often.
+LOGS_FLUSH_SECONDS = 0.1
 # Why a turn's answer stopped short: its message's `incomplete_details.reason`, and the run's.
 CutShort = Literal["max_tokens", "content_filter"]
 _CUT_SHORT: dict[str, CutShort] = {"length": "max_tokens", "content_filter": "content_filter"}
@@ -73,12 +78,16 @@ class Turn:
         stop: Stop | None = None,
         *,
         searcher: Searcher,
+        code: code_tool.CodeRunner,
     ) -> None:
         self.writer = writer
         self.stop = stop or Stop()
         self.searcher = searcher  # runs the turn's file_search calls
+        self.code = code  # runs its code_interpreter calls
         # The run's file_search calls so far: the markers its answer may cite (see resume).
         self.citable: list[FileSearchCall] = []
+        # The run's code calls so far: the files its answer may link, the images it shows.
+        self.code_calls: list[tuple[bool, CodeInterpreterCall]] = []
         # Set by `finish` when the turn's tool calls were all run here: another turn follows.
         self.continues = False
         self.tokenizer = tokenizer  # counts what the model writes when it reports no usage
@@ -105,6 +114,8 @@ class Turn:
         run = self.writer.run
         if file_search.offered(run):
             self.citable = await file_search.searches(run)
+        if code_tool.offered(run):
+            self.code_calls = await code_tool.calls_of(run)
         for step in await open_steps(run.id, run.project_id):
             creation = step.step_details.message_creation
             if creation is not None:
@@ -158,10 +169,9 @@ class Turn:
             self.heard = Parts()
         self.spent += tokens.count((delta.name or "") + delta.arguments, self.tokenizer)
         if delta.index not in self.calls:
-            builtin = delta.name == file_search.NAME and file_search.offered(self.writer.run)
             self.calls[delta.index] = ToolCall(
                 id=delta.id or "",
-                type="file_search" if builtin else "function",
+                type=self._kind(delta.name or ""),
                 function=FunctionCall(name=delta.name or ""),
             )
         call = self.calls[delta.index]
@@ -169,7 +179,20 @@ class Turn:
         call.id = call.id or delta.id or ""
         call.function.name = call.function.name or delta.name or ""
         call.function.arguments += delta.arguments
+        if call.type == "code_interpreter":  # its code is shown as it comes
+            call.code_interpreter = CodeInterpreterCall(
+                input=code_tool.code_of(call.function.arguments)
+            )
         await self._heard()
+
+    def _kind(self, name: str) -> Literal["function", "file_search", "code_interpreter"]:
+        """A call to a built-in tool the run has is Threadline's to run."""
+        run = self.writer.run
+        if name == file_search.NAME and file_search.offered(run):
+            return "file_search"
+        if name == code_tool.NAME and code_tool.offered(run):
+            return "code_interpreter"
+        return "function"
 
     async def flush(self) -> None:
         writes = Writes()
@@ -264,12 +287,45 @@ class Turn:
         for part in message.content:
             if part.text is not None and self.citable:
                 part.text.annotations = file_search.citations(part.text.value, self.citable)
+            if part.text is not None and self.code_calls:
+                part.text.annotations += code_tool.file_paths(part.text.value, self.code_calls)
+        images = self._images(message)
         step.status, step.completed_at, step.usage = "completed", now, usage
         self.message = self.step = None
         self.told = Parts()
         writes.add(
-            [message, step], [message_event(message.status, message), step_event("completed", step)]
+            [message, step],
+            [
+                *images,
+                message_event(message.status, message),
+                step_event("completed", step),
+            ],
         )
+
+    def _images(self, message: MessageDocument) -> list[NewEvent]:
+        """The images the run's code made since its last answer, as image parts after the
+        text (OpenAI's answers show them so), told in a delta of their own."""
+        shown = code_tool.unshown_images(self.code_calls)
+        if not shown:
+            return []
+        start = len(message.content)
+        message.content += [
+            ContentPart(type="image_file", image_file=ImageFile(file_id=file_id))
+            for file_id in shown
+        ]
+        self.code_calls = [(True, call) for _, call in self.code_calls]
+        delta = [
+            {"index": start + i, "type": "image_file", "image_file": {"file_id": file_id}}
+            for i, file_id in enumerate(shown)
+        ]
+        return [
+            event(
+                "thread.message.delta",
+                message.run_id or "",
+                message_id=message.id,
+                delta={"content": delta},
+            )
+        ]
 
     # -- tool calls ---------------------------------------------------------------------
 
@@ -352,6 +408,12 @@ class Turn:
             step.usage = usage
             writes.add([step], [])
             if self.cut_short is None:
+                if any(call.type == "code_interpreter" for call in calls):
+                    # Its logs stream while it runs: what is untold goes out first.
+                    step.step_details.tool_calls = calls
+                    await self.writer.record(documents=writes.documents, events=writes.events)
+                    writes = Writes()
+                    writes.add([step], [])
                 step.step_details.tool_calls = await self._run_builtin(calls)
                 waiting = [call for call in step.step_details.tool_calls if call.type == "function"]
                 if not waiting:  # all run here: the step is done and the model goes on
@@ -376,11 +438,60 @@ class Turn:
     async def _run_builtin(self, calls: list[ToolCall]) -> list[ToolCall]:
         """The calls with the built-in ones run (their results in place of the arguments)."""
         done = []
-        for call in calls:
+        for index, call in enumerate(calls):
             if call.type == "file_search":
                 call = await file_search.run_call(self.writer.run, call, self.stop, self.searcher)
+            elif call.type == "code_interpreter":
+                call = await self._run_code(index, call, calls)
             done.append(call)
         return done
+
+    async def _run_code(self, index: int, call: ToolCall, calls: list[ToolCall]) -> ToolCall:
+        """Runs a code call, its logs written into the step (and told) as they come, a batch
+        at most every LOGS_FLUSH_SECONDS."""
+        assert self.tool_step is not None
+        step, run = self.tool_step, self.writer.run
+        shown = call.model_copy(deep=True)
+        shown.code_interpreter = CodeInterpreterCall(input=code_tool.code_of(_arguments(call)))
+        calls[index] = shown
+        pending: list[str] = []
+        last = time.monotonic()
+
+        async def tell() -> None:
+            nonlocal last
+            piece, last = "".join(pending), time.monotonic()
+            pending.clear()
+            if not piece:
+                return
+            code = shown.code_interpreter
+            assert code is not None
+            if not code.outputs:
+                code.outputs.append(CodeOutput(type="logs", logs=""))
+            code.outputs[0].logs = (code.outputs[0].logs or "") + piece
+            step.step_details.tool_calls = calls
+            logs = {"index": 0, "type": "logs", "logs": piece}
+            delta = {"index": index, "type": "code_interpreter", "id": call.id}
+            delta["code_interpreter"] = {"outputs": [logs]}
+            await self.writer.record(
+                documents=[step],
+                events=[
+                    event(
+                        "thread.run.step.delta",
+                        run.id,
+                        step_id=step.id,
+                        delta={"step_details": {"type": "tool_calls", "tool_calls": [delta]}},
+                    )
+                ],
+            )
+
+        async def on_logs(piece: str) -> None:
+            pending.append(piece)
+            if time.monotonic() - last >= LOGS_FLUSH_SECONDS:
+                await tell()
+
+        ran = await self.code.run_call(run, call, on_logs)
+        await tell()
+        return ran
 
     async def _move(self, to: RunStatus, fields: dict[str, Any], writes: Writes) -> None:
         await self.writer.move(to, fields=fields, documents=writes.documents, events=writes.events)
@@ -424,6 +535,8 @@ def _call_piece(
 ) -> dict[str, Any] | _Diverged | None:
     """The delta that tells subscribers the untold part of one call (None: nothing new)."""
     assert heard.function is not None
+    if heard.type == "code_interpreter":
+        return _code_piece(index, heard, told, final)
     if heard.type == "file_search":  # its arguments are not shown, its results come at the end
         if told is None:
             return {"index": index, "type": "file_search", "id": heard.id, "file_search": {}}
@@ -444,3 +557,33 @@ def _call_piece(
     if not said.startswith(known):
         return _DIVERGED
     return {"index": index, "type": "function", "function": {"arguments": said[len(known) :]}}
+
+
+def _code_piece(
+    index: int, heard: ToolCall, told: ToolCall | None, final: bool
+) -> dict[str, Any] | _Diverged | None:
+    """A code call's delta: the code written since the last one."""
+    said = heard.code_interpreter.input if heard.code_interpreter else ""
+    if told is None:
+        return {
+            "index": index,
+            "type": "code_interpreter",
+            "id": heard.id,
+            "code_interpreter": {"input": said, "outputs": []},
+        }
+    if told.type != "code_interpreter":
+        return _DIVERGED
+    known = told.code_interpreter.input if told.code_interpreter else ""
+    if said == known or (not final and known.startswith(said)):
+        return None
+    if not said.startswith(known):
+        return _DIVERGED
+    return {
+        "index": index,
+        "type": "code_interpreter",
+        "code_interpreter": {"input": said[len(known) :]},
+    }
+
+
+def _arguments(call: ToolCall) -> str:
+    return call.function.arguments if call.function else ""

@@ -10,6 +10,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from models.base import ScopedDocument, utcnow
 from models.errors import NotFound
 from models.ids import new_id
+from models.message import FileReference
 from models.repository import Repository
 from models.tools import RankingOptions, ResponseFormat, Tool, check_tools
 from models.validation import Metadata, ReasoningEffort, ToolName
@@ -85,14 +86,38 @@ class FileSearchCall(BaseModel):
     results: list[FileSearchResult] = Field(default_factory=list)
 
 
+class CodeOutput(BaseModel):
+    """OpenAI's code interpreter output: `logs`, or an `image` (a file)."""
+
+    type: Literal["logs", "image"]
+    logs: str | None = None
+    image: FileReference | None = None
+
+
+class CodeFile(BaseModel):
+    """A file the code wrote under /mnt/data, kept as a File: what `file_path` annotations
+    of the answer point at (not part of OpenAI's object)."""
+
+    path: str  # relative to /mnt/data
+    file_id: str
+
+
+class CodeInterpreterCall(BaseModel):
+    input: str = ""
+    outputs: list[CodeOutput] = Field(default_factory=list)
+    files: list[CodeFile] = Field(default_factory=list)
+
+
 class ToolCall(BaseModel):
     """While the model streams it, a call keeps its name and arguments in `function`, even a
-    built-in tool's; a `file_search` call has them replaced by its results when it runs."""
+    built-in tool's; a `file_search` call has them replaced by its results when it runs, a
+    `code_interpreter` call shows its code as it comes and its outputs once it ran."""
 
     id: str
     type: Literal["function", "file_search", "code_interpreter"] = "function"
     function: FunctionCall | None = None
     file_search: FileSearchCall | None = None
+    code_interpreter: CodeInterpreterCall | None = None
 
 
 class RequiredAction(BaseModel):

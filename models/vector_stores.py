@@ -17,7 +17,12 @@ from models.base import utcnow
 from models.file import files
 from models.message import MessageDocument
 from models.thread import ThreadDocument
-from models.tools import FileSearchResources, ToolResources
+from models.tools import (
+    MAX_CODE_INTERPRETER_FILES,
+    CodeInterpreterResources,
+    FileSearchResources,
+    ToolResources,
+)
 from models.vector_store import (
     ChunkDocument,
     ChunkingStrategy,
@@ -114,14 +119,22 @@ async def attach_to_thread(
     thread: ThreadDocument, messages: Sequence[MessageDocument], stored: bool
 ) -> None:
     """Files attached for FILE_SEARCH go into the thread's vector store, made on demand
-    (expiring 7 days after its last activity, as OpenAI's do). `stored`: the thread is
-    already written, so its tool resources are updated too."""
-    file_ids = [
-        attachment.file_id
-        for message in messages
-        for attachment in message.attachments
-        if "file_search" in attachment.tools
-    ]
+    (expiring 7 days after its last activity, as OpenAI's do); files attached for
+    CODE_INTERPRETER join the thread's code interpreter files (the newest 20 are kept).
+    `stored`: the thread is already written, so its tool resources are updated too."""
+    attached = [attachment for message in messages for attachment in message.attachments]
+    code_ids = [a.file_id for a in attached if "code_interpreter" in a.tools]
+    if code_ids:
+        resources = thread.tool_resources or ToolResources()
+        code = resources.code_interpreter or CodeInterpreterResources()
+        kept = list(dict.fromkeys([*code.file_ids, *code_ids]))[-MAX_CODE_INTERPRETER_FILES:]
+        if kept != code.file_ids:
+            code.file_ids = kept
+            resources.code_interpreter = code
+            thread.tool_resources = resources
+            if stored:
+                await _save_resources(thread)
+    file_ids = [a.file_id for a in attached if "file_search" in a.tools]
     if not file_ids:
         return
     resources = thread.tool_resources or ToolResources()
@@ -141,11 +154,16 @@ async def attach_to_thread(
         resources.file_search = search
         thread.tool_resources = resources
         if stored:
-            await ThreadDocument.get_pymongo_collection().update_one(
-                {"_id": thread.id, "project_id": thread.project_id},
-                {"$set": {"tool_resources": resources.model_dump()}},
-            )
+            await _save_resources(thread)
     await add_files(store, file_ids)
+
+
+async def _save_resources(thread: ThreadDocument) -> None:
+    resources = thread.tool_resources or ToolResources()
+    await ThreadDocument.get_pymongo_collection().update_one(
+        {"_id": thread.id, "project_id": thread.project_id},
+        {"$set": {"tool_resources": resources.model_dump()}},
+    )
 
 
 async def claim_ingestion(owner: str, lease_seconds: float) -> VectorStoreFileDocument | None:

@@ -102,13 +102,66 @@ class FileSearchToolCall:
         )
 
 
-# Code interpreter calls join this union with the tool that makes them.
-ToolCall = Annotated[FunctionToolCall | FileSearchToolCall, strawberry.union("ToolCall")]
+@strawberry.type
+class CodeInterpreterLogs:
+    logs: str
 
 
-def tool_call(call: m.ToolCall) -> FunctionToolCall | FileSearchToolCall:
+@strawberry.type
+class CodeInterpreterImageFile:
+    file_id: strawberry.ID
+
+
+@strawberry.type
+class CodeInterpreterImage:
+    image: CodeInterpreterImageFile
+
+
+CodeInterpreterOutput = Annotated[
+    CodeInterpreterLogs | CodeInterpreterImage, strawberry.union("CodeInterpreterOutput")
+]
+
+
+@strawberry.type
+class CodeInterpreterCall:
+    input: str = strawberry.field(description="The code, as the model wrote it.")
+    outputs: list[CodeInterpreterOutput]
+
+
+@strawberry.type
+class CodeInterpreterToolCall:
+    id: strawberry.ID
+    code_interpreter: CodeInterpreterCall
+
+    @classmethod
+    def from_model(cls, call: m.ToolCall) -> "CodeInterpreterToolCall":
+        code = call.code_interpreter or m.CodeInterpreterCall()
+        outputs: list[CodeInterpreterLogs | CodeInterpreterImage] = [
+            CodeInterpreterLogs(logs=output.logs or "")
+            if output.type == "logs"
+            else CodeInterpreterImage(
+                image=CodeInterpreterImageFile(
+                    file_id=strawberry.ID(output.image.file_id if output.image else "")
+                )
+            )
+            for output in code.outputs
+        ]
+        return cls(
+            id=strawberry.ID(call.id),
+            code_interpreter=CodeInterpreterCall(input=code.input, outputs=outputs),
+        )
+
+
+ToolCall = Annotated[
+    CodeInterpreterToolCall | FileSearchToolCall | FunctionToolCall, strawberry.union("ToolCall")
+]
+
+
+def tool_call(call: m.ToolCall) -> CodeInterpreterToolCall | FileSearchToolCall | FunctionToolCall:
     if call.type == "file_search":
         return FileSearchToolCall.from_model(call)
+    if call.type == "code_interpreter":
+        return CodeInterpreterToolCall.from_model(call)
     return FunctionToolCall.from_model(call)
 
 

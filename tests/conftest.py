@@ -81,6 +81,12 @@ def settings(
         openai_base_url=model_server.base_url,
         run_lease_seconds=5,
         ws_auth_recheck_seconds=0.3,
+        # code_interpreter's limits, small enough that tests hitting them end soon.
+        sandbox_cpu_seconds=3,
+        sandbox_wall_seconds=15,
+        sandbox_output_bytes=64 * 1024,
+        sandbox_memory_bytes=512 * 1024 * 1024,
+        sandbox_processes=32,
     )
 
 

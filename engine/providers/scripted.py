@@ -1,8 +1,8 @@
 """`threadline/scripted`: a deterministic model that needs no network (see api.md).
 
 It reads the newest user message of the prompt and follows its directives: `/call NAME
-{json}`, `/search QUERY`, `/fail`, `/slow MS`, `/tokens N`; anything else is echoed as
-"You said: …"."""
+{json}`, `/search QUERY`, `/python` (code to the end, or a fenced block), `/fail`, `/slow MS`,
+`/tokens N`; anything else is echoed as "You said: …"."""
 
 import asyncio
 import json
@@ -26,6 +26,8 @@ from models.ids import new_id
 _CALL = re.compile(r"^/call\s+(\S+)\s*(.*)$")
 _SEARCH = re.compile(r"^/search\s+(.+)$")
 SEARCH_TOOL = "file_search"
+CODE_TOOL = "code_interpreter"  # the name engine/sandbox/tool.py offers the model
+_FENCE = re.compile(r"^\s*```")
 _WORD = re.compile(r"\w+")  # the name engine/files/tool.py offers the model
 # A result in a file_search output: its citation marker line, then its text.
 _RESULT = re.compile(r"^(【\d+:\d+†[^】]*】)\n(.*?)(?=\n\n【|\Z)", re.MULTILINE | re.DOTALL)
@@ -44,9 +46,14 @@ class Directives:
 
 def read_directives(message: str) -> Directives:
     calls, plain, fail, delay, token_count = [], [], False, 0.0, None
-    for line in message.splitlines():
+    lines = message.splitlines()
+    while lines:
+        line = lines.pop(0)
         stripped = line.strip()
-        if match := _CALL.match(stripped):
+        if stripped == "/python" or stripped.startswith("/python "):
+            code, lines = _code(stripped[len("/python") :].strip(), lines)
+            calls.append((CODE_TOOL, json.dumps({"code": code})))
+        elif match := _CALL.match(stripped):
             calls.append((match[1], _arguments(match[1], match[2])))
         elif match := _SEARCH.match(stripped):
             calls.append((SEARCH_TOOL, json.dumps({"query": match[1].strip()})))
@@ -59,6 +66,19 @@ def read_directives(message: str) -> Directives:
         else:
             plain.append(line)
     return Directives(calls, fail, delay, token_count, "\n".join(plain).strip())
+
+
+def _code(inline: str, lines: list[str]) -> tuple[str, list[str]]:
+    """A /python line's code, and the lines after it: a fenced block that follows it, or
+    everything to the end of the message."""
+    if inline:
+        return inline, lines
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is not None and _FENCE.match(lines[first]):
+        block = lines[first + 1 :]
+        end = next((i for i, line in enumerate(block) if _FENCE.match(line)), len(block))
+        return "\n".join(block[:end]), block[end + 1 :]
+    return "\n".join(lines), []
 
 
 def _arguments(name: str, raw: str) -> str:
@@ -121,6 +141,10 @@ def _calls_to_make(
         if name not in names:
             if name == SEARCH_TOOL:
                 raise ProviderError("invalid_prompt", "/search: the run has no FILE_SEARCH tool.")
+            if name == CODE_TOOL:
+                raise ProviderError(
+                    "invalid_prompt", "/python: the run has no CODE_INTERPRETER tool."
+                )
             raise ProviderError("invalid_prompt", f"/call {name}: no function tool is named so.")
     remaining = wanted[done:]
     return remaining if request.parallel_tool_calls else remaining[:1]

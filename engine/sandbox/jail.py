@@ -1,0 +1,226 @@
+"""How a sandbox is made: bubblewrap's namespaces (no network, no host files, no host
+processes), a seccomp filter, and resource limits. The one place that decides what code run
+by code_interpreter can see and do.
+
+- Namespaces: user, pid, net (only its own loopback), ipc, uts, cgroup; nested user
+  namespaces are refused (`--disable-userns`). The root is empty and read-only but for what
+  is bound in: /usr (and its /bin, /lib links), the sandbox's Python read-only, the runner,
+  a private /proc and /dev, and two size-limited tmpfs folders, /tmp and /mnt/data.
+- seccomp: the kernel interfaces code has no use for and escapes are made of (ptrace,
+  mounts, namespaces, keyrings, bpf, kernel modules, io_uring…) fail with EPERM.
+- Limits: memory (RLIMIT_AS), processes (RLIMIT_NPROC, counted inside the sandbox's own
+  user namespace), file size, open files, no core dumps — set by the runner before any code
+  runs, soft and hard alike. CPU time, wall time and output size per call are kept by the
+  supervisor (CPU time from the kernel's accounting in /proc: a process cannot lower its
+  own, and the supervisor may lack CAP_SYS_RESOURCE to move another user's RLIMIT_CPU).
+- A server running as root hands the sandbox to an unprivileged user first: the kernel does
+  not count root's processes against RLIMIT_NPROC."""
+
+import errno
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+RUNNER = Path(__file__).with_name("runner.py")
+RUNNER_INSIDE = "/opt/threadline/runner.py"
+SANDBOX_USER = 65534  # nobody: the user a root server hands the sandbox to
+OPEN_FILES = 256
+# System call names the filter refuses (those this kernel does not know are skipped).
+REFUSED_CALLS = (
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "kcmp",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "mount_setattr",
+    "move_mount",
+    "open_tree",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "unshare",
+    "setns",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "fanotify_init",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "syslog",
+    "acct",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "iopl",
+    "ioperm",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "lookup_dcookie",
+    "quotactl",
+    "vhangup",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+)
+
+
+class Unavailable(Exception):
+    """No sandbox can be made on this host; the message says why. Code never runs then."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    cpu_seconds: int
+    wall_seconds: float
+    memory_bytes: int
+    processes: int
+    output_bytes: int
+    disk_bytes: int  # each of /mnt/data and /tmp (memory-backed)
+
+
+@dataclass(frozen=True)
+class Command:
+    argv: list[str]
+    user: int | None  # the user to start it as (None: this process's own)
+    seccomp: int  # the filter's file descriptor, passed to bwrap
+
+
+class Jail:
+    def __init__(self, python: Path, limits: Limits) -> None:
+        self.python = python
+        self.limits = limits
+
+    def problem(self) -> str | None:
+        """Why no sandbox can be made here, or None."""
+        if shutil.which("bwrap") is None:
+            return (
+                "bubblewrap (bwrap) is not installed; `make install` installs it "
+                "(Debian package bubblewrap)."
+            )
+        if not self.python.is_file():
+            return (
+                f"the sandbox's Python {self.python} is missing; `make install` builds it "
+                "(THREADLINE_SANDBOX_PYTHON names another)."
+            )
+        try:
+            import pyseccomp  # noqa: F401  (loads libseccomp)
+        except (ImportError, OSError) as error:
+            return f"seccomp is unavailable (libseccomp2 and pyseccomp are needed): {error}"
+        return None
+
+    def command(self, requests: int, replies: int) -> Command:
+        """The bwrap command line for one session; `requests` and `replies` are the runner's
+        pipes. Raises Unavailable."""
+        if why := self.problem():
+            raise Unavailable(why)
+        seccomp = _seccomp_filter()
+        setup = {
+            "requests": requests,
+            "replies": replies,
+            "limits": {
+                "memory_bytes": self.limits.memory_bytes,
+                "processes": self.limits.processes,
+                "file_bytes": self.limits.disk_bytes,
+                "open_files": OPEN_FILES,
+            },
+        }
+        argv = [
+            "bwrap",
+            *("--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc"),
+            *("--unshare-uts", "--unshare-cgroup-try", "--disable-userns"),
+            *("--die-with-parent", "--new-session", "--hostname", "sandbox"),
+            *_system_folders(),
+            *[arg for folder in self._python_folders() for arg in ("--ro-bind", folder, folder)],
+            *("--ro-bind", str(RUNNER), RUNNER_INSIDE),
+            *("--proc", "/proc", "--dev", "/dev"),
+            *("--size", str(self.limits.disk_bytes), "--tmpfs", "/tmp"),
+            *("--size", str(self.limits.disk_bytes), "--tmpfs", "/mnt/data"),
+            *("--remount-ro", "/", "--chdir", "/mnt/data"),
+            "--clearenv",
+            *[
+                arg
+                for name, value in self._environment().items()
+                for arg in ("--setenv", name, value)
+            ],
+            *("--seccomp", str(seccomp)),
+            "--",
+            *(str(self.python.absolute()), "-I", "-B", "-u", RUNNER_INSIDE, json.dumps(setup)),
+        ]
+        user = SANDBOX_USER if os.geteuid() == 0 else None
+        return Command(argv=argv, user=user, seccomp=seccomp)
+
+    def _python_folders(self) -> list[str]:
+        """The sandbox's Python: its venv, and the installation the venv was made from."""
+        python = self.python.absolute()
+        venv = python.parent.parent
+        folders = [str(venv)]
+        config = venv / "pyvenv.cfg"
+        if config.is_file():
+            for line in config.read_text().splitlines():
+                key, _, value = line.partition("=")
+                if key.strip() == "home":
+                    folders.append(str(Path(value.strip()).resolve().parent))
+        return [f for f in dict.fromkeys(folders) if not f.startswith("/usr/")]
+
+    def _environment(self) -> dict[str, str]:
+        venv_bin = str(self.python.absolute().parent)
+        return {
+            "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": "/tmp",
+            "TMPDIR": "/tmp",
+            "LANG": "C.UTF-8",
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": "/tmp/matplotlib",
+            # One thread per math library: no pools of idle threads per session.
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
+
+
+def _system_folders() -> list[str]:
+    """/usr read-only, and /bin, /lib… as the host has them (links into /usr, or folders)."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    return args
+
+
+def _seccomp_filter() -> int:
+    """The filter as BPF in an unlinked temporary file; bwrap reads it from the descriptor."""
+    import pyseccomp as seccomp
+
+    rules = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+    for name in REFUSED_CALLS:
+        try:
+            rules.add_rule(seccomp.ERRNO(errno.EPERM), name)
+        except (ValueError, RuntimeError, OSError):
+            continue  # a call this kernel (or libseccomp) does not know
+    # clone3's flags are out of a filter's reach: ENOSYS makes libc fall back to clone.
+    rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
+    with tempfile.TemporaryFile() as out:
+        rules.export_bpf(out)
+        out.flush()
+        out.seek(0)
+        return os.dup(out.fileno())  # the offset is shared: bwrap reads from the start
