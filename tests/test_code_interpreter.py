@@ -85,7 +85,8 @@ async def test_arithmetic(gql: GraphQLClient) -> None:
     ended, call = await run_code(gql, assistant, "print(6 * 7)\n2 ** 10")
     assert logs_of(call) == "42\n1024\n"
     answer = await answer_of(gql, ended["threadId"])
-    assert "42" in answer["text"] and "1024" in answer["text"]
+    assert "42" in answer["text"]
+    assert "1024" in answer["text"]
 
 
 async def test_state_lasts_across_calls_of_one_thread(gql: GraphQLClient) -> None:
@@ -202,7 +203,8 @@ async def test_escapes_fail(gql: GraphQLClient, attempt: str, tmp_path: Any) -> 
             "PermissionError",
         )
     ), logs
-    assert not os.path.exists("/usr/escaped") and not os.path.exists("/escaped")
+    assert not os.path.exists("/usr/escaped")
+    assert not os.path.exists("/escaped")
     await _still_working(gql, assistant, ended["threadId"])
 
 
@@ -224,7 +226,10 @@ LIMITS = {
         "        print('refused:', e)\n        break",
         "refused: [Errno 11]",
     ),
-    "memory bomb": ("blocks = []\nwhile True:\n    blocks.append(bytearray(50_000_000))", "MemoryError"),
+    "memory bomb": (
+        "blocks = []\nwhile True:\n    blocks.append(bytearray(50_000_000))",
+        "MemoryError",
+    ),
     "endless loop": ("while True:\n    pass", "CPU time limit exceeded (3 s)"),
     "sleeping": ("import time\ntime.sleep(100)", "wall time limit exceeded (15 s)"),
     "output flood": ("while True:\n    print('x' * 1000)", "output limit exceeded (65536 bytes)"),
@@ -258,7 +263,8 @@ async def test_an_endpoint_model_forced_to_run_code(gql: GraphQLClient, endpoint
     assert first["tool_choice"] == {"type": "function", "function": {"name": "code_interpreter"}}
     assert [t["function"]["name"] for t in first["tools"]] == ["code_interpreter"]
     tool_message = second["messages"][-1]
-    assert tool_message["role"] == "tool" and tool_message["content"] == "10"
+    assert tool_message["role"] == "tool"
+    assert tool_message["content"] == "10"
     assert second["tool_choice"] == "auto"
     steps = await code_steps(gql, run["id"])
     (call,) = steps[0]["stepDetails"]["toolCalls"]
