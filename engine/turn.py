@@ -11,6 +11,7 @@ new worker that takes a run over asks the model again: while its stream repeats 
 worker told, nothing is sent twice, and the rest continues the same message. A stream that says
 something else ends the old message `incomplete` and writes its answer to a new one."""
 
+import asyncio
 import time
 from typing import Any, Literal
 
@@ -447,49 +448,62 @@ class Turn:
         return done
 
     async def _run_code(self, index: int, call: ToolCall, calls: list[ToolCall]) -> ToolCall:
-        """Runs a code call, its logs written into the step (and told) as they come, a batch
-        at most every LOGS_FLUSH_SECONDS."""
+        """Runs a code call, its logs written into the step (and told) as they come: a batch
+        LOGS_FLUSH_SECONDS after its first piece."""
         assert self.tool_step is not None
         step, run = self.tool_step, self.writer.run
         shown = call.model_copy(deep=True)
         shown.code_interpreter = CodeInterpreterCall(input=code_tool.code_of(_arguments(call)))
         calls[index] = shown
         pending: list[str] = []
-        last = time.monotonic()
+        telling = asyncio.Lock()
+        later: asyncio.Task[None] | None = None
 
         async def tell() -> None:
-            nonlocal last
-            piece, last = "".join(pending), time.monotonic()
-            pending.clear()
-            if not piece:
-                return
-            code = shown.code_interpreter
-            assert code is not None
-            if not code.outputs:
-                code.outputs.append(CodeOutput(type="logs", logs=""))
-            code.outputs[0].logs = (code.outputs[0].logs or "") + piece
-            step.step_details.tool_calls = calls
-            logs = {"index": 0, "type": "logs", "logs": piece}
-            delta = {"index": index, "type": "code_interpreter", "id": call.id}
-            delta["code_interpreter"] = {"outputs": [logs]}
-            await self.writer.record(
-                documents=[step],
-                events=[
-                    event(
-                        "thread.run.step.delta",
-                        run.id,
-                        step_id=step.id,
-                        delta={"step_details": {"type": "tool_calls", "tool_calls": [delta]}},
-                    )
-                ],
-            )
+            async with telling:
+                piece = "".join(pending)
+                pending.clear()
+                if not piece:
+                    return
+                code = shown.code_interpreter
+                assert code is not None
+                if not code.outputs:
+                    code.outputs.append(CodeOutput(type="logs", logs=""))
+                code.outputs[0].logs = (code.outputs[0].logs or "") + piece
+                step.step_details.tool_calls = calls
+                logs = {"index": 0, "type": "logs", "logs": piece}
+                delta = {"index": index, "type": "code_interpreter", "id": call.id}
+                delta["code_interpreter"] = {"outputs": [logs]}
+                details = {"type": "tool_calls", "tool_calls": [delta]}
+                await self.writer.record(
+                    documents=[step],
+                    events=[
+                        event(
+                            "thread.run.step.delta",
+                            run.id,
+                            step_id=step.id,
+                            delta={"step_details": details},
+                        )
+                    ],
+                )
+
+        async def tell_later() -> None:
+            await asyncio.sleep(LOGS_FLUSH_SECONDS)
+            await tell()
 
         async def on_logs(piece: str) -> None:
+            nonlocal later
             pending.append(piece)
-            if time.monotonic() - last >= LOGS_FLUSH_SECONDS:
-                await tell()
+            if later is None or later.done():
+                if later is not None:
+                    later.result()  # a failed write fails the call
+                later = asyncio.create_task(tell_later())
 
-        ran = await self.code.run_call(run, call, on_logs)
+        try:
+            ran = await self.code.run_call(run, call, on_logs)
+        finally:
+            if later is not None:
+                await later  # never cut short mid-write; it is LOGS_FLUSH_SECONDS away at most
         await tell()
         return ran
 

@@ -12,6 +12,8 @@ import pytest
 from tests.graphql import GraphQLClient
 from tests.openai_server import Script, Scripted, ToolCall
 from tests.runs import CREATE_RUN, function_tool, new_assistant, start_run, wait_for
+from tests.test_subscriptions import collect_run
+from tests.ws import Live
 
 CODE = {"type": "CODE_INTERPRETER"}
 MODEL = "gpt-test"  # any name but the built-in one goes to the test endpoint
@@ -277,3 +279,52 @@ async def test_python_without_the_tool_is_refused(gql: GraphQLClient) -> None:
     ended = await wait_for(gql, run["id"])
     assert ended["status"] == "FAILED"
     assert "CODE_INTERPRETER" in ended["lastError"]["message"]
+
+
+async def test_code_and_logs_stream_into_the_step(gql: GraphQLClient, live: Live) -> None:
+    assistant = await new_assistant(gql, tools=[CODE])
+    code = "import time\nfor i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(0.4)"
+    run = await start_run(gql, assistant, f"/python\n{code}")
+    events = await collect_run(live, run["id"])
+    assert events[-1]["event"] == "thread.run.completed"
+    deltas = [
+        call
+        for e in events
+        if e["event"] == "thread.run.step.delta"
+        for call in e["delta"]["step_details"]["tool_calls"]
+    ]
+    told_code = "".join(d.get("code_interpreter", {}).get("input", "") for d in deltas)
+    assert told_code == code
+    logs = [
+        output["logs"]
+        for d in deltas
+        for output in d.get("code_interpreter", {}).get("outputs", [])
+    ]
+    assert len(logs) >= 2  # as they came, not all at the end
+    (call,) = (await code_steps(gql, run["id"]))[0]["stepDetails"]["toolCalls"]
+    assert "".join(logs) == logs_of(call["codeInterpreter"]) == "tick 0\ntick 1\ntick 2\n"
+    names = [e["event"] for e in events]
+    first_logs = next(
+        i
+        for i, e in enumerate(events)
+        if e["event"] == "thread.run.step.delta" and "outputs" in str(e["delta"])
+    )
+    assert first_logs < names.index("thread.run.step.completed")
+
+
+async def test_a_chart_is_told_as_an_image_part(gql: GraphQLClient, live: Live) -> None:
+    assistant = await new_assistant(gql, tools=[CODE])
+    run = await start_run(gql, assistant, "/python\nimport matplotlib.pyplot as plt\nplt.plot([1])")
+    events = await collect_run(live, run["id"])
+    parts = [
+        part
+        for e in events
+        if e["event"] == "thread.message.delta"
+        for part in e["delta"]["content"]
+        if part["type"] == "image_file"
+    ]
+    answer = await answer_of(gql, run["threadId"])
+    (image,) = [p for p in answer["content"] if p["__typename"] == "ImageFileContent"]
+    assert [(p["index"], p["image_file"]["file_id"]) for p in parts] == [
+        (1, image["imageFile"]["fileId"])
+    ]

@@ -64,18 +64,25 @@ BUILT_IN_TOOLS = [{"type": "FILE_SEARCH"}, {"type": "CODE_INTERPRETER"}]
 FILE_SEARCH_FUNCTION = {"type": "function", "function": {"name": "file_search"}}
 
 
-@pytest.mark.parametrize("choice", [None, {"type": "AUTO"}, {"type": "CODE_INTERPRETER"}])
-async def test_code_interpreter_alone_sends_no_tool_choice(
-    gql: GraphQLClient, endpoint: Scripted, choice: dict[str, str] | None
+CODE_FUNCTION = {"type": "function", "function": {"name": "code_interpreter"}}
+
+
+@pytest.mark.parametrize(
+    ("choice", "sent"),
+    [(None, "auto"), ({"type": "AUTO"}, "auto"), ({"type": "CODE_INTERPRETER"}, CODE_FUNCTION)],
+)
+async def test_code_interpreter_is_offered_as_a_function(
+    gql: GraphQLClient, endpoint: Scripted, choice: dict[str, str] | None, sent: object
 ) -> None:
-    # Not run by Threadline yet, so not offered: OpenAI refuses a tool_choice without tools.
     server = endpoint(Script(text="Answered"))
     assistant = await new_assistant(gql, model=MODEL, tools=[{"type": "CODE_INTERPRETER"}])
     run = await start_run(gql, assistant, "hi", **({"toolChoice": choice} if choice else {}))
     done = await wait_for(gql, run["id"])
     assert done["status"] == "COMPLETED", done
     body = server.requests[-1].body
-    assert set(body) == {"model", "messages", "stream", "stream_options"}
+    assert [tool["function"]["name"] for tool in body["tools"]] == ["code_interpreter"]
+    assert body["tools"][0]["function"]["parameters"]["required"] == ["code"]
+    assert body["tool_choice"] == sent
 
 
 @pytest.mark.parametrize(
@@ -95,23 +102,24 @@ async def test_file_search_is_offered_as_a_function(
     done = await wait_for(gql, run["id"])
     assert done["status"] == "COMPLETED", done
     body = server.requests[-1].body
-    assert [tool["function"]["name"] for tool in body["tools"]] == ["file_search"]
+    names = [tool["function"]["name"] for tool in body["tools"]]
+    assert names == ["file_search", "code_interpreter"]
     assert body["tools"][0]["function"]["parameters"]["required"] == ["query"]
     assert body["tool_choice"] == sent
 
 
-async def test_a_forced_code_interpreter_forbids_the_functions(
+async def test_a_forced_code_interpreter_forces_its_function(
     gql: GraphQLClient, endpoint: Scripted
 ) -> None:
-    server = endpoint(Script(text="No function for this"))
+    server = endpoint(Script(text="No code for this"))
     tools = [function_tool("f"), {"type": "CODE_INTERPRETER"}]
     assistant = await new_assistant(gql, model=MODEL, tools=tools)
     run = await start_run(gql, assistant, "hi", toolChoice={"type": "CODE_INTERPRETER"})
     done = await wait_for(gql, run["id"])
     assert done["status"] == "COMPLETED", done
     body = server.requests[-1].body
-    assert [t["function"]["name"] for t in body["tools"]] == ["f"]
-    assert body["tool_choice"] == "none"
+    assert [t["function"]["name"] for t in body["tools"]] == ["f", "code_interpreter"]
+    assert body["tool_choice"] == CODE_FUNCTION
 
 
 async def test_a_forced_file_search_is_searched_first_then_the_model_is_free(

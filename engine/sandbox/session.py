@@ -88,9 +88,9 @@ class _Call:
         if found >= 0:
             data, self.pending = data[:found], b""
             self.done.set()
-        else:
-            keep = len(self.nonce) - 1
-            data, self.pending = data[:-keep] if keep else data, data[-keep:] if keep else b""
+        else:  # held back: what may be the start of the nonce, split across reads
+            keep = _nonce_start(data, self.nonce)
+            data, self.pending = data[: len(data) - keep], data[len(data) - keep :]
         room = self.limit - len(self.kept)
         if len(data) > room:
             data = data[: max(room, 0)]
@@ -98,6 +98,14 @@ class _Call:
         if data:
             self.kept += data
             await self.on_logs(_text(bytes(data)))
+
+
+def _nonce_start(data: bytes, nonce: bytes) -> int:
+    """The length of the longest end of `data` that begins `nonce`."""
+    for size in range(min(len(nonce) - 1, len(data)), 0, -1):
+        if data.endswith(nonce[:size]):
+            return size
+    return 0
 
 
 def _text(data: bytes) -> str:
