@@ -44,6 +44,8 @@ from models.run_step import MessageCreation, RunStepDocument, StepDetails, open_
 FLUSH_SECONDS = 0.05
 # A code call's logs are written (and streamed) at most this often.
 LOGS_FLUSH_SECONDS = 0.1
+# Between the logs of a lost worker's code call and those of its run here.
+RUN_AGAIN = "\n[The worker running this code stopped; it was run again from the start.]\n"
 # Why a turn's answer stopped short: its message's `incomplete_details.reason`, and the run's.
 CutShort = Literal["max_tokens", "content_filter"]
 _CUT_SHORT: dict[str, CutShort] = {"length": "max_tokens", "content_filter": "content_filter"}
@@ -369,6 +371,9 @@ class Turn:
             call = self.calls[index].model_copy(deep=True)
             if index in told:
                 call.id = told[index].id
+                earlier = told[index].code_interpreter
+                if call.code_interpreter is not None and earlier is not None:
+                    call.code_interpreter.outputs = earlier.outputs  # a lost worker's logs
             merged.append(call)
         return merged
 
@@ -452,10 +457,14 @@ class Turn:
         LOGS_FLUSH_SECONDS after its first piece."""
         assert self.tool_step is not None
         step, run = self.tool_step, self.writer.run
+        # The logs a lost worker told stay, and what runs now is told after them.
+        told = [o for o in (call.code_interpreter or CodeInterpreterCall()).outputs if o.logs]
         shown = call.model_copy(deep=True)
-        shown.code_interpreter = CodeInterpreterCall(input=code_tool.code_of(_arguments(call)))
+        shown.code_interpreter = CodeInterpreterCall(
+            input=code_tool.code_of(_arguments(call)), outputs=told[:1]
+        )
         calls[index] = shown
-        pending: list[str] = []
+        pending: list[str] = [RUN_AGAIN] if told else []
         telling = asyncio.Lock()
         later: asyncio.Task[None] | None = None
 
@@ -505,6 +514,10 @@ class Turn:
             if later is not None:
                 await later  # never cut short mid-write; it is LOGS_FLUSH_SECONDS away at most
         await tell()
+        assert ran.code_interpreter is not None
+        assert shown.code_interpreter is not None
+        images = [o for o in ran.code_interpreter.outputs if o.type == "image"]
+        ran.code_interpreter.outputs = [*shown.code_interpreter.outputs, *images]  # as told
         return ran
 
     async def _move(self, to: RunStatus, fields: dict[str, Any], writes: Writes) -> None:
