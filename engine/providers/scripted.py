@@ -61,6 +61,13 @@ def read_directives(message: str) -> Directives:
     return Directives(calls, fail, delay, token_count, "\n".join(plain).strip())
 
 
+def text_of(content: str | list[dict[str, Any]] | None) -> str:
+    """A chat message's text: its string, or its text parts (images are not read)."""
+    if isinstance(content, list):
+        return "\n".join(part["text"] for part in content if part.get("type") == "text")
+    return content or ""
+
+
 def _arguments(name: str, raw: str) -> str:
     try:
         arguments = json.loads(raw or "{}")
@@ -78,7 +85,7 @@ class ScriptedProvider:
         )
         if newest is None:
             raise ProviderError("invalid_prompt", "The thread has no user message to answer.")
-        directives = read_directives(str(request.messages[newest]["content"] or ""))
+        directives = read_directives(text_of(request.messages[newest]["content"]))
         if directives.fail:
             raise ProviderError("server_error", "The scripted model failed, as asked (/fail).")
         later = request.messages[newest + 1 :]
