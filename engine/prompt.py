@@ -1,16 +1,19 @@
 """A run's prompt: instructions, as much of the thread as fits, then the run's own turns."""
 
+import base64
 import json
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine import tokens
 from engine.encodings import TokenizerName
 from engine.files import tool as file_search
 from engine.sandbox import tool as code_tool
+from models import file_storage
+from models.file import IMAGE_TYPES, FileDocument, find_live
 from models.history import messages_by_id, newest_first, oldest_first
-from models.message import MessageDocument
+from models.message import ImageDetail, MessageDocument
 from models.run import RunDocument, ToolCall
 from models.run_step import steps_of
 
@@ -18,6 +21,10 @@ from models.run_step import steps_of
 # thread will be dropped"): it keeps the thread's first messages, which often set the task,
 # up to HEAD_MESSAGES of them within half the room, then as many of the newest as fit.
 HEAD_MESSAGES = 4
+# OpenAI's limits on images: 20 MB each, 50 MB in one request. An image past them is named in
+# text instead, which also bounds how much of a long thread's images one prompt holds.
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+MAX_PROMPT_IMAGE_BYTES = 50 * 1024 * 1024
 
 
 class PromptTooLarge(Exception):
@@ -25,20 +32,23 @@ class PromptTooLarge(Exception):
 
 
 class _Room:
-    """What is left of the prompt budget as messages are taken."""
+    """What is left of the prompt budget as messages are taken: tokens, and image bytes."""
 
     def __init__(self, tokens_left: int, tokenizer: TokenizerName) -> None:
         self.left = tokens_left
         self.tokenizer = tokenizer
+        self.image_bytes = MAX_PROMPT_IMAGE_BYTES
 
-    def take(self, message: MessageDocument) -> dict[str, Any] | None:
-        """The message in the chat shape, its cost taken, when it fits; else None."""
-        chat = as_chat(message)
-        cost = tokens.count_message(chat, self.tokenizer)
+    async def take(self, message: MessageDocument) -> dict[str, Any] | None:
+        """The message in the chat shape, its cost taken, when it fits; else None. Its image
+        files are read only once it fits (sizing it reads their headers)."""
+        draft = await _draft(message, self.image_bytes)
+        cost = tokens.count_message(draft.chat, self.tokenizer)
         if cost > self.left:
             return None
         self.left -= cost
-        return chat
+        self.image_bytes -= draft.image_bytes
+        return await draft.filled()
 
 
 async def build_prompt(
@@ -66,7 +76,7 @@ async def _thread(run: RunDocument, room: _Room) -> list[dict[str, Any]]:
         async for message in newer:
             if message.id in head_ids or (keep is not None and len(tail) >= keep):
                 break  # the whole thread is in, or the newest n are
-            chat = room.take(message)
+            chat = await room.take(message)
             if chat is None and not tail:
                 raise PromptTooLarge(f"the newest message does not fit in {room.left} tokens")
             if chat is None:
@@ -82,31 +92,127 @@ async def _head(
 ) -> tuple[list[dict[str, Any]], set[str]]:
     """The thread's first messages that fit in half the room, in order."""
     share = _Room(room.left // 2, room.tokenizer)
+    share.image_bytes = room.image_bytes
     head: list[dict[str, Any]] = []
     ids: set[str] = set()
     for message in await oldest_first(run.project_id, run.thread_id, run.id, HEAD_MESSAGES):
-        chat = None if message.id == newest_id else share.take(message)
+        chat = None if message.id == newest_id else await share.take(message)
         if chat is None:
             break
         head.append(chat)
         ids.add(message.id)
     room.left -= room.left // 2 - share.left
+    room.image_bytes = share.image_bytes
     return head, ids
 
 
-def as_chat(message: MessageDocument) -> dict[str, Any]:
-    """Text for the model; images are named, since not every endpoint takes them."""
-    parts = []
+async def as_chat(message: MessageDocument) -> dict[str, Any]:
+    """The message for the model (see `_draft`), its image files read."""
+    return await (await _draft(message, MAX_PROMPT_IMAGE_BYTES)).filled()
+
+
+@dataclass
+class _Draft:
+    """A message in the chat shape whose image files are not read yet: each one's data URL
+    holds only the file's header, which is all that its token cost is computed from."""
+
+    chat: dict[str, Any]
+    files: list[tuple[int, FileDocument]] = field(default_factory=list)  # content index, file
+    image_bytes: int = 0  # what reading them will hold
+
+    async def filled(self) -> dict[str, Any]:
+        for index, file in self.files:
+            part = self.chat["content"][index]
+            url = await _data_url(file)
+            if url is None:  # deleted since it was sized
+                self.chat["content"][index] = _text_part(_gone(file.id))
+            else:
+                part["image_url"]["url"] = url
+        return self.chat
+
+
+async def _draft(message: MessageDocument, image_bytes_left: int) -> _Draft:
+    """Text parts as text; image parts as chat image parts in a user message (OpenAI takes
+    images from users only), else named in text, as are image files that cannot be sent.
+    A message without images keeps plain string content."""
+    draft = _Draft({"role": message.role, "content": []})
+    content: list[dict[str, Any]] = draft.chat["content"]
+
+    def say(text: str) -> None:  # consecutive text parts as one, a line apart
+        if content and content[-1]["type"] == "text":
+            content[-1]["text"] += "\n" + text
+        else:
+            content.append(_text_part(text))
+
+    inline = message.role == "user"
     for part in message.content:
-        if part.text:
-            parts.append(part.text.value)
-        elif part.image_file:
-            parts.append(f"[image {part.image_file.file_id}]")
+        if part.text or part.refusal:
+            say(part.text.value if part.text else part.refusal or "")
         elif part.image_url:
-            parts.append(f"[image {part.image_url.url}]")
-        elif part.refusal:
-            parts.append(part.refusal)
-    return {"role": message.role, "content": "\n".join(parts)}
+            url = str(part.image_url.url)
+            if inline:
+                content.append(_image_part(url, part.image_url.detail))
+            else:
+                say(f"[image {url}]")
+        elif part.image_file and not inline:
+            say(f"[image {part.image_file.file_id}]")
+        elif part.image_file:
+            file_id = part.image_file.file_id
+            file = await find_live(message.project_id, file_id)
+            if file is None:
+                say(_gone(file_id))
+            elif file.content_type not in IMAGE_TYPES:
+                say(f"[image {file_id}: {file.content_type} is not an image type]")
+            elif file.bytes > MAX_IMAGE_BYTES:
+                say(f"[image {file_id}: larger than {_mb(MAX_IMAGE_BYTES)}, not shown]")
+            elif draft.image_bytes + file.bytes > image_bytes_left:
+                say(f"[image {file_id}: not shown, past {_mb(MAX_PROMPT_IMAGE_BYTES)} of images]")
+            else:
+                head = await file_storage.head(file.id, tokens.IMAGE_HEAD_BYTES)
+                url = _data_url_prefix(file) + base64.b64encode(head).decode("ascii")
+                draft.files.append((len(content), file))
+                content.append(_image_part(url, part.image_file.detail))
+                draft.image_bytes += file.bytes
+    if all(part["type"] == "text" for part in content):
+        draft.chat["content"] = content[0]["text"] if content else ""
+    return draft
+
+
+def _image_part(url: str, detail: ImageDetail) -> dict[str, Any]:
+    return {"type": "image_url", "image_url": {"url": url, "detail": detail}}
+
+
+def _text_part(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": text}
+
+
+def _gone(file_id: str) -> str:
+    return f"[image {file_id}: the file was deleted]"
+
+
+def _mb(size: int) -> str:
+    return f"{size // (1024 * 1024)} MB"
+
+
+def _data_url_prefix(file: FileDocument) -> str:
+    return f"data:{file.content_type};base64,"
+
+
+async def _data_url(file: FileDocument) -> str | None:
+    """The file as a data URL, encoded a chunk at a time (its raw bytes are never held
+    whole); None when its bytes are gone."""
+    encoded = [_data_url_prefix(file)]
+    size, rest = 0, b""
+    async for chunk in file_storage.chunks(file.id):
+        size += len(chunk)
+        data = rest + chunk
+        cut = len(data) - len(data) % 3  # whole base64 quanta: the pieces join unpadded
+        encoded.append(base64.b64encode(data[:cut]).decode("ascii"))
+        rest = data[cut:]
+    if size != file.bytes:
+        return None
+    encoded.append(base64.b64encode(rest).decode("ascii"))
+    return "".join(encoded)
 
 
 async def _run_turns(run: RunDocument) -> list[dict[str, Any]]:
@@ -123,7 +229,7 @@ async def _run_turns(run: RunDocument) -> list[dict[str, Any]]:
         if details.message_creation and step.status == "completed":
             message = written.get(details.message_creation.message_id)
             if message is not None:
-                turns.append(as_chat(message))
+                turns.append(await as_chat(message))
         answered: list[tuple[ToolCall, str, str]] = []  # call, arguments, output
         for call in details.tool_calls:
             if call.file_search is not None:

@@ -89,6 +89,16 @@ async def chunks(file_id: str) -> AsyncIterator[bytes]:
         await cursor.close()
 
 
+async def head(file_id: str, limit: int) -> bytes:
+    """The file's first `limit` bytes (a file's header): only the chunks that hold them."""
+    wanted = -(-limit // CHUNK_BYTES)
+    cursor = _collection("chunks").find(
+        {"files_id": file_id}, {"data": 1}, sort=[("n", ASCENDING)], limit=wanted
+    )
+    found = b"".join([bytes(chunk["data"]) async for chunk in cursor])
+    return found[:limit]
+
+
 @asynccontextmanager
 async def spooled(file_id: str) -> AsyncIterator[Path]:
     """The file's bytes in a temporary file on disk, for readers that need a path."""

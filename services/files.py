@@ -9,11 +9,18 @@ from models import file_storage
 from models import vector_stores as stores_db
 from models.base import utcnow
 from models.errors import BadUserInput, NotFound
-from models.file import UPLOAD_PURPOSES, FileDocument, FileExpiry, FilePurpose, files, find_live
+from models.file import (
+    IMAGE_TYPES,
+    UPLOAD_PURPOSES,
+    FileDocument,
+    FileExpiry,
+    FilePurpose,
+    files,
+    find_live,
+)
 from models.pagination import Page, PageRequest
 from models.validation import validated
 
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 MAX_FILENAME_LENGTH = 512
 
 

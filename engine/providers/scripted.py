@@ -81,6 +81,13 @@ def _code(inline: str, lines: list[str]) -> tuple[str, list[str]]:
     return "\n".join(lines), []
 
 
+def text_of(content: str | list[dict[str, Any]] | None) -> str:
+    """A chat message's text: its string, or its text parts (images are not read)."""
+    if isinstance(content, list):
+        return "\n".join(part["text"] for part in content if part.get("type") == "text")
+    return content or ""
+
+
 def _arguments(name: str, raw: str) -> str:
     try:
         arguments = json.loads(raw or "{}")
@@ -98,7 +105,7 @@ class ScriptedProvider:
         )
         if newest is None:
             raise ProviderError("invalid_prompt", "The thread has no user message to answer.")
-        directives = read_directives(str(request.messages[newest]["content"] or ""))
+        directives = read_directives(text_of(request.messages[newest]["content"]))
         if directives.fail:
             raise ProviderError("server_error", "The scripted model failed, as asked (/fail).")
         later = request.messages[newest + 1 :]
