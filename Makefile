@@ -28,6 +28,7 @@ $(SANDBOX_INSTALLED): sandbox/requirements.txt
 	$(PYTHON) -m venv $(SANDBOX)
 	$(SANDBOX)/bin/pip install --quiet --upgrade pip
 	$(SANDBOX)/bin/pip install --quiet -r sandbox/requirements.txt
+	MPLCONFIGDIR=$(SANDBOX)/matplotlib-cache $(SANDBOX)/bin/python -c "import matplotlib.font_manager"
 	touch $@
 
 # code_interpreter's jail: bubblewrap, and libseccomp for its filter (Debian packages).
@@ -61,7 +62,8 @@ schema: install
 # that passes only sometimes is a defect.
 SOAK ?= 30
 SOAK_TESTS ?= tests/test_worker_processes.py tests/test_make_run.py tests/test_cancel_expire.py \
-	tests/test_subscriptions.py tests/test_ingestion_processes.py tests/test_upload_process.py
+	tests/test_subscriptions.py tests/test_ingestion_processes.py tests/test_upload_process.py \
+	tests/test_sandbox.py tests/test_sandbox_processes.py tests/test_code_interpreter.py
 soak: install
 	for i in $$(seq $(SOAK)); do \
 		$(BIN)/pytest -x -q -p no:cacheprovider $(SOAK_TESTS) || { echo "soak: failed on round $$i"; exit 1; }; \
@@ -77,6 +79,7 @@ bench: install
 	$(BIN)/python bench/takeover_stress.py
 	$(BIN)/python bench/retrieval_quality.py
 	$(BIN)/python bench/file_search.py
+	$(BIN)/python bench/code_interpreter.py
 
 clean:
 	rm -rf $(VENV) app/static/graphiql
