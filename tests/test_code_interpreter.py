@@ -232,6 +232,13 @@ LIMITS = {
         "blocks = []\nwhile True:\n    blocks.append(bytearray(50_000_000))",
         "MemoryError",
     ),
+    "memory of many processes": (
+        "import os, time\nfor _ in range(4):\n    if os.fork() == 0:\n"
+        "        data = b'x' * 300_000_000\n        time.sleep(60)\n        os._exit(0)\n"
+        "time.sleep(60)",
+        "memory limit exceeded (536870912 bytes, all processes together): the call was stopped "
+        "and the session reset",
+    ),
     "endless loop": ("while True:\n    pass", "CPU time limit exceeded (3 s)"),
     "sleeping": ("import time\ntime.sleep(100)", "wall time limit exceeded (15 s)"),
     "output flood": ("while True:\n    print('x' * 1000)", "output limit exceeded (65536 bytes)"),

@@ -10,9 +10,10 @@ by code_interpreter can see and do.
   mounts, namespaces, keyrings, bpf, kernel modules, io_uring…) fail with EPERM.
 - Limits: memory (RLIMIT_AS), processes (RLIMIT_NPROC, counted inside the sandbox's own
   user namespace), file size, open files, no core dumps — set by the runner before any code
-  runs, soft and hard alike. CPU time, wall time and output size per call are kept by the
-  supervisor (CPU time from the kernel's accounting in /proc: a process cannot lower its
-  own, and the supervisor may lack CAP_SYS_RESOURCE to move another user's RLIMIT_CPU).
+  runs, soft and hard alike. CPU time, wall time, output size and the memory of all the
+  sandbox's processes together are kept by the supervisor (from the kernel's accounting in
+  /proc: the code cannot change it, and the supervisor may lack CAP_SYS_RESOURCE to move
+  another user's RLIMIT_CPU).
 - A server running as root hands the sandbox to an unprivileged user first: the kernel does
   not count root's processes against RLIMIT_NPROC."""
 

@@ -30,6 +30,7 @@ log = structlog.get_logger()
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CPU_POLL_SECONDS = 0.2
 STRAY_ROUNDS = 50
+MEMORY = "memory limit exceeded"
 START_SECONDS = 30.0  # for the runner to say it is ready
 INTERRUPT_GRACE_SECONDS = 2.0
 MAX_OUTPUTS = 20
@@ -225,7 +226,9 @@ class Session:
         await self._drain()
         finished = asyncio.ensure_future(self._finish(call))
         limit = await self._watch(finished, call)
-        if limit is not None and not await self._interrupt(finished):
+        # Memory past the limit is not given the grace to stop: the host needs it back.
+        if limit is not None and (limit.startswith(MEMORY) or not await self._interrupt(finished)):
+            finished.cancel()
             await self.close()
             return await self._ended(call, limit, reset=True)
         header, outputs = await finished
@@ -258,6 +261,8 @@ class Session:
                     return f"output limit exceeded ({self.limits.output_bytes} bytes)"
                 if self.cpu_seconds() - cpu_start > self.limits.cpu_seconds:
                     return f"CPU time limit exceeded ({self.limits.cpu_seconds} s)"
+                if self.memory_bytes() > self.limits.memory_bytes:
+                    return f"{MEMORY} ({self.limits.memory_bytes} bytes, all processes together)"
                 left = deadline - loop.time()
                 if left <= 0:
                     return f"wall time limit exceeded ({self.limits.wall_seconds:g} s)"
@@ -381,6 +386,21 @@ class Session:
                     os.kill(pid, signal.SIGKILL)
             await asyncio.sleep(0)
         raise SessionBroken("processes it started could not be stopped")
+
+    def memory_bytes(self) -> int:
+        """Memory the sandbox's processes hold: their proportional set sizes (a page shared
+        by n processes counts 1/n in each), from the kernel's accounting in /proc."""
+        total = 0
+        for pid in self._processes():
+            try:
+                with open(f"/proc/{pid}/smaps_rollup") as rollup:
+                    for line in rollup:
+                        if line.startswith("Pss:"):
+                            total += int(line.split()[1]) * 1024
+                            break
+            except (OSError, ValueError):
+                continue  # it ended meanwhile
+        return total
 
     def cpu_seconds(self) -> float:
         """CPU time the sandbox's processes used: each live one's, and its reaped
