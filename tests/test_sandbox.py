@@ -187,3 +187,15 @@ async def test_a_threads_files_come_back_in_a_new_session(gql: GraphQLClient, ap
         gql, assistant, "print('x' in globals(), open('kept.csv').read())", ended["threadId"]
     )
     assert logs_of(call) == "False k,v\n1,2\n\n"
+
+
+async def test_at_most_twenty_files_come_back_per_call(pool: SandboxPool) -> None:
+    code = "for i in range(23):\n    open(f'/mnt/data/f{i:02}.txt', 'w').write(str(i))"
+    async with pool.session("a") as session:
+        result = await session.execute(code, ignore)
+    try:
+        assert [o.name for o in result.outputs] == [f"f{i:02}.txt" for i in range(20)]
+        assert result.outputs[7].data.read() == b"7"
+        assert "not: f20.txt, f21.txt, f22.txt" in result.logs
+    finally:
+        result.close()

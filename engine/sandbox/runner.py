@@ -95,16 +95,18 @@ class Runner:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(0 if error is None else 1)
-        figures = self.figures()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.write(1, nonce.encode())
-        outputs = [("image", name, data) for name, data in figures]
+        outputs = [("image", name, data) for name, data in self.figures()]
         for name, (size, mtime) in sorted(_snapshot().items()):
             if before.get(name) != (size, mtime):
                 kind = "image" if name.lower().endswith(IMAGE_SUFFIXES) else "file"
                 outputs.append((kind, name, b""))
-        outputs = outputs[:MAX_OUTPUTS]
+        if len(outputs) > MAX_OUTPUTS:
+            left_out = ", ".join(name for _, name, _ in outputs[MAX_OUTPUTS:])
+            sys.stderr.write(f"[At most {MAX_OUTPUTS} files come back per call; not: {left_out}]\n")
+            outputs = outputs[:MAX_OUTPUTS]
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.write(1, nonce.encode())
         self.reply(
             {
                 "op": "done",
