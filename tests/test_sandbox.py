@@ -6,6 +6,8 @@ import asyncio
 import hashlib
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -156,7 +158,8 @@ async def test_no_sandbox_without_its_python(pool: SandboxPool) -> None:
 
 async def test_no_sandbox_without_bubblewrap(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
-    assert "bubblewrap (bwrap) is not installed" in (JAIL.problem() or "")
+    assert "bwrap" in (JAIL.problem() or "")
+    assert "not installed" in (JAIL.problem() or "")
     with pytest.raises(Unavailable):
         await Session(JAIL, "a").start()
 
@@ -199,3 +202,20 @@ async def test_at_most_twenty_files_come_back_per_call(pool: SandboxPool) -> Non
         assert "not: f20.txt, f21.txt, f22.txt" in result.logs
     finally:
         result.close()
+
+
+async def test_a_sandbox_python_in_a_private_folder(tmp_path: Path) -> None:
+    """A server running as root runs the sandbox as `nobody`: a Python under a folder only
+    root may enter (a clone in a `mktemp -d` folder) is still reached."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", private / "venv"], check=True)
+    jail = Jail(private / "venv" / "bin" / "python", LIMITS)
+    session = Session(jail, "a")
+    await session.start()
+    try:
+        result = await session.execute("import os, sys\nprint(sys.prefix, os.getuid())", ignore)
+    finally:
+        await session.close()
+    user = 65534 if os.geteuid() == 0 else os.geteuid()
+    assert result.logs == f"{private / 'venv'} {user}\n"

@@ -14,8 +14,9 @@ by code_interpreter can see and do.
   sandbox's processes together are kept by the supervisor (from the kernel's accounting in
   /proc: the code cannot change it, and the supervisor may lack CAP_SYS_RESOURCE to move
   another user's RLIMIT_CPU).
-- A server running as root hands the sandbox to an unprivileged user first: the kernel does
-  not count root's processes against RLIMIT_NPROC."""
+- A server running as root hands the sandbox to an unprivileged user first (`nobody`): the
+  kernel does not count root's processes against RLIMIT_NPROC, and a root mapped into the
+  sandbox's user namespace would be root outside it too."""
 
 import errno
 import json
@@ -99,8 +100,32 @@ class Limits:
 @dataclass(frozen=True)
 class Command:
     argv: list[str]
-    user: int | None  # the user to start it as (None: this process's own)
     seccomp: int  # the filter's file descriptor, passed to bwrap
+
+
+# As root: a private mount namespace where what the sandbox needs is bound read-only under
+# /mnt (a fresh tmpfs, searchable by all), then the sandbox's user, then bwrap. So `nobody`
+# reaches the sandbox's Python even when a folder above it is private (a clone in a
+# `mktemp -d` folder, a Python under a private home). The host's mounts are untouched.
+_STAGE = """set -e
+mount -t tmpfs -o mode=755,size=64k threadline-sandbox /mnt
+count=$1; shift; i=0
+while [ "$i" -lt "$count" ]; do
+  if [ -d "$1" ]; then mkdir "/mnt/$i"; else touch "/mnt/$i"; fi
+  mount --bind -o ro "$1" "/mnt/$i"
+  i=$((i + 1)); shift
+done
+exec "$@"
+"""
+_BECOME_SANDBOX_USER = [
+    "setpriv",
+    f"--reuid={SANDBOX_USER}",
+    f"--regid={SANDBOX_USER}",
+    "--clear-groups",
+    "--inh-caps=-all",
+    "--bounding-set=-all",
+    "--",
+]
 
 
 class Jail:
@@ -110,10 +135,11 @@ class Jail:
 
     def problem(self) -> str | None:
         """Why no sandbox can be made here, or None."""
-        if shutil.which("bwrap") is None:
+        missing = [tool for tool in self._tools() if shutil.which(tool) is None]
+        if missing:
             return (
-                "bubblewrap (bwrap) is not installed; `make install` installs it "
-                "(Debian package bubblewrap)."
+                f"{', '.join(missing)} not installed; `make install` installs bubblewrap "
+                "(Debian packages bubblewrap, util-linux, mount)."
             )
         if not self.python.is_file():
             return (
@@ -126,12 +152,15 @@ class Jail:
             return f"seccomp is unavailable (libseccomp2 and pyseccomp are needed): {error}"
         return None
 
-    def command(self, requests: int, replies: int) -> Command:
-        """The bwrap command line for one session; `requests` and `replies` are the runner's
-        pipes. Raises Unavailable."""
+    @staticmethod
+    def _tools() -> list[str]:
+        return ["bwrap", "unshare", "mount", "setpriv"] if os.geteuid() == 0 else ["bwrap"]
+
+    def command(self, requests: int, replies: int, info: int) -> Command:
+        """The command line for one session; `requests` and `replies` are the runner's pipes,
+        `info` where bwrap writes its pids. Raises Unavailable."""
         if why := self.problem():
             raise Unavailable(why)
-        seccomp = _seccomp_filter()
         setup = {
             "requests": requests,
             "replies": replies,
@@ -142,30 +171,42 @@ class Jail:
                 "open_files": OPEN_FILES,
             },
         }
-        argv = [
+        # Read-only binds: where they are on the host → where the sandbox sees them.
+        binds = {folder: folder for folder in self._python_folders()}
+        binds[str(RUNNER)] = RUNNER_INSIDE
+        staged = os.geteuid() == 0
+        sources = [f"/mnt/{i}" for i in range(len(binds))] if staged else list(binds)
+        seccomp = _seccomp_filter()
+        bwrap = [
             "bwrap",
+            *("--info-fd", str(info)),
             *("--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc"),
             *("--unshare-uts", "--unshare-cgroup-try", "--disable-userns"),
             *("--die-with-parent", "--new-session", "--hostname", "sandbox"),
             *_system_folders(),
-            *[arg for folder in self._python_folders() for arg in ("--ro-bind", folder, folder)],
-            *("--ro-bind", str(RUNNER), RUNNER_INSIDE),
-            *("--proc", "/proc", "--dev", "/dev"),
+            # Before the binds: a sandbox Python under /tmp stays visible.
             *("--size", str(self.limits.disk_bytes), "--tmpfs", "/tmp"),
             *("--size", str(self.limits.disk_bytes), "--tmpfs", "/mnt/data"),
+            *[
+                a
+                for src, dest in zip(sources, binds.values(), strict=True)
+                for a in ("--ro-bind", src, dest)
+            ],
+            *("--proc", "/proc", "--dev", "/dev"),
             *("--remount-ro", "/", "--chdir", "/mnt/data"),
             "--clearenv",
-            *[
-                arg
-                for name, value in self._environment().items()
-                for arg in ("--setenv", name, value)
-            ],
+            *[a for name, value in self._environment().items() for a in ("--setenv", name, value)],
             *("--seccomp", str(seccomp)),
             "--",
             *(str(self.python.absolute()), "-I", "-B", "-u", RUNNER_INSIDE, json.dumps(setup)),
         ]
-        user = SANDBOX_USER if os.geteuid() == 0 else None
-        return Command(argv=argv, user=user, seccomp=seccomp)
+        if not staged:
+            return Command(argv=bwrap, seccomp=seccomp)
+        stage = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", _STAGE]
+        return Command(
+            argv=[*stage, "sh", str(len(binds)), *binds, *_BECOME_SANDBOX_USER, *bwrap],
+            seccomp=seccomp,
+        )
 
     def _python_folders(self) -> list[str]:
         """The sandbox's Python: its venv, and the installation the venv was made from."""

@@ -139,18 +139,21 @@ class Session:
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         info_read, info_write = os.pipe()
-        command = self.jail.command(request_read, reply_write)
-        argv = [command.argv[0], "--info-fd", str(info_write), *command.argv[1:]]
+        try:
+            command = self.jail.command(request_read, reply_write, info_write)
+        except BaseException:
+            for descriptor in (request_read, request_write, reply_read, reply_write):
+                os.close(descriptor)
+            os.close(info_read)
+            os.close(info_write)
+            raise
         try:
             self.process = await asyncio.create_subprocess_exec(
-                *argv,
+                *command.argv,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 pass_fds=(request_read, reply_write, info_write, command.seccomp),
-                user=command.user,
-                group=command.user,
-                extra_groups=[] if command.user is not None else None,
                 start_new_session=True,
             )
         finally:
