@@ -290,7 +290,7 @@ async def test_python_without_the_tool_is_refused(gql: GraphQLClient) -> None:
 
 async def test_code_and_logs_stream_into_the_step(gql: GraphQLClient, live: Live) -> None:
     assistant = await new_assistant(gql, tools=[CODE])
-    code = "import time\nfor i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(0.4)"
+    code = "import time\nfor i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(0.6)"
     run = await start_run(gql, assistant, f"/python\n{code}")
     events = await collect_run(live, run["id"])
     assert events[-1]["event"] == "thread.run.completed"
