@@ -15,9 +15,10 @@ import jwt
 import pytest
 from fastapi import FastAPI
 
-from app.client_tokens import AUDIENCE, ISSUER
-from app.keys import TOKEN_SECRET_FILE, read_secret
+from app.client_tokens import AUDIENCE, ISSUER, ClientTokens
+from app.keys import TOKEN_SECRET_FILE, read_secret, token_secret
 from app.settings import Settings
+from models.errors import Unauthenticated
 from tests.apps import app_with
 from tests.graphql import GraphQLClient, ProjectClient, bearer
 from tests.runs import CANCEL, SUBMIT, function_tool, new_assistant, wait_for
@@ -429,3 +430,15 @@ async def test_the_token_secret_is_kept_readable_by_its_owner_only(
     path = Path(settings.state_dir) / TOKEN_SECRET_FILE
     assert path.stat().st_mode & 0o777 == 0o600
     assert len(read_secret(path)) >= 32
+
+
+def test_a_set_token_secret_is_used_and_never_written(tmp_path: Path) -> None:
+    secret = "s" * 40
+    settings = Settings(state_dir=tmp_path, token_secret=secret)
+    assert token_secret(settings) == secret
+    assert not (tmp_path / TOKEN_SECRET_FILE).exists()
+    # The secret a token was signed with is the one that verifies it.
+    token, _ = ClientTokens(secret).mint("proj_x", ALICE, [])
+    assert ClientTokens(token_secret(settings)).verify(token).subject == ALICE
+    with pytest.raises(Unauthenticated):
+        ClientTokens("t" * 40).verify(token)
