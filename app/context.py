@@ -40,7 +40,6 @@ class Context(BaseContext):
         """Remembers the caller, or why there is none (raised when the operation starts)."""
         try:
             self.principal = await self.authenticator.authenticate(authorization)
-            self._access = None
             self._checked_at = time.monotonic()
         except Unauthenticated as error:
             self.principal, self.auth_error = None, error.message
@@ -72,8 +71,9 @@ class Context(BaseContext):
     @property
     def access(self) -> Access:
         """What the caller may see of its project (app/policy.py)."""
-        if self._access is None:
-            self._access = Access(self.authenticated(), self.project_id)
+        principal = self.authenticated()
+        if self._access is None or self._access.principal is not principal:
+            self._access = Access(principal, self.project_id)
         return self._access
 
     def require_admin(self) -> None:

@@ -28,7 +28,7 @@ from strawberry.types.graphql import OperationType
 
 from app.auth import Principal
 from app.errors import coded
-from app.policy import check_operation, root_fields
+from app.policy import check_document
 from app.settings import Settings
 from models.errors import BadUserInput, RateLimited, ThreadlineError
 
@@ -91,9 +91,8 @@ class Guard(SchemaExtension):
         execution = self.execution_context
         principal: Principal = execution.context.authenticated()
         if principal.is_client and execution.graphql_document is not None:
-            operation, fields = root_fields(execution.graphql_document, execution.operation_name)
             try:
-                check_operation(principal, operation, fields)
+                check_document(principal, execution.graphql_document)
             except ThreadlineError as error:
                 raise coded(error) from None
         yield

@@ -19,7 +19,6 @@ Resolvers ask `Access` (built per request from the caller) instead of querying b
 themselves, so that the same rule holds for every path to an object.
 """
 
-from collections.abc import Iterable
 from typing import Any
 
 from graphql import (
@@ -74,50 +73,43 @@ NOT_FOR_CLIENTS = (
 FOREIGN_OWNER = "A client token's threads belong to its own subject: leave out `owner`."
 
 
-def root_fields(document: DocumentNode, operation_name: str | None) -> tuple[str, set[str]]:
-    """The operation's type and every root field it selects, through fragments, whatever
-    their @skip/@include say (a superset: never less than what would run)."""
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = next(
-        (
-            op
-            for op in operations
-            if operation_name is None or (op.name and op.name.value) == operation_name
-        ),
-        None,
-    )
-    if chosen is None:
-        return "query", set()
+def root_fields(document: DocumentNode) -> list[tuple[str, set[str]]]:
+    """Each operation of the document, with its type and every root field it selects, through
+    fragments, whatever @skip/@include or the operation name say: a superset of what runs."""
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    names: set[str] = set()
-    seen: set[str] = set()
 
-    def collect(selections: SelectionSetNode) -> None:
+    def collect(selections: SelectionSetNode, names: set[str], seen: set[str]) -> set[str]:
         for selection in selections.selections:
             if isinstance(selection, FieldNode):
                 names.add(selection.name.value)
             elif isinstance(selection, InlineFragmentNode):
-                collect(selection.selection_set)
+                collect(selection.selection_set, names, seen)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 if name not in seen and name in fragments:
                     seen.add(name)
-                    collect(fragments[name].selection_set)
+                    collect(fragments[name].selection_set, names, seen)
+        return names
 
-    collect(chosen.selection_set)
-    return chosen.operation.value, names
+    return [
+        (d.operation.value, collect(d.selection_set, set(), set()))
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    ]
 
 
-def check_operation(principal: Principal, operation: str, fields: Iterable[str]) -> None:
-    """FORBIDDEN for a client token selecting a root field it may not use."""
+def check_document(principal: Principal, document: DocumentNode) -> None:
+    """FORBIDDEN for a client token when any root field of any operation is not its to use."""
     if not principal.is_client:
         return
-    allowed = CLIENT_OPERATIONS.get(operation, frozenset()) | INTROSPECTION
-    refused = sorted(set(fields) - allowed)
+    refused: set[str] = set()
+    for operation, fields in root_fields(document):
+        refused |= fields - CLIENT_OPERATIONS.get(operation, frozenset()) - INTROSPECTION
     if refused:
-        raise Forbidden(NOT_FOR_CLIENTS.format(names=", ".join(f"`{n}`" for n in refused)))
+        names = ", ".join(f"`{name}`" for name in sorted(refused))
+        raise Forbidden(NOT_FOR_CLIENTS.format(names=names))
 
 
 def check_download(principal: Principal) -> None:

@@ -287,6 +287,8 @@ ADMINISTRATION = [
     # Allowed fields do not carry a forbidden one past the check, through a fragment either.
     "query { threads { nodes { id } } ...F } fragment F on Query { files { nodes { id } } }",
     "query { __typename ... on Query { assistants { nodes { id } } } }",
+    # Every operation of the document counts, whichever one is named to run.
+    "query A { threads { nodes { id } } } query B { files { nodes { id } } }",
 ]
 
 
