@@ -73,6 +73,7 @@ soak: install
 bench: install
 	$(BIN)/python bench/assistant_lookup.py
 	$(BIN)/python bench/auth_overhead.py
+	$(BIN)/python bench/client_tokens.py
 	$(BIN)/python bench/event_latency.py
 	$(BIN)/python bench/run_throughput.py
 	$(BIN)/python bench/long_thread.py

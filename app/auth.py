@@ -1,28 +1,51 @@
-"""Who is calling: the admin key or a project's API key, from `Authorization: Bearer <key>`."""
+"""Who is calling, from `Authorization: Bearer <secret>`: the admin key, a project's API key, or
+a client token (an end user of a project's app; see app/client_tokens.py)."""
 
 import hashlib
 import hmac
+import time
 from dataclasses import dataclass
 
+from app.client_tokens import ClientTokens, looks_like_token
 from models import api_key
 from models.errors import Unauthenticated
 
 ADMIN_KEY_ID = "admin"
-MAX_KEY_LENGTH = 256
+# Keys are ~50 characters; a client token with its subject and assistants stays under this.
+MAX_KEY_LENGTH = 4096
 MISSING_KEY = "Missing API key: send `Authorization: Bearer <key>`."
 INVALID_KEY = "The API key is invalid or has been revoked."
 
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller: a project key (with its project) or the admin key (none)."""
+    """An authenticated caller: a project key (with its project), the admin key (none), or a
+    client token (its project, its `subject` and the assistants it was granted)."""
 
     key_id: str
     project_id: str | None = None
+    subject: str | None = None
+    assistant_ids: frozenset[str] = frozenset()
+    expires_at: float | None = None  # a client token's `exp`, seconds since the epoch
 
     @property
     def is_admin(self) -> bool:
         return self.project_id is None
+
+    @property
+    def is_client(self) -> bool:
+        return self.subject is not None
+
+    @property
+    def rate_key(self) -> str:
+        """What rate limits count by: the key, or for client tokens the subject (every token
+        of one end user together)."""
+        if self.is_client:
+            return f"{self.project_id}:{self.subject}"
+        return self.key_id
+
+    def expired(self) -> bool:
+        return self.expires_at is not None and time.time() >= self.expires_at
 
 
 ADMIN = Principal(key_id=ADMIN_KEY_ID)
@@ -42,21 +65,38 @@ def bearer_token(authorization: object) -> str:
 
 
 class Authenticator:
-    """Checks keys: the admin key in constant time, project keys by their digest."""
+    """Checks keys: the admin key in constant time, project keys by their digest, client tokens
+    by their signature (no database lookup)."""
 
-    def __init__(self, admin_key: str) -> None:
+    def __init__(self, admin_key: str, client_tokens: ClientTokens) -> None:
         self._admin_digest = hashlib.sha256(admin_key.encode()).digest()
+        self.client_tokens = client_tokens
 
     async def authenticate(self, authorization: object) -> Principal:
         token = bearer_token(authorization)
         # Digests of equal length: compare_digest leaks neither content nor length.
         if hmac.compare_digest(hashlib.sha256(token.encode()).digest(), self._admin_digest):
             return ADMIN
+        if looks_like_token(token):
+            return self.client_principal(token)
         key = await api_key.find_active(token)
         if key is None:
             raise Unauthenticated(INVALID_KEY)
         return Principal(key_id=key.id, project_id=key.project_id)
 
+    def client_principal(self, token: str) -> Principal:
+        claims = self.client_tokens.verify(token)
+        return Principal(
+            key_id=f"token:{claims.token_id}",
+            project_id=claims.project_id,
+            subject=claims.subject,
+            assistant_ids=claims.assistant_ids,
+            expires_at=claims.expires_at,
+        )
+
     async def still_valid(self, principal: Principal) -> bool:
-        """False once the key was revoked (the admin key lasts as long as the process)."""
+        """False once the key was revoked or the client token expired (the admin key lasts as
+        long as the process)."""
+        if principal.is_client:
+            return not principal.expired()
         return principal.is_admin or await api_key.is_active(principal.key_id)

@@ -7,6 +7,8 @@ import strawberry
 from strawberry.fastapi import BaseContext
 
 from app.auth import MISSING_KEY, Authenticator, Principal
+from app.client_tokens import EXPIRED_TOKEN
+from app.policy import Access
 from app.settings import Settings
 from engine.engine import Engine
 from models.errors import Forbidden, Unauthenticated
@@ -14,6 +16,7 @@ from services import Services
 
 ADMIN_ON_PROJECT_DATA = "The admin key manages projects and keys; use a project key here."
 PROJECT_ON_ADMIN = "Only the admin key manages projects and API keys."
+PROJECT_KEY_ONLY = "Only a project key (the app's backend) mints client tokens."
 
 
 class Context(BaseContext):
@@ -29,6 +32,7 @@ class Context(BaseContext):
         self.services = services
         self.authenticator = authenticator
         self.principal: Principal | None = None
+        self._access: Access | None = None
         self.auth_error = MISSING_KEY
         self._checked_at = time.monotonic()
 
@@ -64,14 +68,32 @@ class Context(BaseContext):
             raise Forbidden(ADMIN_ON_PROJECT_DATA)
         return project_id
 
+    @property
+    def access(self) -> Access:
+        """What the caller may see of its project (app/policy.py)."""
+        principal = self.authenticated()
+        if self._access is None or self._access.principal is not principal:
+            self._access = Access(principal, self.project_id)
+        return self._access
+
     def require_admin(self) -> None:
         if not self.authenticated().is_admin:
             raise Forbidden(PROJECT_ON_ADMIN)
 
+    def require_project_key(self) -> str:
+        """The project of a project key; the admin key and client tokens are refused."""
+        if self.authenticated().is_client:
+            raise Forbidden(PROJECT_KEY_ONLY)
+        return self.project_id
+
     async def ensure_still_authorized(self, at_most_every: float = 0) -> None:
-        """For long-lived connections: raises UNAUTHENTICATED once the key has been revoked.
-        Asks the database at most every `at_most_every` seconds."""
+        """For long-lived connections: raises UNAUTHENTICATED once the key has been revoked
+        (asking the database at most every `at_most_every` seconds) or the client token has
+        expired (checked every time: it costs no lookup)."""
         principal = self.authenticated()
+        if principal.expired():
+            self.principal, self.auth_error = None, EXPIRED_TOKEN
+            raise Unauthenticated(self.auth_error)
         if time.monotonic() - self._checked_at < at_most_every:
             return
         if not await self.authenticator.still_valid(principal):

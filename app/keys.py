@@ -1,6 +1,7 @@
-"""First start: the admin key and the default project's dev key, printed once, kept on disk.
+"""First start: the admin key and the default project's dev key, printed once, kept on disk,
+and the secret that signs client tokens, kept on disk and never shown.
 
-Printing them is the one place a secret is shown; logs only ever say where they are kept.
+Printing the keys is the one place a secret is shown; logs only ever say where they are kept.
 """
 
 import os
@@ -18,18 +19,26 @@ log = structlog.get_logger()
 
 ADMIN_KEY_FILE = "admin-key"
 DEV_KEY_FILE = "dev-key"
+TOKEN_SECRET_FILE = "token-secret"
 ADMIN_KEY_PREFIX = "tl-admin-"
 
 
 def _write_secret(path: Path, secret: str) -> bool:
-    """Writes a new 0600 file; False if it exists already (another server was first)."""
+    """Writes a new 0600 file; False if it exists already (another server was first).
+
+    Written whole under a temporary name, then linked into place (a link never replaces a
+    file): servers starting together never read a file another one is still writing."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secret + "\n")
+        os.link(draft, path)
     except FileExistsError:
         return False
-    with os.fdopen(descriptor, "w") as file:
-        file.write(secret + "\n")
+    finally:
+        draft.unlink(missing_ok=True)
     return True
 
 
@@ -53,6 +62,18 @@ def admin_key(settings: Settings) -> str:
             log.info("admin_key_created", path=str(path))
             _announce("Threadline admin key", secret, path)
             return secret
+    return read_secret(path)
+
+
+def token_secret(settings: Settings) -> str:
+    """THREADLINE_TOKEN_SECRET, else the one kept in state_dir/token-secret, made on first
+    start. Unlike the keys, it is never printed: nobody but this server needs it."""
+    if settings.token_secret is not None:
+        return settings.token_secret.get_secret_value()
+    path = settings.state_dir / TOKEN_SECRET_FILE
+    # 384 bits, above HS256's 256.
+    if not path.exists() and _write_secret(path, secrets.token_urlsafe(48)):
+        log.info("token_secret_created", path=str(path))
     return read_secret(path)
 
 

@@ -1,9 +1,9 @@
 """Request limits (OWASP GraphQL cheat sheet): who may run an operation, how often, how big,
 how deep and how long. Each refusal carries `extensions.code`.
 
-Rate limits count per API key in this process's memory (`limits`' MemoryStorage): with N
-server processes a key gets up to N times the limit. Shared limits would need `limits`'
-Redis or MongoDB storage.
+Rate limits count per API key, and per subject for client tokens (all of one end user's
+tokens together), in this process's memory (`limits`' MemoryStorage): with N server processes
+a key gets up to N times the limit. Shared limits would need `limits`' Redis or MongoDB storage.
 """
 
 import asyncio
@@ -26,7 +26,9 @@ from strawberry.extensions import (
 )
 from strawberry.types.graphql import OperationType
 
+from app.auth import Principal
 from app.errors import coded
+from app.policy import check_document
 from app.settings import Settings
 from models.errors import BadUserInput, RateLimited, ThreadlineError
 
@@ -34,29 +36,43 @@ ExtensionFactory = Callable[[], SchemaExtension]
 
 
 class RateLimiter:
-    """Per-key limits such as "60/second;2000/minute" (all must hold), counted exactly over
+    """Limits such as "60/second;2000/minute" (all must hold), counted exactly over
     any window of that length: a moving window, not the sliding-window counter, which
     estimates from two fixed windows and lets the count drift near their boundary."""
 
-    def __init__(self, spec: str) -> None:
+    def __init__(self, spec: str, scope: str = "api-key", who: str = "this API key") -> None:
         self.items = parse_many(spec)
         self.strategy = MovingWindowRateLimiter(MemoryStorage())
+        self.scope, self.who = scope, who
 
-    async def check(self, key_id: str) -> None:
+    async def check(self, key: str) -> None:
         for item in self.items:
-            if not await self.strategy.hit(item, "api-key", key_id):
-                stats = await self.strategy.get_window_stats(item, "api-key", key_id)
+            if not await self.strategy.hit(item, self.scope, key):
+                stats = await self.strategy.get_window_stats(item, self.scope, key)
                 retry = max(1, round(stats.reset_time - time.time()))
                 raise RateLimited(
-                    f"Rate limit exceeded for this API key ({item}); retry in {retry} s.",
+                    f"Rate limit exceeded for {self.who} ({item}); retry in {retry} s.",
                     retryAfterSeconds=retry,
                 )
 
 
-class Guard(SchemaExtension):
-    """Every operation, HTTP or websocket: an authenticated caller, within its rate limit."""
+class RateLimits:
+    """Keys by THREADLINE_RATE_LIMIT, client tokens' subjects by THREADLINE_CLIENT_RATE_LIMIT."""
 
-    def __init__(self, limiter: RateLimiter | None) -> None:
+    def __init__(self, keys: RateLimiter | None, subjects: RateLimiter | None) -> None:
+        self.keys, self.subjects = keys, subjects
+
+    async def check(self, principal: Principal) -> None:
+        limiter = self.subjects if principal.is_client else self.keys
+        if limiter is not None:
+            await limiter.check(principal.rate_key)
+
+
+class Guard(SchemaExtension):
+    """Every operation, HTTP or websocket: an authenticated caller, within its rate limit, and
+    for client tokens, only the operations app/policy.py lets them use."""
+
+    def __init__(self, limiter: RateLimits | None) -> None:
         self.limiter = limiter
 
     async def on_operation(self) -> AsyncIterator[None]:
@@ -64,10 +80,21 @@ class Guard(SchemaExtension):
         try:
             principal = context.authenticated()
             if self.limiter is not None:
-                await self.limiter.check(principal.key_id)
+                await self.limiter.check(principal)
         except ThreadlineError as error:
             # Raised before ErrorCodes is entered, so coded here.
             raise coded(error) from None
+        yield
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        # After parsing and validation, before any resolver: the document is known and valid.
+        execution = self.execution_context
+        principal: Principal = execution.context.authenticated()
+        if principal.is_client and execution.graphql_document is not None:
+            try:
+                check_document(principal, execution.graphql_document)
+            except ThreadlineError as error:
+                raise coded(error) from None
         yield
 
 
@@ -106,7 +133,7 @@ def _carries_upload(value: object) -> bool:
     return False
 
 
-def limit_extensions(settings: Settings, limiter: RateLimiter | None) -> list[ExtensionFactory]:
+def limit_extensions(settings: Settings, limiter: RateLimits | None) -> list[ExtensionFactory]:
     """The guard first (nothing runs for an unknown caller), then the enabled limits."""
     factories: list[ExtensionFactory] = [lambda: Guard(limiter)]
     if settings.max_tokens:
@@ -127,5 +154,9 @@ def limit_extensions(settings: Settings, limiter: RateLimiter | None) -> list[Ex
     return factories
 
 
-def rate_limiter(settings: Settings) -> RateLimiter | None:
-    return RateLimiter(settings.rate_limit) if settings.rate_limit.strip() else None
+def rate_limiter(settings: Settings) -> RateLimits:
+    keys = RateLimiter(settings.rate_limit) if settings.rate_limit.strip() else None
+    subjects = None
+    if settings.client_rate_limit.strip():
+        subjects = RateLimiter(settings.client_rate_limit, "subject", "this client token's subject")
+    return RateLimits(keys, subjects)

@@ -11,11 +11,12 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 
 from app.auth import Authenticator, Principal
 from app.body_limit import BodySizeLimit
+from app.client_tokens import ClientTokens
 from app.context import Context
 from app.embedded_db import EmbeddedDatabase
 from app.files import router as files_router
 from app.graphiql import mount_graphiql_assets
-from app.keys import admin_key, ensure_dev_key
+from app.keys import admin_key, ensure_dev_key, token_secret
 from app.limits import limit_extensions, rate_limiter
 from app.logging import configure_logging
 from app.origins import add_cors
@@ -50,7 +51,8 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
         database = Database(uri, settings.database_name)
         try:
             await database.connect(settings.run_lease_seconds)
-            app.state.authenticator = Authenticator(admin_key(settings))
+            tokens = ClientTokens(token_secret(settings))
+            app.state.authenticator = Authenticator(admin_key(settings), tokens)
             app.state.dev_key = await ensure_dev_key(settings)
             engine.start()
             log.info("threadline_ready", host=settings.host, port=settings.port)

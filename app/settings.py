@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     model_context_tokens: int = Field(default=128_000, ge=1024)
     # Unset: generated on first start and kept in state_dir/admin-key.
     admin_key: SecretStr | None = None
+    # Signs client tokens (HS256). Unset: generated on first start, kept in state_dir/token-secret.
+    # Changing it invalidates every client token at once.
+    token_secret: SecretStr | None = Field(default=None, min_length=32)
     log_level: str = "INFO"
     # The largest file `uploadFile` takes (OpenAI's limit: 512 MB; sizes are GraphQL Ints).
     max_file_bytes: int = Field(default=512 * 1024 * 1024, ge=1, le=2**31 - 1)
@@ -70,6 +73,8 @@ class Settings(BaseSettings):
     operation_timeout_seconds: float = Field(default=10.0, ge=0)
     # Per API key, per server process (`limits` syntax; several joined by ";").
     rate_limit: str = "60/second;2000/minute"
+    # Per client-token subject (an end user), per server process, across all its tokens.
+    client_rate_limit: str = "10/second;600/minute"
     allow_queries_via_get: bool = True
     ws_max_operations: int = Field(default=20, ge=1)
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -1,5 +1,6 @@
 """Writes that span a thread and its messages, each one atomic."""
 
+from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -101,7 +102,7 @@ async def add_message(project_id: str, thread_id: str, data: dict[str, Any]) -> 
         await attach_to_thread(await threads.get(project_id, thread_id), [message], stored=True)
 
     async def write(session: AsyncClientSession) -> None:
-        await count_messages(project_id, thread_id, 1, session)
+        await count_messages(project_id, thread_id, 1, session, active_at=message.created_at)
         await _no_active_run(project_id, thread_id, session)
         await messages.insert(message, session)
 
@@ -120,12 +121,19 @@ async def delete_message(project_id: str, message_id: str) -> None:
 
 
 async def count_messages(
-    project_id: str, thread_id: str, change: int, session: AsyncClientSession
+    project_id: str,
+    thread_id: str,
+    change: int,
+    session: AsyncClientSession,
+    active_at: datetime | None = None,
 ) -> None:
+    """`active_at`: messages were added then; the thread's activity is raised to it in the
+    same update (see ThreadDocument.last_activity_at)."""
+    update: dict[str, Any] = {"$inc": {"message_count": change}}
+    if active_at is not None:
+        update["$max"] = {"last_activity_at": active_at}
     counted = await ThreadDocument.get_pymongo_collection().update_one(
-        {"_id": thread_id, "project_id": project_id},
-        {"$inc": {"message_count": change}},
-        session=session,
+        {"_id": thread_id, "project_id": project_id}, update, session=session
     )
     if counted.matched_count == 0:
         raise NotFound("thread", thread_id)

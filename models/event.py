@@ -57,14 +57,17 @@ async def append(
     # the whole collection for a findAndModify, even by _id.
     threads = ThreadDocument.get_pymongo_collection()
     scope = {"_id": thread_id, "project_id": project_id}
-    counted = await threads.update_one(
-        scope, {"$inc": {"event_sequence": len(new)}}, session=session
-    )
+    now = utcnow()
+    update: dict[str, Any] = {"$inc": {"event_sequence": len(new)}}
+    if any(not item.event.endswith(".delta") for item in new):
+        # The thread's activity, in the write that numbers the events anyway: no extra write,
+        # and no new conflict. Deltas are left out: they come many times a second.
+        update["$max"] = {"last_activity_at": now}
+    counted = await threads.update_one(scope, update, session=session)
     thread = await threads.find_one(scope, {"event_sequence": 1}, session=session)
     if counted.matched_count == 0 or thread is None:
         raise NotFound("thread", thread_id)
     first = int(thread["event_sequence"]) - len(new) + 1
-    now = utcnow()
     stored = [
         EventDocument(
             project_id=project_id,

@@ -5,9 +5,9 @@ import strawberry
 from app.context import Info
 from models import api_key
 from models.pagination import PageRequest, SortOrder
-from models.project import create_project, get_project, page_projects
-from schema.admin import ApiKey, ApiKeySecret, Project
-from schema.common import PAGE_ARGUMENTS_HELP, Connection, DeletedObject
+from models.project import create_project, get_project, page_projects, update_project
+from schema.admin import ApiKey, ApiKeySecret, Project, UpdateProjectInput
+from schema.common import PAGE_ARGUMENTS_HELP, Connection, DeletedObject, input_data
 
 
 @strawberry.type
@@ -50,6 +50,16 @@ class AdminMutation:
     async def create_project(self, info: Info, name: str) -> Project:
         info.context.require_admin()
         return Project.from_document(await create_project(name))
+
+    @strawberry.mutation(
+        description="Changes a project's name or the thread metadata keys it indexes "
+        "(admin key only)."
+    )
+    async def update_project(
+        self, info: Info, id: strawberry.ID, input: UpdateProjectInput
+    ) -> Project:
+        info.context.require_admin()
+        return Project.from_document(await update_project(id, input_data(input)))
 
     @strawberry.mutation(description="A new key for a project; its secret is shown this once.")
     async def create_api_key(

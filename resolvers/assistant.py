@@ -14,7 +14,7 @@ from schema.common import PAGE_ARGUMENTS_HELP, Connection, DeletedObject, input_
 class AssistantQuery:
     @strawberry.field
     async def assistant(self, info: Info, id: strawberry.ID) -> Assistant | None:
-        document = await assistants.find(info.context.project_id, id)
+        document = await info.context.access.assistant(id)
         return Assistant.from_document(document) if document else None
 
     @strawberry.field(description=f"The project's assistants. {PAGE_ARGUMENTS_HELP}")

@@ -6,9 +6,7 @@ import strawberry
 
 from app.context import Info
 from engine.follow import follow
-from models.errors import BadUserInput
-from models.run import runs
-from models.thread import threads
+from models.errors import BadUserInput, NotFound
 from schema.event import RunEvent, event_from_document
 
 
@@ -27,7 +25,9 @@ class EventSubscription:
         self, info: Info, run_id: strawberry.ID, after_sequence: int | None = None
     ) -> AsyncGenerator[RunEvent, None]:
         after = _start(after_sequence)
-        run = await runs.get(info.context.project_id, run_id)
+        run = await info.context.access.run(run_id)
+        if run is None:
+            raise NotFound("run", run_id)
         bus = info.context.engine.bus
         async for event in follow(bus, run.project_id, run.thread_id, after, run_id=run.id):
             yield event_from_document(event)
@@ -39,7 +39,9 @@ class EventSubscription:
         self, info: Info, thread_id: strawberry.ID, after_sequence: int | None = None
     ) -> AsyncGenerator[RunEvent, None]:
         after = _start(after_sequence)
-        thread = await threads.get(info.context.project_id, thread_id)
+        thread = await info.context.access.thread(thread_id)
+        if thread is None:
+            raise NotFound("thread", thread_id)
         bus = info.context.engine.bus
         async for event in follow(bus, thread.project_id, thread.id, after):
             yield event_from_document(event)

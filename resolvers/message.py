@@ -13,7 +13,7 @@ from schema.message import CreateMessageInput, Message, UpdateMessageInput
 class MessageQuery:
     @strawberry.field
     async def message(self, info: Info, id: strawberry.ID) -> Message | None:
-        document = await messages.find(info.context.project_id, id)
+        document = await info.context.access.message(id)
         return Message.from_document(document) if document else None
 
 
@@ -24,6 +24,9 @@ class MessageMutation:
         self, info: Info, thread_id: strawberry.ID, input: CreateMessageInput
     ) -> Message:
         data = input_data(input)
+        access = info.context.access
+        access.check_message_input(data)
+        await access.check_thread(thread_id)
         document = await conversations.add_message(info.context.project_id, thread_id, data)
         return Message.from_document(document)
 

@@ -1,11 +1,12 @@
 """`node(id)`: any object by its id, whose prefix names its type."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import strawberry
 
 from app.context import Info
+from app.policy import Access
 from models.assistant import assistants
 from models.file import files
 from models.message import messages
@@ -23,13 +24,28 @@ from schema.run_step import RunStep
 from schema.thread import Thread
 from schema.vector_store import VectorStore
 
-NODE_TYPES: list[tuple[Repository[Any], Callable[[Any], Node]]] = [
-    (assistants, Assistant.from_document),
-    (threads, Thread.from_document),
-    (messages, Message.from_document),
-    (runs, Run.from_document),
-    (run_steps, RunStep.from_document),
-    (vector_stores, VectorStore.from_document),
+Lookup = Callable[[Access, str], Awaitable[Any]]
+
+
+def _project_wide(repository: Repository[Any]) -> Lookup:
+    """Objects of the whole project (app/policy.py says who sees them)."""
+
+    async def find(access: Access, object_id: str) -> Any:
+        if not access.sees_project_wide:
+            return None
+        return await repository.find(access.project_id, object_id)
+
+    return find
+
+
+# Each type as the caller may see it (app/policy.py decides for client tokens).
+NODE_TYPES: list[tuple[Repository[Any], Lookup, Callable[[Any], Node]]] = [
+    (assistants, Access.assistant, Assistant.from_document),
+    (threads, Access.thread, Thread.from_document),
+    (messages, Access.message, Message.from_document),
+    (runs, Access.run, Run.from_document),
+    (run_steps, Access.run_step, RunStep.from_document),
+    (vector_stores, _project_wide(vector_stores), VectorStore.from_document),
 ]
 
 
@@ -37,11 +53,14 @@ NODE_TYPES: list[tuple[Repository[Any], Callable[[Any], Node]]] = [
 class NodeQuery:
     @strawberry.field(description="Any object by its id; another project's id reads as null.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        access = info.context.access
         if files.owns(id):  # its download link names where the server was reached
+            if not access.sees_project_wide:
+                return None
             found = await info.context.services.files.find(info.context.project_id, id)
             return File.from_document(found, info.context.base_url) if found else None
-        for repository, convert in NODE_TYPES:
+        for repository, find, convert in NODE_TYPES:
             if repository.owns(id):
-                document = await repository.find(info.context.project_id, id)
+                document = await find(access, id)
                 return convert(document) if document else None
         return None

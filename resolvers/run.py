@@ -3,8 +3,6 @@
 import strawberry
 
 from app.context import Info
-from models.run import runs
-from models.run_step import run_steps
 from schema.common import input_data
 from schema.run import (
     CreateRunInput,
@@ -20,12 +18,12 @@ from schema.run_step import RunStep
 class RunQuery:
     @strawberry.field
     async def run(self, info: Info, id: strawberry.ID) -> Run | None:
-        document = await runs.find(info.context.project_id, id)
+        document = await info.context.access.run(id)
         return Run.from_document(document) if document else None
 
     @strawberry.field
     async def run_step(self, info: Info, id: strawberry.ID) -> RunStep | None:
-        document = await run_steps.find(info.context.project_id, id)
+        document = await info.context.access.run_step(id)
         return RunStep.from_document(document) if document else None
 
 
@@ -35,14 +33,21 @@ class RunMutation:
         description="Queues a run of an assistant on a thread; follow it with `runEvents`."
     )
     async def create_run(self, info: Info, thread_id: strawberry.ID, input: CreateRunInput) -> Run:
-        service = info.context.engine.runs
-        document = await service.create_run(info.context.project_id, thread_id, input_data(input))
+        service, access = info.context.engine.runs, info.context.access
+        data = input_data(input)
+        access.check_run_input(data)
+        await access.check_thread(thread_id)
+        document = await service.create_run(info.context.project_id, thread_id, data)
         return Run.from_document(document)
 
     @strawberry.mutation(description="Creates a thread and queues a run on it, atomically.")
     async def create_thread_and_run(self, info: Info, input: CreateThreadAndRunInput) -> Run:
-        service = info.context.engine.runs
-        document = await service.create_thread_and_run(info.context.project_id, input_data(input))
+        service, access = info.context.engine.runs, info.context.access
+        data = input_data(input)
+        access.check_run_input(data)
+        thread = data.get("thread") or {}
+        data["thread"] = {**thread, "owner": access.thread_owner(thread.get("owner"))}
+        document = await service.create_thread_and_run(info.context.project_id, data)
         return Run.from_document(document)
 
     @strawberry.mutation(description="Changes a run's metadata, the only field that can change.")
@@ -58,11 +63,13 @@ class RunMutation:
         self, info: Info, run_id: strawberry.ID, tool_outputs: list[ToolOutputInput]
     ) -> Run:
         service = info.context.engine.runs
+        await info.context.access.check_run_action(run_id)
         outputs = input_data(tool_outputs)
         document = await service.submit_tool_outputs(info.context.project_id, run_id, outputs)
         return Run.from_document(document)
 
     @strawberry.mutation(description="Cancels a run: `CANCELLING` while its model stops.")
     async def cancel_run(self, info: Info, run_id: strawberry.ID) -> Run:
+        await info.context.access.check_run_action(run_id)
         document = await info.context.engine.runs.cancel_run(info.context.project_id, run_id)
         return Run.from_document(document)

@@ -13,12 +13,27 @@ class Project:
     id: strawberry.ID
     name: str
     created_at: datetime
+    indexed_metadata_keys: list[str] = strawberry.field(
+        description="The thread metadata keys `threads(metadata: …)` may filter on."
+    )
 
     @classmethod
     def from_document(cls, document: ProjectDocument) -> "Project":
         return cls(
-            id=strawberry.ID(document.id), name=document.name, created_at=document.created_at
+            id=strawberry.ID(document.id),
+            name=document.name,
+            created_at=document.created_at,
+            indexed_metadata_keys=list(document.indexed_metadata_keys),
         )
+
+
+@strawberry.input
+class UpdateProjectInput:
+    name: str | None = strawberry.UNSET
+    indexed_metadata_keys: list[str] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Replaces the thread metadata keys listings may filter on (at most 16).",
+    )
 
 
 @strawberry.type(description="An API key, without its secret.")

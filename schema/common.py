@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 from strawberry.types.base import StrawberryObjectDefinition
 
 from models.base import StoredDocument
-from models.pagination import Page, SortOrder, encode_cursor
+from models.pagination import Page, SortOrder
 
 SortOrderEnum = strawberry.enum(SortOrder, name="SortOrder")
 NodeType = TypeVar("NodeType")
@@ -50,7 +50,7 @@ class Connection(Generic[NodeType]):
 
     @classmethod
     def from_page(cls, page: Page[D], convert: Callable[[D], NodeType]) -> "Connection[NodeType]":
-        edges = [Edge(cursor=encode_cursor(item), node=convert(item)) for item in page.items]
+        edges = [Edge(cursor=page.cursor(item), node=convert(item)) for item in page.items]
         return cls(
             edges=edges,
             nodes=[edge.node for edge in edges],

@@ -9,10 +9,8 @@ from strawberry.scalars import JSON
 
 from app.context import Info
 from models import run as m
-from models.assistant import assistants
 from models.pagination import PageRequest, SortOrder
 from models.run_step import run_steps
-from models.thread import threads
 from schema.assistant import Assistant, ReasoningEffort
 from schema.common import PAGE_ARGUMENTS_HELP, Connection, Node, json_value
 from schema.message import CreateMessageInput, IncompleteDetails
@@ -132,12 +130,14 @@ class Run(Node):
     ) -> Annotated["Thread", strawberry.lazy("schema.thread")] | None:
         from schema.thread import Thread
 
-        document = await threads.find(info.context.project_id, self.thread_id)
+        document = await info.context.access.thread(self.thread_id)
         return Thread.from_document(document) if document else None
 
     @strawberry.field
     async def assistant(self, info: Info) -> Assistant | None:
-        document = await assistants.find(info.context.project_id, self.assistant_id)
+        # Null for a client token not granted the assistant (a project key may have run
+        # another one on the subject's thread).
+        document = await info.context.access.assistant(self.assistant_id)
         return Assistant.from_document(document) if document else None
 
     @classmethod

@@ -11,6 +11,7 @@ from strawberry.types import ExecutionContext
 from app.errors import ErrorCodes, ProductionErrorCodes
 from resolvers.admin import AdminMutation, AdminQuery
 from resolvers.assistant import AssistantMutation, AssistantQuery
+from resolvers.client_token import ClientTokenMutation
 from resolvers.events import EventSubscription
 from resolvers.file import FileMutation, FileQuery
 from resolvers.message import MessageMutation, MessageQuery
@@ -49,6 +50,7 @@ class Mutation(
     RunMutation,
     FileMutation,
     VectorStoreMutation,
+    ClientTokenMutation,
     AdminMutation,
 ):
     pass

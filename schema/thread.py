@@ -10,7 +10,7 @@ from app.context import Info
 from models.message import messages
 from models.pagination import PageRequest, SortOrder
 from models.run import active_run, runs
-from models.thread import ThreadDocument
+from models.thread import ThreadDocument, ThreadOrder
 from schema.common import PAGE_ARGUMENTS_HELP, Connection, Node, json_value
 from schema.message import CreateMessageInput, Message
 from schema.tool import ToolResources, ToolResourcesInput
@@ -19,11 +19,27 @@ if TYPE_CHECKING:
     from schema.run import Run
 
 
+ThreadOrderBy = strawberry.enum(
+    ThreadOrder,
+    name="ThreadOrderBy",
+    description="What a thread listing sorts by: creation, or the last activity (a message "
+    "added, a run created, moving or ending), newest first with the default order.",
+)
+
+
 @strawberry.type
 class Thread(Node):
     created_at: datetime
     metadata: JSON
     tool_resources: ToolResources | None
+    owner: str | None = strawberry.field(
+        description="The end user the thread belongs to: the subject of the client token that "
+        "created it, or the `owner` a project key gave. Never changes."
+    )
+    last_activity_at: datetime = strawberry.field(
+        description="When a message was last added or a run last created, moved or ended "
+        "(streamed deltas aside); the creation time until then."
+    )
 
     @strawberry.field(
         description=f"The thread's messages, newest first by default. {PAGE_ARGUMENTS_HELP}"
@@ -79,6 +95,8 @@ class Thread(Node):
             created_at=document.created_at,
             metadata=json_value(document.metadata),
             tool_resources=ToolResources.from_model(document.tool_resources),
+            owner=document.owner,
+            last_activity_at=document.active_at,
         )
 
 
@@ -87,6 +105,11 @@ class CreateThreadInput:
     messages: list[CreateMessageInput] | None = strawberry.UNSET
     tool_resources: ToolResourcesInput | None = strawberry.UNSET
     metadata: JSON | None = strawberry.UNSET
+    owner: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The end user the thread belongs to (1 to 256 characters). A client token's "
+        "threads are always its subject's: it may leave this out or repeat its subject.",
+    )
 
 
 @strawberry.input

@@ -78,6 +78,7 @@ def settings(
         database_name="threadline_test",
         state_dir=tmp_path_factory.mktemp("state"),
         rate_limit="10000/second",
+        client_rate_limit="10000/second",
         openai_base_url=model_server.base_url,
         run_lease_seconds=5,
         ws_auth_recheck_seconds=0.3,

@@ -70,7 +70,7 @@ async def test_delete_file_removes_record_and_bytes(app: FastAPI, gql: GraphQLCl
 async def test_too_large_is_refused_and_nothing_is_stored(
     app: FastAPI, dev_key: str, gql: GraphQLClient
 ) -> None:
-    from tests.test_limits import app_with
+    from tests.apps import app_with
 
     async with app_with(app, dev_key, max_file_bytes=1000) as limited:
         fits = await limited.upload("fits.txt", b"x" * 1000)

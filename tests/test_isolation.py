@@ -1,5 +1,7 @@
 """Cross-project isolation: every operation, given another project's ids, reads and writes
 exactly as it would with an unknown id, and leaves the other project's objects untouched.
+The same within a project for client tokens: another subject's objects, and assistants not
+granted, read like unknown ids; administrative and project-wide operations are FORBIDDEN.
 
 To cover a new domain (runs, run steps, files, vector stores, subscriptions…), add its objects
 to `make_objects` and its operations to CASES: `$id` is the other project's object of `kind`.
@@ -11,10 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
 from models.ids import new_id
 from tests.graphql import GraphQLClient, ProjectClient
 from tests.runs import wait_for
+from tests.tokens import as_client, mint
 from tests.ws import Live, SubscriptionError, connect, subscribe
 
 MODEL = "threadline/scripted"
@@ -313,6 +317,140 @@ async def test_subscriptions_to_another_projects_objects_stream_nothing(
     answers = []
     async with connect(live.ws_url, payload=live.payload) as socket:
         for object_id in (theirs[kind], unknown_like(theirs[kind])):
+            with pytest.raises(SubscriptionError) as refused:
+                await drain(subscribe(socket, SUBSCRIPTIONS[kind], id=object_id))
+            answers.append(masked({"errors": refused.value.errors}, object_id))
+    assert answers[0] == answers[1]
+    assert "NOT_FOUND" in answers[0]
+
+
+# The subject dimension: within one project, a client token of one end user (Bob) against
+# another's (Alice's) thread, messages, runs and steps, an assistant it was not granted, and
+# everything administrative or project-wide.
+ALICE, BOB = "user-alice", "user-bob"
+# What a chat frontend may use; any other root field is FORBIDDEN to a client token.
+CHAT_FIELDS = {
+    "node",
+    "assistant",
+    "thread",
+    "threads",
+    "message",
+    "run",
+    "runStep",
+    "createThread",
+    "createThreadAndRun",
+    "createMessage",
+    "createRun",
+    "cancelRun",
+    "submitToolOutputs",
+}
+# Chat operations whose input points at the project's files: FORBIDDEN to a client token too.
+REFUSED_INPUTS = {
+    "attachment-of-their-file",
+    "image-of-their-file",
+    "file-search-resource-of-their-store",
+}
+
+
+def root_field(query: str) -> str:
+    match = re.search(r"\{\s*(\w+)", query)
+    assert match is not None
+    return match.group(1)
+
+
+@pytest.fixture
+async def alices(app: FastAPI, gql: GraphQLClient) -> dict[str, str]:
+    """The project's objects, with Alice's thread (and its message, run and step) in place of
+    the project key's."""
+    ids = await make_objects(gql, "theirs")
+    async with as_client(app, await mint(gql, ALICE, [ids["assistant"]])) as alice:
+        thread = await alice(
+            'mutation { createThread(input: {messages: [{content: "theirs"}]}) '
+            "{ id messages { edges { cursor node { id } } } } }"
+        )
+        thread_id = thread["createThread"]["id"]
+        run = await alice(
+            "mutation($t: ID!, $a: ID!) { createRun(threadId: $t, input: {assistantId: $a}) "
+            "{ id } }",
+            t=thread_id,
+            a=ids["assistant"],
+        )
+        run_id = run["createRun"]["id"]
+        assert (await wait_for(alice, run_id))["status"] == "COMPLETED"
+        steps = await alice("query($r: ID!) { run(id: $r) { steps { nodes { id } } } }", r=run_id)
+        listed = await alice("{ threads { edges { cursor } } }")
+    edge = thread["createThread"]["messages"]["edges"][0]
+    return {
+        **ids,
+        "thread": thread_id,
+        "message": edge["node"]["id"],
+        "message_cursor": edge["cursor"],
+        "thread_cursor": listed["threads"]["edges"][0]["cursor"],
+        "run": run_id,
+        "step": steps["run"]["steps"]["nodes"][0]["id"],
+    }
+
+
+@pytest.fixture
+async def bob(app: FastAPI, gql: GraphQLClient) -> AsyncIterator[GraphQLClient]:
+    """Bob's client token, granted an assistant of his own."""
+    assistant = await gql(f'mutation {{ createAssistant(input: {{model: "{MODEL}"}}) {{ id }} }}')
+    token = await mint(gql, BOB, [assistant["createAssistant"]["id"]])
+    async with as_client(app, token) as client:
+        yield client
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+async def test_another_subjects_id_reads_like_an_unknown_id(
+    case: Case, gql: GraphQLClient, alices: dict[str, str], bob: GraphQLClient
+) -> None:
+    before = await snapshot(gql, alices)
+    foreign_id = alices[case.kind]
+    unknown_id = unknown_like(foreign_id)
+
+    foreign = await bob.execute(case.query, id=foreign_id)
+    unknown = await bob.execute(case.query, id=unknown_id)
+
+    assert masked(foreign, foreign_id) == masked(unknown, unknown_id)
+    assert "theirs" not in str(foreign)
+    if root_field(case.query) not in CHAT_FIELDS or case.name in REFUSED_INPUTS:
+        assert foreign["errors"][0]["extensions"]["code"] == "FORBIDDEN", foreign
+    elif foreign.get("errors"):
+        assert foreign["errors"][0]["extensions"]["code"] == "NOT_FOUND", foreign
+    else:
+        assert next(iter(foreign["data"].values())) is None
+    assert await snapshot(gql, alices) == before
+
+
+async def test_another_subjects_threads_are_not_listed(
+    gql: GraphQLClient, alices: dict[str, str], bob: GraphQLClient
+) -> None:
+    mine = (await bob("mutation { createThread { id } }"))["createThread"]["id"]
+    for query, variables in (
+        ("{ threads { nodes { id } } }", {}),
+        ("query($o: String) { threads(owner: $o) { nodes { id } } }", {"o": ALICE}),
+        (
+            "query($c: String) { threads(after: $c) { nodes { id } } }",
+            {"c": alices["thread_cursor"]},
+        ),
+        (
+            "query($c: String) { threads(before: $c, last: 5) { nodes { id } } }",
+            {"c": alices["thread_cursor"]},
+        ),
+    ):
+        body = await bob(query, **variables)
+        assert alices["thread"] not in str(body), query
+        assert set(re.findall(r"thread_[A-Za-z0-9]+", str(body))) <= {mine}, query
+
+
+@pytest.mark.parametrize("kind", SUBSCRIPTIONS)
+async def test_subscriptions_to_another_subjects_objects_stream_nothing(
+    kind: str, live: Live, alices: dict[str, str], bob: GraphQLClient
+) -> None:
+    answers = []
+    payload = {"authorization": bob.http.headers["authorization"]}
+    async with connect(live.ws_url, payload=payload) as socket:
+        for object_id in (alices[kind], unknown_like(alices[kind])):
             with pytest.raises(SubscriptionError) as refused:
                 await drain(subscribe(socket, SUBSCRIPTIONS[kind], id=object_id))
             answers.append(masked({"errors": refused.value.errors}, object_id))

@@ -2,36 +2,18 @@
 
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from graphql import Lexer, Source, TokenKind
 
-from app.main import create_app
-from app.settings import Settings
+from tests.apps import app_with
 from tests.graphql import GraphQLClient, bearer
 
 # Depths as QueryDepthLimiter counts them (the top-level field is depth 0).
 DEPTH_3 = "{ assistants { nodes { tools { type } } } }"
 DEPTH_4 = "{ assistants { nodes { tools { function { name } } } } }"
-
-
-@asynccontextmanager
-async def app_with(app: FastAPI, dev_key: str, **limits: Any) -> AsyncIterator[GraphQLClient]:
-    """The real app with some settings changed. It shares the session app's database and
-    keys: its state is copied rather than made by a second lifespan (Beanie is global)."""
-    settings: Settings = app.state.settings
-    application = create_app(settings.model_copy(update=limits))
-    application.state.authenticator = app.state.authenticator
-    application.state.dev_key = app.state.dev_key
-    transport = httpx.ASGITransport(app=application)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://threadline.test", headers=bearer(dev_key)
-    ) as http:
-        yield GraphQLClient(http)
 
 
 def tokens(query: str) -> int:
