@@ -3,6 +3,7 @@
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
 
+from beanie.odm.utils.encoder import Encoder
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from models import liveness
@@ -50,14 +51,25 @@ class Repository(Generic[D]):
         return await self.insert(self.build(project_id, data))
 
     async def update(self, project_id: str, object_id: str, changes: Mapping[str, Any]) -> D:
-        """Applies `changes` (null resets a field to its default), validating the result whole."""
-        merged = (await self.get(project_id, object_id)).model_dump()
+        """Applies `changes` (null resets a field to its default), validating the result whole.
+        Only the fields that changed are written (the derived ones included): what others
+        write meanwhile (a thread's counters, as its run goes on) is kept."""
+        current = await self.get(project_id, object_id)
+        merged = current.model_dump()
         for key, value in changes.items():
             if value is None:
                 merged.pop(key, None)
             else:
                 merged[key] = value
-        return await self.replace(validated(self.model, merged))
+        document = validated(self.model, merged)
+        before, after = Encoder().encode(current), Encoder().encode(document)
+        changed = {key: value for key, value in after.items() if before.get(key) != value}
+        if changed:
+            scope = {"_id": document.id, "project_id": project_id}
+            result = await self.model.get_pymongo_collection().update_one(scope, {"$set": changed})
+            if result.matched_count == 0:
+                raise NotFound(self.kind, object_id)
+        return document
 
     async def transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
         """Runs `work` in a multi-document transaction, retried on transient conflicts."""

@@ -3,6 +3,9 @@
 from typing import Any
 
 from tests.graphql import GraphQLClient
+from tests.runs import new_assistant, start_run, wait_for, wait_until_streaming
+from tests.test_subscriptions import collect_run
+from tests.ws import Live
 
 MESSAGE_FIELDS = """id threadId role status text metadata createdAt completedAt
   attachments { fileId tools }
@@ -139,3 +142,22 @@ async def test_deleting_a_thread_removes_its_messages(gql: GraphQLClient) -> Non
     assert [message["text"] for message in kept] == ["keep me"]
     error = await gql.error(CREATE_MESSAGE, threadId=doomed["id"], input={"content": "late"})
     assert error["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_updating_a_thread_while_its_run_streams_keeps_its_counters(
+    gql: GraphQLClient, live: Live
+) -> None:
+    """updateThread writes only what it changes: the run's event numbers go on from where
+    the run left them, each number once."""
+    assistant = await new_assistant(gql)
+    words = " ".join(f"w{i}" for i in range(30))
+    run = await start_run(gql, assistant, f"/slow 30\n{words}")
+    await wait_until_streaming(gql, run["id"])
+    update = "mutation($id: ID!, $v: String!) { updateThread(id: $id, input: {metadata: {v: $v}}) { id } }"
+    for round_ in range(5):
+        await gql(update, id=run["threadId"], v=str(round_))
+    assert (await wait_for(gql, run["id"]))["status"] == "COMPLETED"
+    events = await collect_run(live, run["id"])
+    assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))
+    thread = await gql("query($id: ID!) { thread(id: $id) { metadata } }", id=run["threadId"])
+    assert thread["thread"]["metadata"] == {"v": "4"}
