@@ -153,7 +153,10 @@ async def test_updating_a_thread_while_its_run_streams_keeps_its_counters(
     words = " ".join(f"w{i}" for i in range(30))
     run = await start_run(gql, assistant, f"/slow 30\n{words}")
     await wait_until_streaming(gql, run["id"])
-    update = "mutation($id: ID!, $v: String!) { updateThread(id: $id, input: {metadata: {v: $v}}) { id } }"
+    update = (
+        "mutation($id: ID!, $v: String!) { updateThread(id: $id, input: {metadata: {v: $v}})"
+        " { id } }"
+    )
     for round_ in range(5):
         await gql(update, id=run["threadId"], v=str(round_))
     assert (await wait_for(gql, run["id"]))["status"] == "COMPLETED"
