@@ -7,11 +7,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.auth import Authenticator
 from app.context import ADMIN_ON_PROJECT_DATA
-from app.policy import check_download
+from app.policy import Access
 from app.router import error_response
 from models import file_storage
-from models.errors import Forbidden, Unauthenticated
-from services import Services
+from models.errors import Unauthenticated
 
 router = APIRouter()
 
@@ -25,12 +24,7 @@ async def file_content(file_id: str, request: Request) -> StreamingResponse | JS
         return error_response(401, error.message)
     if principal.project_id is None:
         return error_response(403, ADMIN_ON_PROJECT_DATA)
-    try:
-        check_download(principal)
-    except Forbidden as error:
-        return error_response(403, error.message)
-    services: Services = request.app.state.services
-    document = await services.files.find(principal.project_id, file_id)
+    document = await Access(principal, principal.project_id).file(file_id)
     if document is None:
         return error_response(404, f"No file found with id '{file_id}'.")
     headers = {

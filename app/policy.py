@@ -34,6 +34,7 @@ from graphql import (
 from app.auth import Principal
 from models.assistant import AssistantDocument, assistants
 from models.errors import Forbidden, NotFound
+from models.file import FileDocument, find_live
 from models.message import MessageDocument, messages
 from models.run import RunDocument, runs
 from models.run_step import RunStepDocument, run_steps
@@ -112,12 +113,6 @@ def check_document(principal: Principal, document: DocumentNode) -> None:
         raise Forbidden(NOT_FOR_CLIENTS.format(names=names))
 
 
-def check_download(principal: Principal) -> None:
-    """`GET /files/{id}/content`: files are project-wide, not a subject's."""
-    if principal.is_client:
-        raise Forbidden(NOT_FOR_CLIENTS.format(names="file downloads"))
-
-
 class Access:
     """The caller's view of the project's threads, messages, runs, steps and assistants."""
 
@@ -145,6 +140,16 @@ class Access:
     async def thread(self, thread_id: str) -> ThreadDocument | None:
         thread = await threads.find(self.project_id, thread_id)
         return thread if thread is not None and self._sees_thread(thread) else None
+
+    async def file(self, file_id: str) -> FileDocument | None:
+        """Files are project-wide; a client token reads only what runs made in its threads
+        (code_interpreter's images and files), to show its user."""
+        document = await find_live(self.project_id, file_id)
+        if document is None or not self.principal.is_client:
+            return document
+        if document.thread_id is None or await self.thread(document.thread_id) is None:
+            return None
+        return document
 
     async def _in_visible_thread(self, thread_id: str) -> bool:
         return not self.principal.is_client or await self.thread(thread_id) is not None

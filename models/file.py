@@ -34,6 +34,8 @@ class FileDocument(ScopedDocument):
     status: Literal["uploaded", "processed", "error"] = "processed"
     expires_after: FileExpiry | None = None
     expires_at: datetime | None = None
+    # For what a run made (code_interpreter's outputs): its thread, whose owner may read it.
+    thread_id: str | None = None
 
     def expire_from(self, expiry: FileExpiry | None) -> None:
         self.expires_after = expiry

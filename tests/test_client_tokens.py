@@ -357,16 +357,41 @@ async def test_what_a_client_token_may_not_set(
     assert [node["id"] for node in listed["threads"]["nodes"]] == [thread]  # nothing made
 
 
-async def test_a_client_token_downloads_no_file(
-    app: FastAPI, gql: GraphQLClient, assistant: str
+async def test_a_client_token_downloads_only_what_runs_made_in_its_threads(
+    app: FastAPI, gql: GraphQLClient
 ) -> None:
+    """Project files read as unknown ids; a chart code_interpreter drew in the subject's own
+    thread downloads (so the page can show it), and another subject's reads as unknown."""
     file = await gql.upload("notes.txt", b"project notes")
-    async with as_client(app, await mint(gql, ALICE, [assistant])) as alice:
-        response = await alice.http.get(f"/files/{file['id']}/content")
+    coder = await new_assistant(gql, tools=[{"type": "CODE_INTERPRETER"}])
+    chart = "/python\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])"
+    async with as_client(app, await mint(gql, ALICE, [coder])) as alice:
+        project_file = await alice.http.get(f"/files/{file['id']}/content")
         node = await alice("query($f: ID!) { node(id: $f) { id } }", f=file["id"])
-    assert response.status_code == 403
-    assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        thread = (await alice(THREAD))["createThread"]["id"]
+        await alice(MESSAGE, t=thread, text=chart)
+        run = (await alice(RUN, t=thread, a=coder))["createRun"]
+        assert (await wait_for(alice, run["id"], timeout=60))["status"] == "COMPLETED"
+        answer = await alice(
+            """query($t: ID!) { thread(id: $t) { messages(order: DESC, first: 1) { nodes {
+              content { ... on ImageFileContent { imageFile { fileId } } } } } } }""",
+            t=thread,
+        )
+        (image,) = [
+            part["imageFile"]["fileId"]
+            for part in answer["thread"]["messages"]["nodes"][0]["content"]
+            if part
+        ]
+        drawn = await alice.http.get(f"/files/{image}/content")
+    async with as_client(app, await mint(gql, BOB, [coder])) as bob:
+        not_bobs = await bob.http.get(f"/files/{image}/content")
+    assert project_file.status_code == 404
+    assert project_file.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert node == {"node": None}
+    assert drawn.status_code == 200
+    assert drawn.content.startswith(b"\x89PNG")
+    assert not_bobs.status_code == 404
+    assert (await gql.http.get(f"/files/{image}/content")).status_code == 200  # the backend's
 
 
 async def test_rate_limits_count_per_subject(

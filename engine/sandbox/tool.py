@@ -169,7 +169,7 @@ async def _keep(run: RunDocument, execution: Execution) -> tuple[list[CodeOutput
     outputs = [CodeOutput(type="logs", logs=execution.logs)] if execution.logs else []
     made = []
     for output in execution.outputs:
-        document = await _store(run.project_id, output)
+        document = await _store(run, output)
         if output.kind == "image":
             outputs.append(CodeOutput(type="image", image=FileReference(file_id=document.id)))
         if not output.figure:
@@ -177,16 +177,17 @@ async def _keep(run: RunDocument, execution: Execution) -> tuple[list[CodeOutput
     return outputs, made
 
 
-async def _store(project_id: str, output: Output) -> FileDocument:
+async def _store(run: RunDocument, output: Output) -> FileDocument:
     filename = posixpath.basename(output.name)
     kind, _ = mimetypes.guess_type(filename, strict=False)
     document = files.build(
-        project_id,
+        run.project_id,
         {
             "filename": filename,
             "bytes": output.size,
             "purpose": "assistants_output",
             "content_type": kind or "application/octet-stream",
+            "thread_id": run.thread_id,
         },
     )
 
