@@ -14,6 +14,7 @@ from app.body_limit import BodySizeLimit
 from app.client_tokens import ClientTokens
 from app.context import Context
 from app.embedded_db import EmbeddedDatabase
+from app.examples import router as examples_router
 from app.files import router as files_router
 from app.graphiql import mount_graphiql_assets
 from app.keys import admin_key, ensure_dev_key, token_secret
@@ -110,4 +111,5 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
     add_cors(app, settings.cors_origins)  # last: outermost
     if not settings.production:
         mount_graphiql_assets(app)
+        app.include_router(examples_router)
     return app

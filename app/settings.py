@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     # Per API key, per server process (`limits` syntax; several joined by ";").
     rate_limit: str = "60/second;2000/minute"
     # Per client-token subject (an end user), per server process, across all its tokens.
-    client_rate_limit: str = "10/second;600/minute"
+    client_rate_limit: str = "20/second;1200/minute"
     allow_queries_via_get: bool = True
     ws_max_operations: int = Field(default=20, ge=1)
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)

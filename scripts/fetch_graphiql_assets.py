@@ -1,7 +1,9 @@
-"""Fetch the scripts and styles of Strawberry's GraphiQL page from the npm registry.
+"""Fetch the scripts and styles of Strawberry's GraphiQL page, and those of the example chat
+page (app/static/examples), from the npm registry.
 
-The list comes from Strawberry's own page (its unpkg.com URLs and their sha384 integrity
-values), so an upgrade of Strawberry brings its new versions along. Each file is taken from
+GraphiQL's list comes from Strawberry's own page (its unpkg.com URLs and their sha384
+integrity values), so an upgrade of Strawberry brings its new versions along; the example
+page's is EXAMPLE_ASSETS, pinned here and in its <script integrity>. Each file is taken from
 `npm pack NAME@VERSION`, checked against its integrity value, and written to
 app/static/graphiql/NAME@VERSION/PATH, where app/graphiql.py serves it.
 """
@@ -23,6 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent / "app" / "static" / "graphiql"
 TAG = re.compile(r"<(?:script|link)\b[^>]*>")
 URL = re.compile(r'\b(?:src|href)="https://unpkg\.com/([^"]+)"')
 INTEGRITY = re.compile(r'\bintegrity="(sha384-[^"]+)"')
+# The example chat page's scripts: NAME@VERSION/PATH -> sha384 (also in chat.html).
+EXAMPLE_ASSETS = {
+    "graphql-ws@6.4.2/umd/graphql-ws.min.js": (
+        "sha384-mxvR4Mzbsb6QVx/9xI2gtQikQA6m8zMDBFnu3l//4/ROsWt7y2sUGWd+/tYQqDm7"
+    ),
+}
 # "@scope/name@1.2.3/dist/x.js" or "name@1.2.3/x.js": package spec, then the path inside it.
 SPEC = re.compile(r"^((?:@[^/@]+/)?[^/@]+@[^/]+)/(.+)$")
 
@@ -80,7 +88,7 @@ def fetch_package(spec: str, files: dict[str, str]) -> None:
 
 def main() -> None:
     missing: defaultdict[str, dict[str, str]] = defaultdict(dict)
-    for unpkg_path, integrity in page_assets().items():
+    for unpkg_path, integrity in {**page_assets(), **EXAMPLE_ASSETS}.items():
         match = SPEC.match(unpkg_path)
         if match is None:
             sys.exit(f"fetch_graphiql_assets: not a NAME@VERSION/PATH URL: {unpkg_path}")
