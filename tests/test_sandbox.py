@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from app.settings import Settings
 from engine.sandbox.jail import Jail, Limits, Unavailable
 from engine.sandbox.pool import SandboxPool
-from engine.sandbox.session import Session
+from engine.sandbox.session import NotPut, Session
 from tests.graphql import GraphQLClient
 from tests.runs import new_assistant
 from tests.test_code_interpreter import CODE, logs_of, run_code
@@ -219,3 +219,16 @@ async def test_a_sandbox_python_in_a_private_folder(tmp_path: Path) -> None:
         await session.close()
     user = 65534 if os.geteuid() == 0 else os.geteuid()
     assert result.logs == f"{private / 'venv'} {user}\n"
+
+
+async def test_a_file_larger_than_the_folder_is_refused_and_the_session_goes_on(
+    pool: SandboxPool,
+) -> None:
+    big = b"x" * (LIMITS.disk_bytes + 1024 * 1024)
+    async with pool.session("a") as session:
+        with pytest.raises(NotPut, match=r"big.bin could not be copied into /mnt/data"):
+            await session.put("big.bin", "file-big", len(big), reader(big))
+        await session.put("small.txt", "file-small", 5, reader(b"small"))
+        result = await session.execute("import os\nprint(sorted(os.listdir()))", ignore)
+    assert result.logs == "['small.txt']\n"
+    assert session.files == {"small.txt": "file-small"}

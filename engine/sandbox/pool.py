@@ -76,6 +76,12 @@ class SandboxPool:
             raise
         return session
 
+    async def discard(self, key: str) -> None:
+        """Closes the key's session (one that broke): the next call gets a new one."""
+        session = self.sessions.pop(key, None)
+        if session is not None:
+            await session.close()
+
     def _forget(self, session: Session) -> None:
         if self.sessions.get(session.key) is session:
             del self.sessions[session.key]

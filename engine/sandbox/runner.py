@@ -77,15 +77,26 @@ class Runner:
                 self.execute(request["code"], request["nonce"])
 
     def put(self, name: str, size: int) -> None:
-        """A file into /mnt/data, copied a piece at a time as it comes."""
-        with open(os.path.join(DATA, name), "wb") as out:
+        """A file into /mnt/data, copied a piece at a time as it comes. One that does not
+        fit is taken off the pipe all the same, and its error said."""
+        error = None
+        path = os.path.join(DATA, name)
+        with open(path, "wb") as out:
             while size:
                 piece = self.requests.read(min(size, 1 << 20))
                 if not piece:
                     raise EOFError("the supervisor went away mid-file")
-                out.write(piece)
                 size -= len(piece)
-        self.reply({"op": "ok"})
+                if error is None:
+                    try:
+                        out.write(piece)
+                    except OSError as failed:
+                        error = str(failed)
+        if error is not None:
+            os.unlink(path)
+            self.reply({"op": "failed", "error": error})
+        else:
+            self.reply({"op": "ok"})
 
     def execute(self, code: str, nonce: str) -> None:
         before = _snapshot()

@@ -47,6 +47,10 @@ class SessionBroken(Exception):
     """The runner died or said something it should not: the session is closed."""
 
 
+class NotPut(Exception):
+    """A file did not fit in /mnt/data (the session is fine)."""
+
+
 @dataclass
 class Output:
     """A file the call made: a figure, or a file written under /mnt/data."""
@@ -176,6 +180,10 @@ class Session:
             await self.close()
             raise Unavailable("the sandbox did not start: its runner said something else")
         self.init_pid, self.runner_pid = _pids(await info.readuntil(b"}"))
+        if self.init_pid is None or self.runner_pid is None:
+            # Its CPU time and memory could not be kept: no code runs in it.
+            await self.close()
+            raise Unavailable("the sandbox's processes could not be found in /proc")
         self.reader = asyncio.create_task(self._read_logs())
 
     async def _startup_failure(self) -> str:
@@ -200,7 +208,12 @@ class Session:
             left -= len(piece)
             await self._drain()
         await self._drain()
-        reply = await asyncio.wait_for(self._header(), self.limits.wall_seconds)
+        try:
+            reply = await asyncio.wait_for(self._header(), self.limits.wall_seconds)
+        except TimeoutError:
+            raise SessionBroken(f"the runner did not take {name}") from None
+        if reply.get("op") == "failed":
+            raise NotPut(f"{name} could not be copied into /mnt/data: {reply.get('error')}")
         if reply.get("op") != "ok":
             raise SessionBroken(f"the runner did not take {name}")
         self.files[name] = file_id

@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.sandbox.jail import Unavailable
 from engine.sandbox.pool import SandboxPool
-from engine.sandbox.session import Execution, Output, Session
+from engine.sandbox.session import Execution, NotPut, Output, Session, SessionBroken
 from models import file_storage
 from models.assistant import assistants
 from models.file import FileDocument, files, find_live
@@ -121,12 +121,20 @@ class CodeRunner:
         code = code_of(call.function.arguments if call.function else "")
         try:
             async with self.pool.session(run.thread_id) as session:
-                await _provide(session, await input_files(run))
+                notes = await _provide(session, await input_files(run))
+                if notes:
+                    await on_logs(notes)
                 execution = await session.execute(code, on_logs)
+                execution.logs = notes + execution.logs
         except Unavailable as unavailable:
             message = f"code_interpreter is unavailable on this server: {unavailable}"
             await on_logs(message)
             execution = Execution(message, str(unavailable))
+        except SessionBroken as broken:
+            await self.pool.discard(run.thread_id)
+            message = f"The sandbox session broke while its files were copied in: {broken}"
+            await on_logs(message)
+            execution = Execution(message, str(broken))
         try:
             outputs, made = await _keep(run, execution)
         finally:
@@ -139,11 +147,17 @@ class CodeRunner:
         )
 
 
-async def _provide(session: Session, wanted: dict[str, FileDocument]) -> None:
-    """Copies into the session the files it does not have yet."""
+async def _provide(session: Session, wanted: dict[str, FileDocument]) -> str:
+    """Copies into the session the files it does not have yet; says which did not fit."""
+    notes = ""
     for name, document in wanted.items():
-        if session.files.get(name) != document.id:
+        if session.files.get(name) == document.id:
+            continue
+        try:
             await session.put(name, document.id, document.bytes, _reader(document.id))
+        except NotPut as not_put:
+            notes += f"[{not_put}]\n"
+    return notes
 
 
 def _reader(file_id: str) -> Callable[[int], Awaitable[bytes]]:
