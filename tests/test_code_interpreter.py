@@ -6,6 +6,7 @@ import json
 import os
 import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -168,6 +169,8 @@ async def test_input_files_are_under_mnt_data(gql: GraphQLClient) -> None:
 
 ESCAPES = {
     "network": "import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3)",
+    # The Threadline server itself, on its real loopback port.
+    "server": "import socket\nsocket.create_connection(('127.0.0.1', {server_port}), timeout=3)",
     "internet": "import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=3)",
     "host file": "open({host_file!r}).read()",
     "host process": "import os\nos.kill({pid}, 0)",
@@ -177,14 +180,17 @@ ESCAPES = {
 
 
 @pytest.mark.parametrize("attempt", sorted(ESCAPES))
-async def test_escapes_fail(gql: GraphQLClient, attempt: str, tmp_path: Any) -> None:
+async def test_escapes_fail(gql: GraphQLClient, live: Live, attempt: str, tmp_path: Any) -> None:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     secret = tmp_path / "secret.txt"
     secret.write_text("host secret")
     code = ESCAPES[attempt].format(
-        port=listener.getsockname()[1], host_file=str(secret), pid=os.getpid()
+        port=listener.getsockname()[1],
+        server_port=urlsplit(live.ws_url).port,
+        host_file=str(secret),
+        pid=os.getpid(),
     )
     assistant = await new_assistant(gql, tools=[CODE])
     try:
