@@ -232,3 +232,46 @@ async def test_a_file_larger_than_the_folder_is_refused_and_the_session_goes_on(
         result = await session.execute("import os\nprint(sorted(os.listdir()))", ignore)
     assert result.logs == "['small.txt']\n"
     assert session.files == {"small.txt": "file-small"}
+
+
+async def test_processes_left_running_are_ended_and_the_session_keeps_its_state(
+    pool: SandboxPool,
+) -> None:
+    code = (
+        "import os, time\nkept = 'state'\n"
+        "for _ in range(5):\n    if os.fork() == 0:\n        time.sleep(60)\n        os._exit(0)"
+    )
+    async with pool.session("a") as session:
+        left = await session.execute(code, ignore)
+        after = await session.execute("print(kept)", ignore)
+    assert left.error is None
+    assert left.limit is None
+    assert session.alive
+    assert after.logs == "state\n"
+    # The next call began by reaping them: only bwrap's init and the runner are left.
+    assert session._processes() == [session.init_pid, session.runner_pid]
+
+
+async def test_each_session_counts_its_own_processes(pool: SandboxPool) -> None:
+    """RLIMIT_NPROC is counted in each sandbox's user namespace: one session holding all it
+    may have leaves another its own."""
+    hold = (
+        "import os, time\nn = 0\nwhile True:\n    try:\n        pid = os.fork()\n"
+        "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(30)\n"
+        "        os._exit(0)\n    n += 1\nprint('held', n)\ntime.sleep(3)"
+    )
+    fork = (
+        "import os\nfor _ in range(10):\n    if os.fork() == 0:\n        os._exit(0)\n"
+        "    os.wait()\nprint('forked')"
+    )
+    async with pool.session("a") as first, pool.session("b") as second:
+        holding = asyncio.create_task(first.execute(hold, ignore))
+        await until(lambda: _at_limit(first))
+        forked = await second.execute(fork, ignore)
+        held = await holding
+    assert forked.logs == "forked\n"
+    assert held.logs.startswith("held ")
+
+
+async def _at_limit(session: Session) -> bool:
+    return len(session._processes()) >= LIMITS.processes - 2

@@ -29,7 +29,7 @@ log = structlog.get_logger()
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CPU_POLL_SECONDS = 0.2
-STRAY_ROUNDS = 50
+STRAY_SECONDS = 2.0
 MEMORY = "memory limit exceeded"
 START_SECONDS = 30.0  # for the runner to say it is ready
 INTERRUPT_GRACE_SECONDS = 2.0
@@ -103,6 +103,15 @@ class _Call:
         if data:
             self.kept += data
             await self.on_logs(_text(bytes(data)))
+
+
+def _zombie(pid: int) -> bool:
+    """Ended (or gone): its state in /proc is Z, or it has no entry left."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
 
 
 def _nonce_start(data: bytes, nonce: bytes) -> int:
@@ -392,16 +401,21 @@ class Session:
 
     async def _end_strays(self) -> None:
         """Kills what a call left running besides the runner (a fork bomb's children, a
-        process in the background): the next call starts from a quiet sandbox."""
-        for _ in range(STRAY_ROUNDS):
-            strays = [p for p in self._processes() if p not in (self.init_pid, self.runner_pid)]
-            if not strays:
-                return
+        process in the background): the next call starts from a quiet sandbox. The killed
+        are zombies until the sandbox's init reaps them: those are not waited for."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STRAY_SECONDS
+        while strays := [
+            pid
+            for pid in self._processes()
+            if pid not in (self.init_pid, self.runner_pid) and not _zombie(pid)
+        ]:
+            if loop.time() > deadline:
+                raise SessionBroken("processes it started could not be stopped")
             for pid in strays:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
-            await asyncio.sleep(0)
-        raise SessionBroken("processes it started could not be stopped")
+            await asyncio.sleep(0.01)
 
     def memory_bytes(self) -> int:
         """Memory the sandbox's processes hold: their proportional set sizes (a page shared
