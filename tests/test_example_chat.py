@@ -16,21 +16,10 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from app.processes import free_port
+from tests.browser import CHROMIUM, FLAGS
 from tests.processes import http_url, server
 
 pytestmark = pytest.mark.slow
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-sync",
-    # Any host but this one fails to resolve: a CDN fetch would break the page.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]
 TIMEOUT_MS = 30_000
 # A page of another site that tries the API with a token, over HTTP and a websocket.
 PROBE = """<!doctype html><script>

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from app.processes import free_port
+from tests.browser import CHROMIUM, FLAGS
 from tests.servers import wait_until_serving
 
-CHROMIUM = Path("/usr/bin/chromium")
 THREADLINE = Path(sys.executable).parent / "threadline"
 
 
@@ -38,15 +38,7 @@ def test_graphiql_renders_in_chromium(mongodb_uri: str, tmp_path: Path) -> None:
             [
                 str(CHROMIUM),
                 "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-quic",
-                "--disable-sync",
-                # Any host but this one fails to resolve: a CDN fetch would break the page.
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                *FLAGS,
                 f"--user-data-dir={tmp_path / 'chromium'}",
                 "--dump-dom",
                 "--virtual-time-budget=10000",

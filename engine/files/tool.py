@@ -11,14 +11,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from engine import tool_resources
 from engine.files.search import Searcher, SearchRequest
 from engine.stop import Stop
 from models import vector_stores as stores_db
-from models.assistant import assistants
 from models.message import Annotation, FileReference
 from models.run import FileSearchCall, FileSearchResult, RunDocument, ToolCall
 from models.run_step import steps_of
-from models.thread import threads
 from models.tools import RankingOptions
 
 NAME = "file_search"
@@ -69,14 +68,12 @@ def _options(run: RunDocument) -> Options:
 
 async def store_ids(run: RunDocument) -> list[str]:
     """The assistant's vector stores, then the thread's (each holds at most one)."""
-    found: list[str] = []
-    for owner in (
-        await assistants.find(run.project_id, run.assistant_id),
-        await threads.find(run.project_id, run.thread_id),
-    ):
-        resources = owner.tool_resources if owner else None
-        if resources and resources.file_search:
-            found += resources.file_search.vector_store_ids
+    found = [
+        store_id
+        for resources in await tool_resources.of_run(run)
+        if resources.file_search
+        for store_id in resources.file_search.vector_store_ids
+    ]
     return list(dict.fromkeys(found))
 
 

@@ -17,7 +17,7 @@ import secrets
 import signal
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal
 
@@ -478,13 +478,3 @@ def _pids(info: bytes) -> tuple[int | None, int | None]:
             return init, int(children.read().split()[0])
     except (ValueError, KeyError, OSError, IndexError):
         return None, None
-
-
-@contextlib.asynccontextmanager
-async def started(jail: Jail, key: str) -> AsyncIterator[Session]:
-    session = Session(jail, key)
-    await session.start()
-    try:
-        yield session
-    finally:
-        await session.close()

@@ -11,16 +11,15 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from engine import tool_resources
 from engine.sandbox.jail import Unavailable
 from engine.sandbox.pool import SandboxPool
 from engine.sandbox.session import Execution, NotPut, Output, Session, SessionBroken
 from models import file_storage
-from models.assistant import assistants
 from models.file import FileDocument, files, find_live
 from models.message import Annotation, FileReference
 from models.run import CodeFile, CodeInterpreterCall, CodeOutput, RunDocument, ToolCall
 from models.run_step import steps_of
-from models.thread import threads
 
 NAME = "code_interpreter"
 MAX_CALLS = 16  # per run: then the model is no longer offered the tool
@@ -85,14 +84,12 @@ def code_of(arguments: str) -> str:
 async def input_files(run: RunDocument) -> dict[str, FileDocument]:
     """The assistant's and the thread's code interpreter files, by their name in /mnt/data
     (a name two files share gets the file id added)."""
-    ids: list[str] = []
-    for owner in (
-        await assistants.find(run.project_id, run.assistant_id),
-        await threads.find(run.project_id, run.thread_id),
-    ):
-        resources = owner.tool_resources if owner else None
-        if resources and resources.code_interpreter:
-            ids += resources.code_interpreter.file_ids
+    ids = [
+        file_id
+        for resources in await tool_resources.of_run(run)
+        if resources.code_interpreter
+        for file_id in resources.code_interpreter.file_ids
+    ]
     named: dict[str, FileDocument] = {}
     for file_id in dict.fromkeys(ids):
         document = await find_live(run.project_id, file_id)
