@@ -65,7 +65,10 @@ class WorkerPool:
             _, stuck = await asyncio.wait(pending, timeout=STOP_GRACE_SECONDS)
             for task in stuck:  # a write that hangs: its lease runs out instead
                 task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            if stuck:  # bounded too: a task slow to take its cancellation never holds a stop
+                _, unended = await asyncio.wait(stuck, timeout=STOP_GRACE_SECONDS)
+                if unended:
+                    log.warning("worker_stop_left_runs", runs=len(unended))
 
     async def _claim_loop(self) -> None:
         last_expiry = 0.0

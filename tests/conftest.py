@@ -6,9 +6,9 @@ its key (state_dir/dev-key) and the admin key (state_dir/admin-key).
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -32,6 +32,17 @@ from tests.servers import InProcessServer
 from tests.ws import Live
 
 BASE_URL = "http://threadline.test"
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A SIGTERM (CI's timeout, a user's kill) ends the run as Ctrl-C does: fixtures tear
+    down, so the servers and workers the tests started do not outlive it."""
+    config.addinivalue_line("markers", "slow: starts real processes")
+    signal.signal(signal.SIGTERM, _interrupted)
 
 
 @pytest.fixture(scope="session")
@@ -194,7 +205,3 @@ async def server(app: FastAPI) -> AsyncIterator[InProcessServer]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def pytest_configure(config: Any) -> None:
-    config.addinivalue_line("markers", "slow: starts real processes")

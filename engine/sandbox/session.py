@@ -33,6 +33,7 @@ STRAY_SECONDS = 2.0
 MEMORY = "memory limit exceeded"
 START_SECONDS = 30.0  # for the runner to say it is ready
 INTERRUPT_GRACE_SECONDS = 2.0
+CLOSE_SECONDS = 5.0
 MAX_OUTPUTS = 20
 MAX_HEADER_BYTES = 64 * 1024
 SPOOL_BYTES = 1024 * 1024  # an output file bigger than this waits on disk, not in memory
@@ -112,6 +113,14 @@ def _zombie(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
     except (OSError, IndexError):
         return True
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _nonce_start(data: bytes, nonce: bytes) -> int:
@@ -455,9 +464,22 @@ class Session:
         if process is None:
             return
         if process.returncode is None:
+            # bwrap's group, and the sandbox's init and runner by pid: they are in a session
+            # of their own, and one kill must not depend on the other.
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-        await process.wait()
+            # Each only while it is still its parent's child: a pid is never killed twice
+            # over after being reused.
+            for pid, parent in ((self.init_pid, process.pid), (self.runner_pid, self.init_pid)):
+                if pid is not None and _parent(pid) == parent:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
+        try:
+            # wait() also waits for bwrap's stdout to close: bounded, so a process that
+            # still holds it can never hang the caller (the engine's stop).
+            await asyncio.wait_for(process.wait(), CLOSE_SECONDS)
+        except TimeoutError:
+            log.warning("sandbox_close_timed_out", key=self.key, pid=process.pid)
 
 
 async def _reader(descriptor: int) -> asyncio.StreamReader:
