@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from starlette.requests import HTTPConnection
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
+import rest
 from app.auth import Authenticator, Principal
 from app.body_limit import BodySizeLimit
 from app.client_tokens import ClientTokens
@@ -64,7 +65,13 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
             embedded.stop()  # nothing to do unless it was started
 
     engine = Engine(settings)
-    services = Services.build(settings.max_file_bytes, engine.ingestion.wake, engine.searcher)
+    services = Services.build(
+        engine.catalog,
+        engine.runs,
+        settings.max_file_bytes,
+        engine.ingestion.wake,
+        engine.searcher,
+    )
 
     async def get_context(connection: HTTPConnection) -> Context:
         context = Context(settings, connection.app.state.authenticator, engine, services)
@@ -86,7 +93,10 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
     app.state.embedded = embedded
     app.state.engine = engine
     app.state.services = services
-    guards = limit_extensions(settings, rate_limiter(settings)) if guarded else []
+    limits = rate_limiter(settings) if guarded else None
+    app.state.rate_limits = limits  # GraphQL's and /v1's: one count per key
+    app.state.unguarded = None if guarded else UNGUARDED
+    guards = limit_extensions(settings, limits) if guarded else []
     graphql = ThreadlineRouter(
         build_schema(guards, production=settings.production),
         context_getter=get_context,
@@ -102,6 +112,7 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
     )
     app.include_router(graphql, prefix="/graphql")
     app.include_router(files_router)
+    rest.mount(app)
     if guarded and settings.max_body_bytes:
         app.add_middleware(
             BodySizeLimit,

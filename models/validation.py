@@ -69,9 +69,24 @@ def describe(error: ValidationError, prefix: str = "input") -> str:
     return "; ".join(messages)
 
 
+def first_field(error: ValidationError) -> str | None:
+    """The first bad field as OpenAI's `param` names it: `tools[0].function.name`."""
+    errors = error.errors(include_url=False)
+    if not errors:
+        return None
+    path = ""
+    for part in errors[0]["loc"]:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not part.startswith(("function-", "model-", "tagged-")):
+            path += ("." if path else "") + part
+    return path or None
+
+
 def validated(model: type[M], data: Mapping[str, Any], prefix: str = "input") -> M:
     """Builds `model` from `data`, or raises BAD_USER_INPUT naming every bad field."""
     try:
         return model.model_validate(dict(data))
     except ValidationError as error:
-        raise BadUserInput(describe(error, prefix)) from None
+        param = first_field(error)
+        raise BadUserInput(describe(error, prefix), **({"param": param} if param else {})) from None

@@ -3,11 +3,11 @@
 import strawberry
 
 from app.context import Info
-from models.assistant import assistants
 from models.pagination import PageRequest, SortOrder
-from models.references import check_references, check_tool_resources
+from models.validation import validated
 from schema.assistant import Assistant, CreateAssistantInput, UpdateAssistantInput
 from schema.common import PAGE_ARGUMENTS_HELP, Connection, DeletedObject, input_data
+from services.assistants import CreateAssistant, UpdateAssistant
 
 
 @strawberry.type
@@ -28,7 +28,7 @@ class AssistantQuery:
         order: SortOrder = SortOrder.DESC,
     ) -> Connection[Assistant]:
         request = PageRequest(first=first, after=after, last=last, before=before, order=order)
-        page = await assistants.page(info.context.project_id, request)
+        page = await info.context.services.assistants.page(info.context.project_id, request)
         return Connection[Assistant].from_page(page, Assistant.from_document)
 
 
@@ -36,23 +36,20 @@ class AssistantQuery:
 class AssistantMutation:
     @strawberry.mutation
     async def create_assistant(self, info: Info, input: CreateAssistantInput) -> Assistant:
-        info.context.engine.catalog.ensure_served(input.model)
-        document = assistants.build(info.context.project_id, input_data(input))
-        await check_references(document.project_id, tool_resources=document.tool_resources)
-        return Assistant.from_document(await assistants.insert(document))
+        given = validated(CreateAssistant, input_data(input))
+        document = await info.context.services.assistants.create(info.context.project_id, given)
+        return Assistant.from_document(document)
 
     @strawberry.mutation
     async def update_assistant(
         self, info: Info, id: strawberry.ID, input: UpdateAssistantInput
     ) -> Assistant:
-        if isinstance(input.model, str):
-            info.context.engine.catalog.ensure_served(input.model)
-        data = input_data(input)
-        await check_tool_resources(info.context.project_id, data)
-        document = await assistants.update(info.context.project_id, id, data)
+        given = validated(UpdateAssistant, input_data(input))
+        service = info.context.services.assistants
+        document = await service.update(info.context.project_id, id, given)
         return Assistant.from_document(document)
 
     @strawberry.mutation
     async def delete_assistant(self, info: Info, id: strawberry.ID) -> DeletedObject:
-        await assistants.delete(info.context.project_id, id)
+        await info.context.services.assistants.delete(info.context.project_id, id)
         return DeletedObject(id=id)

@@ -4,22 +4,34 @@ the REST routes both call these and only translate (design.md)."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from engine.catalog import Catalog
 from engine.files.search import Searcher
+from engine.runs import RunService
+from services.assistants import AssistantService
 from services.files import FileService
 from services.vector_stores import VectorStoreService
 
 
 @dataclass(frozen=True)
 class Services:
+    assistants: AssistantService
+    runs: RunService
     files: FileService
     vector_stores: VectorStoreService
 
     @classmethod
     def build(
-        cls, max_file_bytes: int, ingest: Callable[[], None], searcher: Searcher
+        cls,
+        catalog: Catalog,
+        runs: RunService,
+        max_file_bytes: int,
+        ingest: Callable[[], None],
+        searcher: Searcher,
     ) -> "Services":
         """`ingest` wakes this process's ingestion workers; `searcher` is the engine's."""
         return cls(
+            assistants=AssistantService(catalog),
+            runs=runs,
             files=FileService(max_file_bytes),
             vector_stores=VectorStoreService(ingest, searcher),
         )

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from openai import AsyncOpenAI
 
 from app.embedded_db import MEMORY, EmbeddedDatabase
 from app.keys import ADMIN_KEY_FILE, DEV_KEY_FILE, read_secret
@@ -205,3 +206,25 @@ async def server(app: FastAPI) -> AsyncIterator[InProcessServer]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def rest_url(live: Live) -> str:
+    """The live server's OpenAI-compatible API, for the official SDKs."""
+    return live.ws_url.replace("ws://", "http://").removesuffix("/graphql") + "/v1"
+
+
+@pytest.fixture
+async def openai_client(app: FastAPI, rest_url: str, dev_key: str) -> AsyncIterator[AsyncOpenAI]:
+    """The official SDK, unchanged but for its base URL, with the default project's key. No
+    retries: a test sees every answer as it was."""
+    async with AsyncOpenAI(base_url=rest_url, api_key=dev_key, max_retries=0) as sdk:
+        yield sdk
+    await clean_database(app, dev_key)
+
+
+@pytest.fixture
+async def other_openai(rest_url: str, other: ProjectClient) -> AsyncIterator[AsyncOpenAI]:
+    """The SDK with a second project's key."""
+    async with AsyncOpenAI(base_url=rest_url, api_key=other.key, max_retries=0) as sdk:
+        yield sdk
