@@ -2,9 +2,10 @@
 event handler, function calling, cancel, steps, errors and isolation."""
 
 import json
+from collections.abc import Awaitable
 from typing import Any
 
-import httpx
+import httpx2
 import openai
 import pytest
 from fastapi import FastAPI
@@ -151,7 +152,7 @@ async def test_function_calling_with_streams(openai_client: AsyncOpenAI) -> None
     assert [s.type for s in steps] == ["message_creation", "tool_calls"]  # newest first
     tool_step: RunStep = steps[1]
     assert tool_step.step_details.type == "tool_calls"
-    done = tool_step.step_details.tool_calls[0]  # type: ignore[union-attr]
+    done = tool_step.step_details.tool_calls[0]
     assert done.function.output == "a water mammal"  # type: ignore[union-attr]
     again = await openai_client.beta.threads.runs.steps.retrieve(
         tool_step.id, thread_id=thread.id, run_id=paused.id
@@ -241,7 +242,7 @@ async def test_bad_input(openai_client: AsyncOpenAI) -> None:
         await openai_client.beta.threads.runs.create(
             thread_id=thread.id,
             assistant_id=assistant_id,
-            tool_choice={"type": "function"},  # type: ignore[typeddict-item]
+            tool_choice={"type": "function"},
         )
     assert choice.value.status_code == 400
     with pytest.raises(openai.BadRequestError) as include:
@@ -287,7 +288,7 @@ async def test_another_projects_runs_are_not_found(
         (await openai_client.beta.threads.runs.steps.list(run.id, thread_id=thread_id)).data[0].id
     )
     theirs = other_openai.beta.threads
-    attempts = [
+    attempts: list[Awaitable[object]] = [
         theirs.runs.retrieve(run.id, thread_id=thread_id),
         theirs.runs.list(thread_id),
         theirs.runs.update(run.id, thread_id=thread_id, metadata={"x": "y"}),
@@ -311,9 +312,9 @@ async def test_rate_limit_is_a_429_with_retry_after(app: FastAPI, dev_key: str) 
     settings: Settings = app.state.settings
     limited = create_app(settings.model_copy(update={"rate_limit": "2/minute"}))
     limited.state.authenticator = app.state.authenticator
-    transport = httpx.ASGITransport(app=limited)
+    transport = httpx2.ASGITransport(app=limited)  # the SDK's own HTTP client library
     async with (
-        httpx.AsyncClient(transport=transport) as http,
+        httpx2.AsyncClient(transport=transport) as http,
         AsyncOpenAI(
             base_url="http://threadline.test/v1", api_key=dev_key, max_retries=0, http_client=http
         ) as sdk,
