@@ -1,10 +1,14 @@
-"""Assistant lookup: Threadline's GraphQL `assistant(id:)` against a bare FastAPI + PyMongo route.
+"""Assistant lookup: Threadline's GraphQL `assistant(id:)` and its REST `GET
+/v1/assistants/{id}` against a bare FastAPI + PyMongo route.
 
-One in-memory embedded database serves both. Threadline and the bare app each run as a real
-uvicorn server (one worker, its own subprocess) on a free loopback port; one asyncio load
-generator (httpx, fixed concurrency) alternates rounds between them so that noise hits both.
+One in-memory embedded database serves all three. Threadline (both faces, one server, the same
+project key) and the bare app each run as a real uvicorn server (one worker, its own
+subprocess) on a free loopback port; one asyncio load generator (httpx, fixed concurrency)
+takes rounds of the three contenders in turn, the order rotated each round, so that noise hits
+all of them.
 
     .venv/bin/python bench/assistant_lookup.py [--requests N] [--rounds R] [--concurrency C]
+        [--quick]
 
 The bare app is also this module's `create_bare_app` factory, started by uvicorn with
 `--app-dir bench`; it reads its database and project from BENCH_* environment variables.
@@ -26,6 +30,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +232,18 @@ def graphql_sender(assistant_id: str) -> Send:
     return send
 
 
+def rest_sender(assistant_id: str) -> Send:
+    """OpenAI's `GET /v1/assistants/{id}`: the whole assistant object, as the SDK reads it."""
+    path = f"/v1/assistants/{assistant_id}"
+
+    async def send(client: httpx.AsyncClient) -> None:
+        response = await client.get(path)
+        if response.status_code != 200:
+            raise RuntimeError(f"REST lookup failed: {response.status_code} {response.text}")
+
+    return send
+
+
 def bare_sender(assistant_id: str) -> Send:
     path = f"/assistants/{assistant_id}"
 
@@ -281,9 +298,21 @@ async def check_same_answer(
     actual = (await bare.get(f"/assistants/{assistant_id}")).json()
     actual["tools"] = [{"type": tool["type"].upper()} for tool in actual["tools"]]
     if actual != expected:
-        raise RuntimeError(
-            f"the endpoints disagree:\n  threadline {expected}\n  bare       {actual}"
-        )
+        raise RuntimeError(f"the endpoints disagree:\n  graphql {expected}\n  bare    {actual}")
+    # REST answers OpenAI's whole object (more fields, unix seconds): the shared ones agree.
+    rest = (await threadline.get(f"/v1/assistants/{assistant_id}")).json()
+    created = int(datetime.fromisoformat(expected["createdAt"]).timestamp())
+    shared = {
+        "id": rest.get("id"),
+        "name": rest.get("name"),
+        "model": rest.get("model"),
+        "instructions": rest.get("instructions"),
+        "tools": [{"type": tool["type"].upper()} for tool in rest.get("tools", [])],
+        "metadata": rest.get("metadata"),
+        "createdAt": rest.get("created_at"),
+    }
+    if shared != {**expected, "createdAt": created}:
+        raise RuntimeError(f"the endpoints disagree:\n  graphql {expected}\n  rest    {rest}")
 
 
 async def bench(
@@ -334,14 +363,11 @@ async def bench(
 
             await bare.wait_until_ready(bare_ready)
             await check_same_answer(threadline_client, bare_client, assistant_id)
-            print(f"both endpoints return assistant {assistant_id} alike")
+            print(f"the three endpoints return assistant {assistant_id} alike")
+            pid = threadline.process.pid
             targets = [
-                Target(
-                    "threadline",
-                    threadline_client,
-                    graphql_sender(assistant_id),
-                    threadline.process.pid,
-                ),
+                Target("graphql", threadline_client, graphql_sender(assistant_id), pid),
+                Target("rest", threadline_client, rest_sender(assistant_id), pid),
                 Target("bare", bare_client, bare_sender(assistant_id), bare.process.pid),
             ]
             await measure(arguments, targets)
@@ -355,23 +381,28 @@ class Target:
     pid: int
 
 
+# The ratios printed at the end: (numerator, denominator), each a contender's name.
+RATIOS = (("rest", "bare"), ("graphql", "bare"), ("rest", "graphql"))
+
+
 async def measure(arguments: argparse.Namespace, targets: list[Target]) -> None:
     requests: int = arguments.requests
     rounds: int = arguments.rounds
     concurrency: int = arguments.concurrency
     db_pid = database_pid()
-    print(f"{rounds} rounds x {requests} requests per server, {concurrency} in flight")
+    print(f"{rounds} rounds x {requests} requests per contender, {concurrency} in flight")
     for target in targets:  # warm-up: connections, caches, lazy imports
         await run_round(target.client, target.send, max(requests // 4, concurrency), concurrency)
 
     results: dict[str, list[RoundResult]] = {target.name: [] for target in targets}
     print(
-        f"{'round':>5}  {'server':<10}  {'req/s':>6}  {'p50 ms':>6}  {'p95 ms':>6}"
+        f"{'round':>5}  {'contender':<10}  {'req/s':>6}  {'p50 ms':>6}  {'p95 ms':>6}"
         f"  {'CPU ms/request: server':>22}  {'database':>8}  {'client':>6}"
     )
     for number in range(1, rounds + 1):
-        # A B, then B A: neither side always runs first.
-        for target in targets if number % 2 else reversed(targets):
+        # The order rotates (A B C, B C A, C A B, …): no contender always runs first.
+        shift = (number - 1) % len(targets)
+        for target in targets[shift:] + targets[:shift]:
             pids = (target.pid, db_pid)
             row = await run_round(target.client, target.send, requests, concurrency, pids)
             results[target.name].append(row)
@@ -390,21 +421,36 @@ async def measure(arguments: argparse.Namespace, targets: list[Target]) -> None:
             f"  {statistics.median(r.database_cpu_ms for r in rows):>8.2f}"
             f"  {statistics.median(r.client_cpu_ms for r in rows):>6.2f}"
         )
-    mine, bare = results["threadline"], results["bare"]
-    ratios = [
-        a.requests_per_second / b.requests_per_second for a, b in zip(mine, bare, strict=True)
-    ]
-    cpu = [
-        a.server_cpu_ms / b.server_cpu_ms
-        for a, b in zip(mine, bare, strict=True)
-        if b.server_cpu_ms
-    ]
-    print(f"threadline/bare requests/s per round: {', '.join(f'{r:.2f}' for r in ratios)}")
-    print(f"Threadline serves {statistics.median(ratios):.2f}x the bare endpoint's requests/s")
-    if cpu:
+    report_ratios(results)
+    print("load average (1, 5, 15 min) at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+
+
+def median_ratio(
+    mine: list[RoundResult], theirs: list[RoundResult], value: Callable[[RoundResult], float]
+) -> float:
+    """The median of the per-round ratios (rounds where the denominator is 0 are left out)."""
+    ratios = [value(a) / value(b) for a, b in zip(mine, theirs, strict=True) if value(b)]
+    return statistics.median(ratios) if ratios else float("nan")
+
+
+def report_ratios(results: dict[str, list[RoundResult]]) -> None:
+    print("ratios, median of the per-round ratios:")
+    print(f"{'':<14}  {'req/s':>6}  {'p50':>6}  {'p95':>6}  {'server CPU/request':>18}")
+    for top, bottom in RATIOS:
+        if top not in results or bottom not in results:
+            continue
+        mine, theirs = results[top], results[bottom]
         print(
-            f"Threadline's server process spends {statistics.median(cpu):.1f}x the CPU per request"
+            f"{top + '/' + bottom:<14}"
+            f"  {median_ratio(mine, theirs, lambda r: r.requests_per_second):>6.2f}"
+            f"  {median_ratio(mine, theirs, lambda r: r.p50_ms):>6.2f}"
+            f"  {median_ratio(mine, theirs, lambda r: r.p95_ms):>6.2f}"
+            f"  {median_ratio(mine, theirs, lambda r: r.server_cpu_ms):>18.2f}"
         )
+    for name in ("rest", "graphql"):
+        if name in results and "bare" in results:
+            share = median_ratio(results[name], results["bare"], lambda r: r.requests_per_second)
+            print(f"Threadline's {name} lookup serves {share:.2f}x the bare endpoint's requests/s")
 
 
 def _interrupt(*_: object) -> None:
@@ -438,12 +484,15 @@ def run_with_database(bench: Bench) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description="Threadline vs bare FastAPI + PyMongo: assistant lookups per second."
+        description="Threadline (GraphQL, REST) vs bare FastAPI + PyMongo: assistant lookups/s."
     )
-    parser.add_argument("--requests", type=int, default=1000, help="requests per round and server")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds per server")
+    parser.add_argument("--requests", type=int, default=1000, help="per round and contender")
+    parser.add_argument("--rounds", type=int, default=6, help="rounds per contender")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 3 rounds x 300")
     arguments = parser.parse_args(argv)
+    if arguments.quick:
+        arguments.requests, arguments.rounds = 300, 3
     if arguments.requests < 1 or arguments.rounds < 1 or arguments.concurrency < 1:
         parser.error("--requests, --rounds and --concurrency must be at least 1")
     run_with_database(lambda uri, state, servers: bench(arguments, uri, state, servers))
