@@ -29,6 +29,7 @@ from models.database import Database
 from models.project import DEFAULT_PROJECT_ID
 from schema.schema import build_schema
 from services import Services
+from services.runs import Runs
 
 log = structlog.get_logger()
 # `guarded=False` (benchmarks only, never from the environment): every request is the
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
     engine = Engine(settings)
     services = Services.build(
         engine.catalog,
-        engine.runs,
+        Runs(engine.runs),
         settings.max_file_bytes,
         engine.ingestion.wake,
         engine.searcher,

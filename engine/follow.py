@@ -2,7 +2,7 @@
 with no gap and no duplicate."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from engine.bus import EventBus
 from models.event import EventDocument, first_of, stored_after
@@ -22,7 +22,7 @@ async def follow(
     thread_id: str,
     after: int = 0,
     run_id: str | None = None,
-) -> AsyncIterator[EventDocument]:
+) -> AsyncGenerator[EventDocument, None]:
     """A thread's events (or one run's, ending after its terminal event), in sequence order.
 
     The queue is opened before the log is read, so an event committed during the replay is

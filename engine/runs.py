@@ -136,8 +136,10 @@ class RunService:
 
     async def submit_tool_outputs(
         self, project_id: str, run_id: str, outputs: list[dict[str, str]]
-    ) -> RunDocument:
-        """Every pending call answered exactly once; the run is queued again."""
+    ) -> tuple[RunDocument, int]:
+        """Every pending call answered exactly once; the run is queued again. Also returns the
+        thread's event sequence just before the submit's own events (where a stream of what
+        follows the submit starts)."""
         run = await runs.get(project_id, run_id)
         if run.status != "requires_action" or run.required_action is None:
             raise Conflict(f"Run {run_id} is {run.status}: it is not waiting for tool outputs.")
@@ -154,13 +156,13 @@ class RunService:
             documents.append(step)
             events.append(step_event("completed", step))
         try:
-            moved, _ = await state.move(
+            moved, written = await state.move(
                 run, "queued", fields={"required_action": None}, documents=documents, events=events
             )
         except RunChanged:
             raise Conflict(f"Run {run_id} changed meanwhile: the outputs were not taken.") from None
         self.notify()
-        return moved
+        return moved, written[0].sequence - 1
 
     async def cancel_run(self, project_id: str, run_id: str) -> RunDocument:
         run = await runs.get(project_id, run_id)

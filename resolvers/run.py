@@ -3,6 +3,7 @@
 import strawberry
 
 from app.context import Info
+from models.validation import validated
 from schema.common import input_data
 from schema.run import (
     CreateRunInput,
@@ -12,6 +13,7 @@ from schema.run import (
     UpdateRunInput,
 )
 from schema.run_step import RunStep
+from services.runs import CreateRun, CreateThreadAndRun, ToolOutput, UpdateRun
 
 
 @strawberry.type
@@ -33,27 +35,29 @@ class RunMutation:
         description="Queues a run of an assistant on a thread; follow it with `runEvents`."
     )
     async def create_run(self, info: Info, thread_id: strawberry.ID, input: CreateRunInput) -> Run:
-        service, access = info.context.engine.runs, info.context.access
+        service, access = info.context.services.runs, info.context.access
         data = input_data(input)
         access.check_run_input(data)
         await access.check_thread(thread_id)
-        document = await service.create_run(info.context.project_id, thread_id, data)
+        given = validated(CreateRun, data)
+        document = await service.create(info.context.project_id, thread_id, given)
         return Run.from_document(document)
 
     @strawberry.mutation(description="Creates a thread and queues a run on it, atomically.")
     async def create_thread_and_run(self, info: Info, input: CreateThreadAndRunInput) -> Run:
-        service, access = info.context.engine.runs, info.context.access
+        service, access = info.context.services.runs, info.context.access
         data = input_data(input)
         access.check_run_input(data)
         thread = data.get("thread") or {}
         data["thread"] = {**thread, "owner": access.thread_owner(thread.get("owner"))}
-        document = await service.create_thread_and_run(info.context.project_id, data)
+        given = validated(CreateThreadAndRun, data)
+        document = await service.create_thread_and_run(info.context.project_id, given)
         return Run.from_document(document)
 
     @strawberry.mutation(description="Changes a run's metadata, the only field that can change.")
     async def update_run(self, info: Info, id: strawberry.ID, input: UpdateRunInput) -> Run:
-        service = info.context.engine.runs
-        document = await service.update_run(info.context.project_id, id, input_data(input))
+        given = validated(UpdateRun, input_data(input))
+        document = await info.context.services.runs.update(info.context.project_id, id, given)
         return Run.from_document(document)
 
     @strawberry.mutation(
@@ -62,14 +66,14 @@ class RunMutation:
     async def submit_tool_outputs(
         self, info: Info, run_id: strawberry.ID, tool_outputs: list[ToolOutputInput]
     ) -> Run:
-        service = info.context.engine.runs
         await info.context.access.check_run_action(run_id)
-        outputs = input_data(tool_outputs)
-        document = await service.submit_tool_outputs(info.context.project_id, run_id, outputs)
-        return Run.from_document(document)
+        outputs = [validated(ToolOutput, item) for item in input_data(tool_outputs)]
+        service = info.context.services.runs
+        submitted = await service.submit_tool_outputs(info.context.project_id, run_id, outputs)
+        return Run.from_document(submitted.run)
 
     @strawberry.mutation(description="Cancels a run: `CANCELLING` while its model stops.")
     async def cancel_run(self, info: Info, run_id: strawberry.ID) -> Run:
         await info.context.access.check_run_action(run_id)
-        document = await info.context.engine.runs.cancel_run(info.context.project_id, run_id)
+        document = await info.context.services.runs.cancel(info.context.project_id, run_id)
         return Run.from_document(document)

@@ -6,16 +6,16 @@ from dataclasses import dataclass
 
 from engine.catalog import Catalog
 from engine.files.search import Searcher
-from engine.runs import RunService
 from services.assistants import AssistantService
 from services.files import FileService
+from services.runs import Runs
 from services.vector_stores import VectorStoreService
 
 
 @dataclass(frozen=True)
 class Services:
     assistants: AssistantService
-    runs: RunService
+    runs: Runs
     files: FileService
     vector_stores: VectorStoreService
 
@@ -23,7 +23,7 @@ class Services:
     def build(
         cls,
         catalog: Catalog,
-        runs: RunService,
+        runs: Runs,
         max_file_bytes: int,
         ingest: Callable[[], None],
         searcher: Searcher,
