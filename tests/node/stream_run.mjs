@@ -30,8 +30,11 @@ const assistant = await client.beta.assistants.create({
   model: "threadline/scripted",
   name: "Node SDK",
 });
+// The scripted model answers "You said: Hello from the Node SDK" a word at a time, each word
+// 200 ms after the last: more than the server's 50 ms batching, so the text comes in several
+// deltas and the SDK has to accumulate them.
 const thread = await client.beta.threads.create({
-  messages: [{ role: "user", content: "Hello from the Node SDK" }],
+  messages: [{ role: "user", content: "/slow 200\nHello from the Node SDK" }],
 });
 
 const stream = client.beta.threads.runs.stream(thread.id, { assistant_id: assistant.id });
