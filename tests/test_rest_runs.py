@@ -17,6 +17,7 @@ from openai.types.beta.threads.runs import RunStep, ToolCall
 from app.main import create_app
 from app.settings import Settings
 from engine.catalog import SCRIPTED_MODEL
+from tests.openai_server import Script, Scripted
 
 LOOKUP = {
     "type": "function",
@@ -325,3 +326,23 @@ async def test_rate_limit_is_a_429_with_retry_after(app: FastAPI, dev_key: str) 
             await sdk.beta.assistants.list()
     assert limited_error.value.status_code == 429
     assert int(limited_error.value.response.headers["retry-after"]) >= 1
+
+
+async def test_an_internal_failure_streams_an_error_event(
+    openai_client: AsyncOpenAI, endpoint: Scripted
+) -> None:
+    # A lone UTF-16 surrogate cannot be stored: the run fails inside Threadline (see
+    # test_subscriptions), which its stream tells as OpenAI's does: `error`, then failed.
+    endpoint(Script(text="never stored", inject='{"choices": [{"delta": {"content": "\\ud800"}}]}'))
+    assistant = await openai_client.beta.assistants.create(model="gpt-test")
+    stream = await openai_client.beta.threads.create_and_run(
+        assistant_id=assistant.id,
+        thread={"messages": [{"role": "user", "content": "hi"}]},
+        stream=True,
+    )
+    events = [event async for event in stream]
+    assert [e.event for e in events[-2:]] == ["error", "thread.run.failed"]
+    error = events[-2].data
+    assert error.code == "server_error"  # type: ignore[union-attr]
+    assert error.message == "The run failed on an internal error."  # type: ignore[union-attr]
+    assert events[-1].data.last_error.code == "server_error"  # type: ignore[union-attr]
