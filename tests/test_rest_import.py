@@ -20,6 +20,7 @@ from models.project import DEFAULT_PROJECT_ID
 from models.thread import threads
 from services.imports import MAX_OBJECTS
 from tests.graphql import GraphQLClient, ProjectClient, bearer
+from tests.runs import function_tool, new_assistant, start_run, wait_for
 
 ASSISTANT_ID = "asst_abc123XYZdef456ghi789jk"
 TUTOR_ID = "asst_0tutorQ8vbN2kLmPz"
@@ -463,3 +464,16 @@ async def test_the_command_posts_an_export_file(
     with pytest.raises(SystemExit) as refused:
         await asyncio.to_thread(main, arguments)
     assert str(refused.value).startswith("threadline import-openai: 401: ")
+
+
+async def test_messages_wait_for_a_threads_active_run(
+    admin_http: httpx.AsyncClient, gql: GraphQLClient
+) -> None:
+    helper = await new_assistant(gql, tools=[function_tool("get_weather")])
+    run = await start_run(gql, helper, '/call get_weather {"city": "Oslo"}')
+    await wait_for(gql, run["id"], {"REQUIRES_ACTION"})
+    late = message("msg_late1", T0, "user", "and now?", thread_id=run["threadId"])
+    report = await imported(admin_http, {"messages": [late]})
+    assert report["messages"] == {"imported": 0, "skipped": 0, "refused": 1}
+    assert f"has an active run ({run['id']})" in report["refused"][0]["reason"]
+    assert await message_count(run["threadId"]) == 1
