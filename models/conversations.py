@@ -110,6 +110,30 @@ async def add_message(project_id: str, thread_id: str, data: dict[str, Any]) -> 
     return message
 
 
+async def import_conversation(
+    project_id: str,
+    thread_id: str,
+    new_thread: ThreadDocument | None,
+    new_messages: list[MessageDocument],
+) -> None:
+    """Imported messages (with their thread, when it is new) written at once: the thread's
+    count and activity raised in the same transaction, as add_message does. An existing
+    thread with an active run refuses them (CONFLICT); one deleted meanwhile, NOT_FOUND."""
+
+    async def write(session: AsyncClientSession) -> None:
+        if new_thread is not None:
+            await threads.insert(new_thread, session)
+        if not new_messages:
+            return
+        newest = max(message.created_at for message in new_messages)
+        await count_messages(project_id, thread_id, len(new_messages), session, active_at=newest)
+        if new_thread is None:
+            await _no_active_run(project_id, thread_id, session)
+        await MessageDocument.insert_many(new_messages, session=session)
+
+    await threads.transaction(write)
+
+
 async def delete_message(project_id: str, message_id: str) -> None:
     message = await messages.get(project_id, message_id)
 

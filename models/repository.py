@@ -33,6 +33,14 @@ class Repository(Generic[D]):
             return None
         return await self.model.find_one({"_id": object_id, "project_id": project_id})
 
+    async def holders(self, object_ids: list[str]) -> dict[str, str]:
+        """The project holding each of these ids, across projects: for imports, which keep ids
+        and must tell an id taken elsewhere (refused, never read) from one of their own."""
+        found = self.model.get_pymongo_collection().find(
+            {"_id": {"$in": object_ids}}, {"project_id": 1}
+        )
+        return {document["_id"]: document["project_id"] async for document in found}
+
     async def get(self, project_id: str, object_id: str) -> D:
         document = await self.find(project_id, object_id)
         if document is None:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI
 
 from rest.assistants import router as assistants
 from rest.errors import add_error_handlers
+from rest.imports import router as imports
 from rest.runs import router as runs
 
 PREFIX = "/v1"
@@ -13,7 +14,7 @@ PREFIX = "/v1"
 
 def mount(app: FastAPI) -> None:
     router = APIRouter(prefix=PREFIX)
-    for part in (assistants, runs):
+    for part in (assistants, runs, imports):
         router.include_router(part)
     app.include_router(router)
     add_error_handlers(app, PREFIX)

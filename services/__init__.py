@@ -8,6 +8,7 @@ from engine.catalog import Catalog
 from engine.files.search import Searcher
 from services.assistants import AssistantService
 from services.files import FileService
+from services.imports import ImportService
 from services.runs import Runs
 from services.vector_stores import VectorStoreService
 
@@ -18,6 +19,7 @@ class Services:
     runs: Runs
     files: FileService
     vector_stores: VectorStoreService
+    imports: ImportService
 
     @classmethod
     def build(
@@ -34,4 +36,5 @@ class Services:
             runs=runs,
             files=FileService(max_file_bytes),
             vector_stores=VectorStoreService(ingest, searcher),
+            imports=ImportService(catalog),
         )
