@@ -25,8 +25,8 @@ from services.vector_stores import (
     AddFile,
     AddFiles,
     CreateVectorStore,
-    FileAttributes,
     SearchStore,
+    UpdateFileAttributes,
     UpdateVectorStore,
 )
 
@@ -176,7 +176,8 @@ class VectorStoreMutation:
         file_id: strawberry.ID,
         attributes: JSON,
     ) -> VectorStoreFile:
-        given = validated(FileAttributes, {"attributes": _object(attributes, "attributes")})
+        data = {"attributes": _object(attributes, "attributes")}
+        given = validated(UpdateFileAttributes, data)
         service = info.context.services.vector_stores
         document = await service.update_file_attributes(
             info.context.project_id, vector_store_id, file_id, given

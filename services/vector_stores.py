@@ -5,9 +5,9 @@ them from there (engine/files/ingestion.py). Inputs are typed, with OpenAI's nam
 both faces validate their request into them (`models.validation.validated`)."""
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.files.filters import validate_filter
 from engine.files.search import DEFAULT_MAX_RESULTS, Hit, Searcher, SearchRequest
@@ -46,7 +46,9 @@ class _Chunked(_Input):
     @field_validator("chunking_strategy", mode="before")
     @classmethod
     def _auto_is_static(cls, value: Any) -> Any:
-        return ChunkingStrategy.parse(value) if value is not None else None
+        if value is None or isinstance(value, ChunkingStrategy):
+            return value
+        return ChunkingStrategy.parse(value)
 
 
 class CreateVectorStore(_Chunked):
@@ -70,6 +72,10 @@ class FileAttributes(_Input):
     attributes: Attributes | None = None  # null: none
 
 
+class UpdateFileAttributes(_Input):
+    attributes: Attributes | None  # required, as OpenAI's; null clears them
+
+
 class AddFile(_Chunked, FileAttributes):
     file_id: FileId
 
@@ -83,13 +89,9 @@ class AddFiles(_Chunked, FileAttributes):
     )
     files: list[AddFile] | None = Field(default=None, min_length=1, max_length=MAX_FILES_PER_BATCH)
 
-    @model_validator(mode="after")
-    def _one_form(self) -> Self:
-        if (self.file_ids is None) == (self.files is None):
-            raise ValueError("give `file_ids` or `files`, one of the two")
-        return self
-
     def entries(self) -> list[AddFile]:
+        if (self.file_ids is None) == (self.files is None):
+            raise BadUserInput("Give `file_ids` or `files`, one of the two.", param="file_ids")
         if self.files is not None:
             return self.files
         shared = {"attributes": self.attributes, "chunking_strategy": self.chunking_strategy}
@@ -243,7 +245,7 @@ class VectorStoreService:
         return await vector_store_files.page(project_id, request, **filters)
 
     async def update_file_attributes(
-        self, project_id: str, store_id: str, file_id: str, given: FileAttributes
+        self, project_id: str, store_id: str, file_id: str, given: UpdateFileAttributes
     ) -> VectorStoreFileDocument:
         document = await self.file(project_id, store_id, file_id)
         document.attributes = given.attributes or {}
