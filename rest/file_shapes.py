@@ -17,17 +17,18 @@ from rest.shapes import seconds
 
 
 def file(document: FileDocument) -> dict[str, Any]:
-    return {
+    shaped = {
         "id": document.id,
         "object": "file",
         "bytes": document.bytes,
         "created_at": seconds(document.created_at),
-        "expires_at": seconds(document.expires_at),
         "filename": document.filename,
         "purpose": document.purpose,
         "status": document.status,
-        "status_details": None,
     }
+    if document.expires_at is not None:  # OpenAI's reference: present, or left out
+        shaped["expires_at"] = seconds(document.expires_at)
+    return shaped
 
 
 def file_deleted(file_id: str) -> dict[str, Any]:
@@ -47,7 +48,7 @@ def file_counts(counts: stores_db.FileCounts) -> dict[str, int]:
 
 def vector_store(document: VectorStoreDocument, counts: stores_db.FileCounts) -> dict[str, Any]:
     expiry = document.expires_after
-    return {
+    shaped = {
         "id": document.id,
         "object": "vector_store",
         "created_at": seconds(document.created_at),
@@ -55,11 +56,13 @@ def vector_store(document: VectorStoreDocument, counts: stores_db.FileCounts) ->
         "usage_bytes": document.usage_bytes,
         "file_counts": file_counts(counts),
         "status": stores_db.store_status(document.expired, counts),
-        "expires_after": expiry.model_dump() if expiry else None,
         "expires_at": seconds(document.expires_at),
         "last_active_at": seconds(document.last_active_at),
         "metadata": document.metadata,
     }
+    if expiry is not None:  # OpenAI's reference: present, or left out
+        shaped["expires_after"] = expiry.model_dump()
+    return shaped
 
 
 def vector_store_file(document: VectorStoreFileDocument) -> dict[str, Any]:
