@@ -346,3 +346,41 @@ async def test_an_internal_failure_streams_an_error_event(
     assert error.code == "server_error"  # type: ignore[union-attr]
     assert error.message == "The run failed on an internal error."  # type: ignore[union-attr]
     assert events[-1].data.last_error.code == "server_error"  # type: ignore[union-attr]
+
+
+async def test_file_search_steps_include_result_content_on_request(
+    openai_client: AsyncOpenAI,
+) -> None:
+    text = "The lighthouse keeper lit the lamp at dusk every evening."
+    store = await openai_client.vector_stores.create(name="notes")
+    await openai_client.vector_stores.files.upload_and_poll(
+        vector_store_id=store.id, file=("keeper.txt", text.encode()), poll_interval_ms=50
+    )
+    assistant_id = await _assistant(
+        openai_client,
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    )
+    run = await openai_client.beta.threads.create_and_run_poll(
+        assistant_id=assistant_id,
+        thread={"messages": [{"role": "user", "content": "/search lighthouse keeper"}]},
+        poll_interval_ms=50,
+    )
+    assert run.status == "completed"
+    steps = openai_client.beta.threads.runs.steps
+    plain = (await steps.list(run.id, thread_id=run.thread_id, order="asc")).data
+    assert [s.type for s in plain] == ["tool_calls", "message_creation"]
+    call = plain[0].step_details.tool_calls[0]  # type: ignore[union-attr]
+    assert call.type == "file_search"
+    result = call.file_search.results[0]  # type: ignore[union-attr,index]
+    assert (result.file_name, result.content) == ("keeper.txt", None)
+    assert 0 < result.score <= 1
+    detailed = await steps.retrieve(
+        plain[0].id,
+        thread_id=run.thread_id,
+        run_id=run.id,
+        include=["step_details.tool_calls[*].file_search.results[*].content"],
+    )
+    found = detailed.step_details.tool_calls[0].file_search.results[0]  # type: ignore[union-attr,index]
+    assert found.content is not None
+    assert [(c.type, c.text) for c in found.content] == [("text", text)]
