@@ -384,3 +384,31 @@ async def test_file_search_steps_include_result_content_on_request(
     found = detailed.step_details.tool_calls[0].file_search.results[0]  # type: ignore[union-attr,index]
     assert found.content is not None
     assert [(c.type, c.text) for c in found.content] == [("text", text)]
+
+
+async def test_code_interpreter_steps_and_their_stream(openai_client: AsyncOpenAI) -> None:
+    assistant_id = await _assistant(openai_client, tools=[{"type": "code_interpreter"}])
+    recorder = Recorder()
+    async with openai_client.beta.threads.create_and_run_stream(
+        assistant_id=assistant_id,
+        thread={"messages": [{"role": "user", "content": "/python print(6 * 7)"}]},
+        event_handler=recorder,
+    ) as stream:
+        await stream.until_done()
+        run = await stream.get_final_run()
+    assert run.status == "completed"
+    assert "thread.run.step.delta" in recorder.events
+    # The SDK tells a call done at its step's end and again at the run's: one call here.
+    [streamed] = list({call.id: call for call in recorder.tool_calls}.values())
+    assert streamed.type == "code_interpreter"
+    steps = await openai_client.beta.threads.runs.steps.list(
+        run.id, thread_id=run.thread_id, order="asc"
+    )
+    call = steps.data[0].step_details.tool_calls[0]  # type: ignore[union-attr]
+    assert call.type == "code_interpreter"
+    assert call.code_interpreter.input == "print(6 * 7)"  # type: ignore[union-attr]
+    outputs = call.code_interpreter.outputs  # type: ignore[union-attr]
+    assert [(o.type, o.logs) for o in outputs] == [("logs", "42\n")]  # type: ignore[union-attr]
+    assert streamed.id == call.id  # as the SDK put it together from the deltas
+    told = streamed.code_interpreter.outputs
+    assert [(o.type, o.logs) for o in told] == [("logs", "42\n")]  # type: ignore[union-attr]
