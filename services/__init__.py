@@ -9,12 +9,16 @@ from engine.files.search import Searcher
 from engine.runs import RunService
 from services.assistants import AssistantService
 from services.files import FileService
+from services.messages import MessageService
+from services.threads import ThreadService
 from services.vector_stores import VectorStoreService
 
 
 @dataclass(frozen=True)
 class Services:
     assistants: AssistantService
+    threads: ThreadService
+    messages: MessageService
     runs: RunService
     files: FileService
     vector_stores: VectorStoreService
@@ -31,6 +35,8 @@ class Services:
         """`ingest` wakes this process's ingestion workers; `searcher` is the engine's."""
         return cls(
             assistants=AssistantService(catalog),
+            threads=ThreadService(),
+            messages=MessageService(),
             runs=runs,
             files=FileService(max_file_bytes),
             vector_stores=VectorStoreService(ingest, searcher),
