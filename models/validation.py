@@ -70,10 +70,12 @@ def _path(loc: Loc, name: Callable[[str], str]) -> str:
 class Where:
     """Where a value sits in a request. `root` starts every message's path: GraphQL's
     argument (`input`), or nothing for a REST body. `loc` follows, as pydantic's errors give
-    it: messages name it camelCase (GraphQL's names), OpenAI's `param` snake_case, rootless."""
+    it; messages name its fields camelCase (GraphQL's names) unless `camel` is off (OpenAI's
+    snake_case), and OpenAI's `param` names them snake_case, without the root."""
 
     root: str = "input"
     loc: Loc = ()
+    camel: bool = True
 
     @classmethod
     def of(cls, prefix: "str | Where") -> "Where":
@@ -81,11 +83,11 @@ class Where:
         return prefix if isinstance(prefix, Where) else cls(prefix)
 
     def at(self, *loc: int | str) -> "Where":
-        return Where(self.root, (*self.loc, *loc))
+        return Where(self.root, (*self.loc, *loc), self.camel)
 
     def name(self, *loc: int | str) -> str:
         full = (*self.loc, *loc)
-        return _path((self.root, *full) if self.root else full, _camel)
+        return _path((self.root, *full) if self.root else full, _camel if self.camel else str)
 
     def param(self, *loc: int | str) -> str | None:
         return _path((*self.loc, *loc), str) or None

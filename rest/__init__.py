@@ -6,13 +6,15 @@ from fastapi import APIRouter, FastAPI
 
 from rest.assistants import router as assistants
 from rest.errors import add_error_handlers
+from rest.messages import router as messages
+from rest.threads import router as threads
 
 PREFIX = "/v1"
 
 
 def mount(app: FastAPI) -> None:
     router = APIRouter(prefix=PREFIX)
-    for part in (assistants,):
+    for part in (assistants, threads, messages):
         router.include_router(part)
     app.include_router(router)
     add_error_handlers(app, PREFIX)

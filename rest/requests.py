@@ -7,8 +7,10 @@ from typing import Any
 from fastapi import Request
 
 from models.errors import BadUserInput
+from models.validation import Where
 
 IGNORED = frozenset({"stream"})  # read by the route itself
+BODY = Where(root="", camel=False)  # errors name a body's fields as OpenAI does
 
 
 async def body(request: Request) -> dict[str, Any]:
@@ -31,4 +33,51 @@ def tools_fields(data: dict[str, Any]) -> dict[str, Any]:
     data = dict(data)
     if "response_format" in data:
         data["response_format"] = response_format(data["response_format"])
+    return data
+
+
+def _refuse(data: dict[str, Any], name: str, where: Where, why: str) -> None:
+    if name in data:
+        raise where.bad(why, name)
+
+
+def message_fields(data: Any, where: Where) -> Any:
+    """OpenAI's message: `role` and `content` (a string or parts, the service's own form)
+    required; attachments' `tools: [{type}]` as the service's `[type]`."""
+    if not isinstance(data, dict):
+        return data  # the typed input names what is wrong with it
+    for name in ("role", "content"):
+        if data.get(name) is None:
+            raise where.bad("Field required", name)
+    _refuse(data, "content_parts", where, "Extra inputs are not permitted")
+    attachments = data.get("attachments")
+    if isinstance(attachments, list):
+        data = {**data, "attachments": [_attachment(item) for item in attachments]}
+    return data
+
+
+def _attachment(item: Any) -> Any:
+    if not isinstance(item, dict) or not isinstance(item.get("tools"), list):
+        return item
+    tools = [t["type"] if isinstance(t, dict) and "type" in t else t for t in item["tools"]]
+    return {**item, "tools": tools}
+
+
+def thread_fields(data: dict[str, Any], where: Where) -> dict[str, Any]:
+    """A new thread's fields, its seed messages as `message_fields`. OpenAI's create-time
+    helper `tool_resources.file_search.vector_stores` is refused: make the store first."""
+    resources = data.get("tool_resources")
+    search = resources.get("file_search") if isinstance(resources, dict) else None
+    if isinstance(search, dict):
+        _refuse(
+            search,
+            "vector_stores",
+            where.at("tool_resources", "file_search"),
+            "not supported; create the vector store (POST /v1/vector_stores) and give its id "
+            "in `vector_store_ids`.",
+        )
+    seeds = data.get("messages")
+    if isinstance(seeds, list):
+        messages = [message_fields(m, where.at("messages", i)) for i, m in enumerate(seeds)]
+        data = {**data, "messages": messages}
     return data
