@@ -10,7 +10,7 @@ from models import liveness
 from models.base import ScopedDocument
 from models.errors import NotFound
 from models.pagination import Page, PageRequest, paginate
-from models.validation import validated
+from models.validation import Where, validated
 
 D = TypeVar("D", bound=ScopedDocument)
 T = TypeVar("T")
@@ -50,7 +50,7 @@ class Repository(Generic[D]):
     async def page(self, project_id: str, request: PageRequest, **filters: Any) -> Page[D]:
         return await paginate(self.model, {"project_id": project_id, **filters}, request)
 
-    def build(self, project_id: str, data: Mapping[str, Any], prefix: str = "input") -> D:
+    def build(self, project_id: str, data: Mapping[str, Any], prefix: str | Where = "input") -> D:
         """A new, validated document from API input (explicit nulls mean 'the default')."""
         given = {key: value for key, value in data.items() if value is not None}
         return validated(self.model, {**given, "project_id": project_id}, prefix)

@@ -17,6 +17,7 @@ from models.validation import validated
 from rest import file_shapes
 from rest.caller import Call, Svc
 from rest.lists import ListQuery, envelope, list_query, page_request
+from rest.requests import BODY
 from services.files import Upload, UploadFields
 
 router = APIRouter(tags=["files"])
@@ -52,7 +53,7 @@ async def upload_file(request: Request, call: Call, svc: Svc) -> dict[str, Any]:
         sent = form.get("file")
         if not isinstance(sent, UploadFile):
             raise BadUserInput("file: send the file as a multipart/form-data part.", param="file")
-        given = validated(UploadFields, form_fields(form), "")
+        given = validated(UploadFields, form_fields(form), BODY)
         upload = Upload(sent.filename or "", sent.content_type, sent.read)
         document = await svc.files.upload(call.project_id, upload, given)
     return file_shapes.file(document)

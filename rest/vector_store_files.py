@@ -11,7 +11,7 @@ from models.vector_store import VectorStoreFileBatchDocument
 from rest import file_shapes, shapes
 from rest.caller import Call, Svc
 from rest.lists import ListQuery, envelope, list_query, page_request
-from rest.requests import body
+from rest.requests import BODY, body
 from services import Services
 from services.vector_stores import AddFile, AddFiles, UpdateFileAttributes
 
@@ -41,7 +41,7 @@ async def files_list(
 
 @router.post(STORE + "/files")
 async def add_file(vector_store_id: str, request: Request, call: Call, svc: Svc) -> dict[str, Any]:
-    given = validated(AddFile, await body(request), "")
+    given = validated(AddFile, await body(request), BODY)
     document = await svc.vector_stores.add_file(call.project_id, vector_store_id, given)
     return file_shapes.vector_store_file(document)
 
@@ -67,7 +67,7 @@ async def get_file(vector_store_id: str, file_id: str, call: Call, svc: Svc) -> 
 async def update_file(
     vector_store_id: str, file_id: str, request: Request, call: Call, svc: Svc
 ) -> dict[str, Any]:
-    given = validated(UpdateFileAttributes, await body(request), "")
+    given = validated(UpdateFileAttributes, await body(request), BODY)
     service = svc.vector_stores
     document = await service.update_file_attributes(
         call.project_id, vector_store_id, file_id, given
@@ -89,7 +89,7 @@ async def file_content(vector_store_id: str, file_id: str, call: Call, svc: Svc)
 
 @router.post(STORE + "/file_batches")
 async def add_files(vector_store_id: str, request: Request, call: Call, svc: Svc) -> dict[str, Any]:
-    given = validated(AddFiles, await body(request), "")
+    given = validated(AddFiles, await body(request), BODY)
     batch = await svc.vector_stores.add_files(call.project_id, vector_store_id, given)
     return await batch_shaped(svc, batch)
 

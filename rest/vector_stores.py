@@ -9,7 +9,7 @@ from models.vector_store import VectorStoreDocument
 from rest import file_shapes, shapes
 from rest.caller import Call, Svc
 from rest.lists import ListQuery, envelope, list_query, page_request
-from rest.requests import body
+from rest.requests import BODY, body
 from services import Services
 from services.vector_stores import CreateVectorStore, SearchStore, UpdateVectorStore
 
@@ -22,7 +22,7 @@ async def shaped(svc: Services, document: VectorStoreDocument) -> dict[str, Any]
 
 @router.post("/vector_stores")
 async def create_vector_store(request: Request, call: Call, svc: Svc) -> dict[str, Any]:
-    given = validated(CreateVectorStore, await body(request), "")
+    given = validated(CreateVectorStore, await body(request), BODY)
     return await shaped(svc, await svc.vector_stores.create(call.project_id, given))
 
 
@@ -45,7 +45,7 @@ async def get_vector_store(vector_store_id: str, call: Call, svc: Svc) -> dict[s
 async def update_vector_store(
     vector_store_id: str, request: Request, call: Call, svc: Svc
 ) -> dict[str, Any]:
-    given = validated(UpdateVectorStore, await body(request), "")
+    given = validated(UpdateVectorStore, await body(request), BODY)
     document = await svc.vector_stores.update(call.project_id, vector_store_id, given)
     return await shaped(svc, document)
 
@@ -60,6 +60,6 @@ async def delete_vector_store(vector_store_id: str, call: Call, svc: Svc) -> dic
 async def search_vector_store(
     vector_store_id: str, request: Request, call: Call, svc: Svc
 ) -> dict[str, Any]:
-    given = validated(SearchStore, await body(request), "")
+    given = validated(SearchStore, await body(request), BODY)
     hits = await svc.vector_stores.search(call.project_id, vector_store_id, given)
     return file_shapes.search_results(given.queries, hits)
