@@ -10,7 +10,6 @@ from fastapi import Depends, Request
 from app.auth import ADMIN, Authenticator, Principal
 from app.context import ADMIN_ON_PROJECT_DATA
 from app.limits import RateLimits
-from app.policy import Access
 from models.errors import Forbidden
 from services import Services
 
@@ -22,10 +21,10 @@ ADMIN_ONLY = "Only the admin key may call this route."
 
 @dataclass(frozen=True)
 class Caller:
+    """A project key's caller: every read and write of a route is scoped to `project_id`."""
+
     principal: Principal
     project_id: str
-    access: Access
-    base_url: str
 
 
 async def caller(request: Request) -> Caller:
@@ -39,12 +38,7 @@ async def caller(request: Request) -> Caller:
             raise Forbidden(CLIENT_TOKENS_USE_GRAPHQL)
         await _within_limit(request, principal)
     assert principal.project_id is not None
-    return Caller(
-        principal=principal,
-        project_id=principal.project_id,
-        access=Access(principal, principal.project_id),
-        base_url=str(request.base_url),
-    )
+    return Caller(principal=principal, project_id=principal.project_id)
 
 
 async def admin(request: Request) -> Principal:
