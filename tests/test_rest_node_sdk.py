@@ -12,23 +12,13 @@ from typing import Any
 import pytest
 from openai import AsyncOpenAI
 
+from tests.test_subscriptions import ANSWER_END, ANSWER_EVENTS
+
 NODE_DIR = Path(__file__).parent / "node"
 INSTALL = "`make test` installs it (apt-get install nodejs npm; npm ci --prefix tests/node)"
 
 # OpenAI's order for a plain text answer, each run of message deltas counted once.
-TEXT_RUN_EVENTS = [
-    "thread.run.created",
-    "thread.run.queued",
-    "thread.run.in_progress",
-    "thread.run.step.created",
-    "thread.run.step.in_progress",
-    "thread.message.created",
-    "thread.message.in_progress",
-    "thread.message.delta",
-    "thread.message.completed",
-    "thread.run.step.completed",
-    "thread.run.completed",
-]
+TEXT_RUN_EVENTS = [*ANSWER_EVENTS, "thread.message.delta", *ANSWER_END]
 
 
 async def run_node(script: str, *args: str, timeout: float = 60) -> dict[str, Any]:
