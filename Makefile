@@ -8,6 +8,8 @@ CHROMIUM := /usr/bin/chromium
 SANDBOX := .venv-sandbox
 SANDBOX_INSTALLED := $(SANDBOX)/.installed
 BWRAP := /usr/bin/bwrap
+NODE := $(or $(shell command -v node),/usr/bin/node)
+NODE_MODULES := tests/node/node_modules/.package-lock.json
 
 .PHONY: install run test lint schema bench soak clean
 
@@ -52,7 +54,20 @@ lint: install
 $(CHROMIUM):
 	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
-test: lint $(CHROMIUM)
+# The Node SDK tests: Debian's Node and npm, and the openai package pinned in tests/node.
+$(NODE):
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; \
+	else \
+		echo "the Node SDK tests need Node: sudo apt-get install nodejs npm" >&2; exit 1; \
+	fi
+
+# npm writes the stamp itself; touched so it is newer than the lockfile even when npm leaves it.
+$(NODE_MODULES): tests/node/package-lock.json | $(NODE)
+	npm ci --prefix tests/node --no-audit --no-fund
+	touch $@
+
+test: lint $(CHROMIUM) $(NODE_MODULES)
 	$(BIN)/pytest
 
 schema: install
@@ -64,8 +79,8 @@ SOAK ?= 30
 SOAK_TESTS ?= tests/test_worker_processes.py tests/test_make_run.py tests/test_cancel_expire.py \
 	tests/test_subscriptions.py tests/test_ingestion_processes.py tests/test_upload_process.py \
 	tests/test_sandbox.py tests/test_sandbox_processes.py tests/test_code_interpreter.py \
-	tests/test_example_chat.py
-soak: install
+	tests/test_example_chat.py tests/test_rest_runs.py tests/test_rest_node_sdk.py
+soak: install $(NODE_MODULES)
 	for i in $$(seq $(SOAK)); do \
 		$(BIN)/pytest -x -q -p no:cacheprovider $(SOAK_TESTS) || { echo "soak: failed on round $$i"; exit 1; }; \
 		echo "soak: round $$i of $(SOAK) passed"; \
@@ -85,4 +100,4 @@ bench: install
 	$(BIN)/python bench/code_interpreter.py
 
 clean:
-	rm -rf $(VENV) app/static/graphiql
+	rm -rf $(VENV) app/static/graphiql tests/node/node_modules

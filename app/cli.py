@@ -1,8 +1,9 @@
-"""The `threadline` command: serve, run workers, or print the schema."""
+"""The `threadline` command: serve, run workers, print the schema, or import OpenAI data."""
 
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 import structlog
 import uvicorn
@@ -55,12 +56,26 @@ def main(argv: list[str] | None = None) -> None:
         "worker", help="execute runs (THREADLINE_WORKERS at once) against THREADLINE_MONGODB_URI"
     )
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    importing = commands.add_parser(
+        "import-openai",
+        help="import OpenAI assistants, threads and messages, keeping their ids (admin key: "
+        "THREADLINE_ADMIN_KEY or THREADLINE_STATE_DIR/admin-key)",
+    )
+    importing.add_argument("--url", required=True, help="the server, e.g. http://host:8000")
+    importing.add_argument("--project", required=True, help="the project to import into: proj_…")
+    importing.add_argument(
+        "export", type=Path, help='JSON: {"assistants": …, "threads": …, "messages": …}'
+    )
     arguments = parser.parse_args(argv)
     try:
         if arguments.command == "run":
             _serve(Settings())
         elif arguments.command == "worker":
             _work(Settings())
+        elif arguments.command == "import-openai":
+            from app.import_client import import_openai
+
+            import_openai(Settings(), arguments.url, arguments.project, arguments.export)
         else:
             _export_schema()
     except ModelsFileError as error:

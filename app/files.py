@@ -11,6 +11,7 @@ from app.policy import Access
 from app.router import error_response
 from models import file_storage
 from models.errors import Unauthenticated
+from models.file import FileDocument
 
 router = APIRouter()
 
@@ -27,6 +28,11 @@ async def file_content(file_id: str, request: Request) -> StreamingResponse | JS
     document = await Access(principal, principal.project_id).file(file_id)
     if document is None:
         return error_response(404, f"No file found with id '{file_id}'.")
+    return file_response(document)
+
+
+def file_response(document: FileDocument) -> StreamingResponse:
+    """The bytes, as an attachment of the type they were stored with (also /v1's)."""
     headers = {
         "content-length": str(document.bytes),
         # Never rendered in place: an uploaded page must not run as this origin.

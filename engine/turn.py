@@ -481,7 +481,9 @@ class Turn:
                 code.outputs[0].logs = (code.outputs[0].logs or "") + piece
                 step.step_details.tool_calls = calls
                 logs = {"index": 0, "type": "logs", "logs": piece}
-                delta = {"index": index, "type": "code_interpreter", "id": call.id}
+                # No `id`: a call's first delta gave it, and OpenAI's clients join the strings
+                # of every later delta onto what they hold.
+                delta: dict[str, Any] = {"index": index, "type": "code_interpreter"}
                 delta["code_interpreter"] = {"outputs": [logs]}
                 details = {"type": "tool_calls", "tool_calls": [delta]}
                 await self.writer.record(

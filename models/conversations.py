@@ -1,78 +1,77 @@
 """Writes that span a thread and its messages, each one atomic."""
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from models.errors import BadUserInput, Conflict, NotFound
+from models.errors import Conflict, NotFound
 from models.event import EventDocument
 from models.message import ContentPart, MessageDocument, messages
-from models.references import check_references, message_file_ids
+from models.message_input import ContentPartInput, MessageInput
+from models.references import check_references
 from models.run import RunDocument, active_run
 from models.run_step import RunStepDocument
 from models.thread import ThreadDocument, threads
-from models.validation import validated
+from models.validation import Where, validated
 from models.vector_stores import attach_to_thread
 
 MAX_SEED_MESSAGES = 100
 
 
 def build_message(
-    project_id: str, thread_id: str, data: dict[str, Any], prefix: str = "input"
+    project_id: str,
+    thread_id: str,
+    given: MessageInput | Mapping[str, Any],
+    prefix: str | Where = "input",
 ) -> MessageDocument:
-    """A message from API input: `content` (plain text) or `content_parts`, exactly one."""
-    data = dict(data)
-    content, parts = data.pop("content", None), data.pop("content_parts", None)
-    if (content is None) == (parts is None):
-        raise BadUserInput(f"{prefix}: give either `content` or `contentParts`.")
-    if content is not None:
-        if not content:
-            raise BadUserInput(f"{prefix}.content: a message needs non-empty content.")
-        data["content"] = [{"type": "text", "text": {"value": content}}]
+    """A message from API input: its content in exactly one form (plain text, or parts under
+    whichever field the face gives them), stored as OpenAI's parts."""
+    where = Where.of(prefix)
+    if not isinstance(given, MessageInput):
+        given = validated(MessageInput, given, where)
+    forms = [name for name in ("content", "content_parts") if getattr(given, name) is not None]
+    if len(forms) != 1:
+        raise where.bad("give either `content` or `contentParts`.")
+    value = getattr(given, forms[0])
+    if isinstance(value, str):
+        if not value:
+            raise where.bad("a message needs non-empty content.", "content")
+        content = [{"type": "text", "text": {"value": value}}]
     else:
-        data["content"] = _content_parts(parts or [], f"{prefix}.contentParts")
-    return messages.build(project_id, {**data, "thread_id": thread_id}, prefix)
+        content = _content_parts(value, where.at(forms[0]))
+    fields = given.model_dump(include={"role", "attachments", "metadata"}, exclude_none=True)
+    return messages.build(project_id, {**fields, "content": content, "thread_id": thread_id}, where)
 
 
-def _content_parts(parts: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+def _content_parts(parts: list[ContentPartInput], where: Where) -> list[dict[str, Any]]:
     """Validated here, part by part, so that errors name the parts as the client sent them."""
     if not parts:
-        raise BadUserInput(f"{prefix}: a message needs at least one content part.")
+        raise where.bad("a message needs at least one content part.")
     stored = []
     for index, part in enumerate(parts):
-        if part.get("type") == "text":
-            if not part.get("text"):
-                raise BadUserInput(f"{prefix}[{index}].text: a TEXT part needs non-empty text.")
-            part = {**part, "text": {"value": part["text"]}}
-        stored.append(validated(ContentPart, part, f"{prefix}[{index}]").model_dump())
+        data = part.model_dump(exclude_none=True)
+        if part.type == "text":
+            if not part.text:
+                raise where.bad("a TEXT part needs non-empty text.", index, "text")
+            data["text"] = {"value": part.text}
+        stored.append(validated(ContentPart, data, where.at(index)).model_dump())
     return stored
 
 
-async def create_thread(project_id: str, data: dict[str, Any]) -> ThreadDocument:
-    thread, seeded = build_thread(project_id, data)
-    await prepare_thread(thread, seeded)
-
-    async def write(session: AsyncClientSession) -> None:
-        await insert_thread(thread, seeded, session)
-
-    await threads.transaction(write)
-    return thread
-
-
 def build_thread(
-    project_id: str, data: dict[str, Any], prefix: str = "input"
+    project_id: str, data: Mapping[str, Any], prefix: str | Where = "input"
 ) -> tuple[ThreadDocument, list[MessageDocument]]:
     """A validated thread and its seed messages, not yet written."""
+    where = Where.of(prefix)
     data = dict(data)
     seeds = data.pop("messages", None) or []
     if len(seeds) > MAX_SEED_MESSAGES:
-        raise BadUserInput(
-            f"{prefix}.messages: at most {MAX_SEED_MESSAGES} messages, got {len(seeds)}."
-        )
-    thread = threads.build(project_id, data, prefix)
+        raise where.bad(f"at most {MAX_SEED_MESSAGES} messages, got {len(seeds)}.", "messages")
+    thread = threads.build(project_id, data, where)
     seeded = [
-        build_message(project_id, thread.id, seed, f"{prefix}.messages[{index}]")
+        build_message(project_id, thread.id, seed, where.at("messages", index))
         for index, seed in enumerate(seeds)
     ]
     thread.message_count = len(seeded)
@@ -93,29 +92,60 @@ async def insert_thread(
         await MessageDocument.insert_many(seeded, session=session)
 
 
-async def add_message(project_id: str, thread_id: str, data: dict[str, Any]) -> MessageDocument:
-    if not threads.owns(thread_id):
-        raise NotFound("thread", thread_id)
-    message = build_message(project_id, thread_id, data)
-    await check_references(project_id, [message])
-    if message_file_ids([message]):
-        await attach_to_thread(await threads.get(project_id, thread_id), [message], stored=True)
+async def write_thread(thread: ThreadDocument, seeded: list[MessageDocument]) -> None:
+    """A new thread and its seed messages, all or nothing."""
+
+    async def write(session: AsyncClientSession) -> None:
+        await insert_thread(thread, seeded, session)
+
+    await threads.transaction(write)
+
+
+async def write_message(message: MessageDocument) -> None:
+    """A new message into its thread: NOT_FOUND without the thread, CONFLICT while a run is
+    active there."""
+    project_id, thread_id = message.project_id, message.thread_id
 
     async def write(session: AsyncClientSession) -> None:
         await count_messages(project_id, thread_id, 1, session, active_at=message.created_at)
-        await _no_active_run(project_id, thread_id, session)
+        await _no_active_run(project_id, thread_id, session, "added")
         await messages.insert(message, session)
 
     await threads.transaction(write)
-    return message
+
+
+async def import_conversation(
+    project_id: str,
+    thread_id: str,
+    new_thread: ThreadDocument | None,
+    new_messages: list[MessageDocument],
+) -> None:
+    """Imported messages (with their thread, when it is new) written at once: the thread's
+    count and activity raised in the same transaction, as add_message does. An existing
+    thread with an active run refuses them (CONFLICT); one deleted meanwhile, NOT_FOUND."""
+
+    async def write(session: AsyncClientSession) -> None:
+        if new_thread is not None:
+            await threads.insert(new_thread, session)
+        if not new_messages:
+            return
+        newest = max(message.created_at for message in new_messages)
+        await count_messages(project_id, thread_id, len(new_messages), session, active_at=newest)
+        if new_thread is None:
+            await _no_active_run(project_id, thread_id, session, "added")
+        await MessageDocument.insert_many(new_messages, session=session)
+
+    await threads.transaction(write)
 
 
 async def delete_message(project_id: str, message_id: str) -> None:
+    """CONFLICT while a run is active on its thread (the run reads and writes its messages)."""
     message = await messages.get(project_id, message_id)
 
     async def write(session: AsyncClientSession) -> None:
         await messages.delete(project_id, message_id, session)
         await count_messages(project_id, message.thread_id, -1, session)
+        await _no_active_run(project_id, message.thread_id, session, "deleted")
 
     await threads.transaction(write)
 
@@ -139,13 +169,15 @@ async def count_messages(
         raise NotFound("thread", thread_id)
 
 
-async def _no_active_run(project_id: str, thread_id: str, session: AsyncClientSession) -> None:
+async def _no_active_run(
+    project_id: str, thread_id: str, session: AsyncClientSession, done: str
+) -> None:
     """Read after the thread's `$inc`: a run created meanwhile conflicts there, so this
     transaction retries and then sees it."""
     active = await active_run(project_id, thread_id, session)
     if active is not None:
         raise Conflict(
-            f"Thread {thread_id} has an active run ({active.id}): messages can be added "
+            f"Thread {thread_id} has an active run ({active.id}): messages can be {done} "
             "once it ends."
         )
 

@@ -13,7 +13,7 @@ from models.repository import Repository
 
 FilePurpose = Literal["assistants", "assistants_output", "vision", "user_data"]
 # What a client may upload; `assistants_output` is what the engine writes.
-UPLOAD_PURPOSES: tuple[FilePurpose, ...] = ("assistants", "vision", "user_data")
+UploadPurpose = Literal["assistants", "vision", "user_data"]
 # The images OpenAI's vision models take: what VISION files and image parts may be.
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 MIN_EXPIRY_SECONDS = 3600  # OpenAI's bounds for `expires_after.seconds`: 1 hour to 30 days

@@ -10,7 +10,7 @@ from models import liveness
 from models.base import ScopedDocument
 from models.errors import NotFound
 from models.pagination import Page, PageRequest, paginate
-from models.validation import validated
+from models.validation import Where, validated
 
 D = TypeVar("D", bound=ScopedDocument)
 T = TypeVar("T")
@@ -33,6 +33,14 @@ class Repository(Generic[D]):
             return None
         return await self.model.find_one({"_id": object_id, "project_id": project_id})
 
+    async def holders(self, object_ids: list[str]) -> dict[str, str]:
+        """The project holding each of these ids, across projects: for imports, which keep ids
+        and must tell an id taken elsewhere (refused, never read) from one of their own."""
+        found = self.model.get_pymongo_collection().find(
+            {"_id": {"$in": object_ids}}, {"project_id": 1}
+        )
+        return {document["_id"]: document["project_id"] async for document in found}
+
     async def get(self, project_id: str, object_id: str) -> D:
         document = await self.find(project_id, object_id)
         if document is None:
@@ -42,7 +50,7 @@ class Repository(Generic[D]):
     async def page(self, project_id: str, request: PageRequest, **filters: Any) -> Page[D]:
         return await paginate(self.model, {"project_id": project_id, **filters}, request)
 
-    def build(self, project_id: str, data: Mapping[str, Any], prefix: str = "input") -> D:
+    def build(self, project_id: str, data: Mapping[str, Any], prefix: str | Where = "input") -> D:
         """A new, validated document from API input (explicit nulls mean 'the default')."""
         given = {key: value for key, value in data.items() if value is not None}
         return validated(self.model, {**given, "project_id": project_id}, prefix)

@@ -1,6 +1,7 @@
 """Shared field types with OpenAI's limits, and pydantic errors turned into BAD_USER_INPUT."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
 from jsonschema import SchemaError
@@ -51,21 +52,61 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
+Loc = tuple[int | str, ...]
+INTERNAL_STEPS = ("function-", "model-", "tagged-")  # pydantic's own steps in an error's loc
+
+
+def _path(loc: Loc, name: Callable[[str], str]) -> str:
     path = ""
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif not part.startswith(("function-", "model-", "tagged-")):  # pydantic's internal steps
-            path += ("." if path else "") + _camel(part)
+        elif not part.startswith(INTERNAL_STEPS):
+            path += ("." if path else "") + name(part)
     return path
 
 
-def describe(error: ValidationError, prefix: str = "input") -> str:
+@dataclass(frozen=True)
+class Where:
+    """Where a value sits in a request. `root` starts every message's path: GraphQL's
+    argument (`input`), or nothing for a REST body. `loc` follows, as pydantic's errors give
+    it; messages name its fields camelCase (GraphQL's names) unless `camel` is off (OpenAI's
+    snake_case), and OpenAI's `param` names them snake_case, without the root."""
+
+    root: str = "input"
+    loc: Loc = ()
+    camel: bool = True
+
+    @classmethod
+    def of(cls, prefix: "str | Where") -> "Where":
+        """A message prefix as given so far (`"input.thread"`), or a Where already."""
+        return prefix if isinstance(prefix, Where) else cls(prefix)
+
+    def at(self, *loc: int | str) -> "Where":
+        return Where(self.root, (*self.loc, *loc), self.camel)
+
+    def name(self, *loc: int | str) -> str:
+        full = (*self.loc, *loc)
+        return _path((self.root, *full) if self.root else full, _camel if self.camel else str)
+
+    def param(self, *loc: int | str) -> str | None:
+        return _path((*self.loc, *loc), str) or None
+
+    def bad(self, message: str, *loc: int | str) -> BadUserInput:
+        """BAD_USER_INPUT for the field at `loc` (below this place)."""
+        name, param = self.name(*loc), self.param(*loc)
+        text = f"{name}: {message}" if name else message
+        return BadUserInput(text, **({"param": param} if param else {}))
+
+
+INPUT = Where()  # GraphQL's `input` argument
+
+
+def describe(error: ValidationError, prefix: str | Where = "input") -> str:
+    where = Where.of(prefix)
     messages = []
     for item in error.errors(include_url=False):
-        where = _location((prefix, *item["loc"])) if prefix else _location(item["loc"])
-        messages.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
+        messages.append(f"{where.name(*item['loc'])}: {item['msg'].removeprefix('Value error, ')}")
     return "; ".join(messages)
 
 
@@ -74,19 +115,20 @@ def first_field(error: ValidationError) -> str | None:
     errors = error.errors(include_url=False)
     if not errors:
         return None
-    path = ""
-    for part in errors[0]["loc"]:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif not part.startswith(("function-", "model-", "tagged-")):
-            path += ("." if path else "") + part
-    return path or None
+    return _path(errors[0]["loc"], str) or None
 
 
-def validated(model: type[M], data: Mapping[str, Any], prefix: str = "input") -> M:
+def validated(model: type[M], data: Mapping[str, Any], prefix: str | Where = "input") -> M:
     """Builds `model` from `data`, or raises BAD_USER_INPUT naming every bad field."""
     try:
         return model.model_validate(dict(data))
     except ValidationError as error:
-        param = first_field(error)
-        raise BadUserInput(describe(error, prefix), **({"param": param} if param else {})) from None
+        raise invalid(error, prefix) from None
+
+
+def invalid(error: ValidationError, prefix: str | Where = "input") -> BadUserInput:
+    """`error` as BAD_USER_INPUT: every bad field named, the first as `param`."""
+    where = Where.of(prefix)
+    errors = error.errors(include_url=False)
+    param = where.param(*errors[0]["loc"]) if errors else where.param()
+    return BadUserInput(describe(error, where), **({"param": param} if param else {}))

@@ -89,6 +89,7 @@ class Lease(BaseModel):
 class VectorStoreDocument(ScopedDocument):
     id: str = Field(default_factory=lambda: new_id("vs"))
     name: str | None = Field(default=None, max_length=256)
+    description: str | None = Field(default=None, max_length=512)
     metadata: Metadata = Field(default_factory=dict)
     expires_after: StoreExpiry | None = None
     expires_at: datetime | None = None

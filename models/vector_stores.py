@@ -414,6 +414,29 @@ async def _chunks_of(store_id: str, file: SearchableFile, vectors: bool) -> list
     return [ChunkDocument.model_validate(raw) async for raw in found]
 
 
+async def file_text(document: VectorStoreFileDocument) -> str:
+    """The text a completed file's chunks were cut from, put back together: each chunk is
+    `text[start:end]`, overlapping the one before. Stretches of nothing but whitespace that
+    chunking left out come back as one newline."""
+    found = ChunkDocument.get_pymongo_collection().find(
+        {
+            "vector_store_id": document.vector_store_id,
+            "file_id": document.file_id,
+            "attempt": document.attempt,
+        },
+        {"text": 1, "start": 1, "end": 1},
+        sort=[("index", 1)],
+    )
+    parts: list[str] = []
+    reached = 0
+    async for chunk in found:
+        if chunk["start"] > reached and parts:
+            parts.append("\n")
+        parts.append(chunk["text"][max(0, reached - chunk["start"]) :])
+        reached = max(reached, chunk["end"])
+    return "".join(parts)
+
+
 async def store_revision(store_id: str) -> int | None:
     raw = await VectorStoreDocument.get_pymongo_collection().find_one(
         {"_id": store_id}, {"revision": 1}

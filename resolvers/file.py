@@ -1,5 +1,7 @@
 """File queries and mutations; the bytes themselves are served by app/files.py."""
 
+from typing import Any
+
 import strawberry
 from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
@@ -7,6 +9,7 @@ from strawberry.file_uploads import Upload
 from app.context import Info
 from models.errors import BadUserInput
 from models.pagination import PageRequest, SortOrder
+from models.validation import validated
 from schema.common import PAGE_ARGUMENTS_HELP, Connection, DeletedObject, input_data
 from schema.file import File, FileExpiresAfterInput, FilePurpose
 from services import files as file_service
@@ -58,10 +61,11 @@ class FileMutation:
             raise BadUserInput("file: send the file as a multipart upload.")
         context = info.context
         upload = file_service.Upload(file.filename or "", file.content_type, file.read)
-        expiry = input_data(expires_after) if expires_after else None
-        document = await context.services.files.upload(
-            context.project_id, upload, purpose.value, expiry
-        )
+        data: dict[str, Any] = {"purpose": purpose.value}
+        if expires_after:
+            data["expires_after"] = input_data(expires_after)
+        given = validated(file_service.UploadFields, data, "")
+        document = await context.services.files.upload(context.project_id, upload, given)
         return File.from_document(document, context.base_url)
 
     @strawberry.mutation(description="Deletes a file and its bytes.")

@@ -3,10 +3,10 @@
 import strawberry
 
 from app.context import Info
-from models import conversations
-from models.message import messages
+from models.validation import validated
 from schema.common import DeletedObject, input_data
 from schema.message import CreateMessageInput, Message, UpdateMessageInput
+from services.messages import CreateMessage, UpdateMessage
 
 
 @strawberry.type
@@ -27,7 +27,9 @@ class MessageMutation:
         access = info.context.access
         access.check_message_input(data)
         await access.check_thread(thread_id)
-        document = await conversations.add_message(info.context.project_id, thread_id, data)
+        given = validated(CreateMessage, data)
+        service = info.context.services.messages
+        document = await service.create(info.context.project_id, thread_id, given)
         return Message.from_document(document)
 
     @strawberry.mutation(
@@ -36,10 +38,12 @@ class MessageMutation:
     async def update_message(
         self, info: Info, id: strawberry.ID, input: UpdateMessageInput
     ) -> Message:
-        document = await messages.update(info.context.project_id, id, input_data(input))
+        given = validated(UpdateMessage, input_data(input))
+        service = info.context.services.messages
+        document = await service.update(info.context.project_id, id, given)
         return Message.from_document(document)
 
     @strawberry.mutation
     async def delete_message(self, info: Info, id: strawberry.ID) -> DeletedObject:
-        await conversations.delete_message(info.context.project_id, id)
+        await info.context.services.messages.delete(info.context.project_id, id)
         return DeletedObject(id=id)

@@ -4,14 +4,14 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.context import Info
-from models import conversations
 from models.errors import BadUserInput
 from models.pagination import Page, PageRequest, SortOrder
 from models.project import indexed_metadata_keys
-from models.references import check_tool_resources
-from models.thread import ThreadOrder, page_threads, threads
+from models.thread import ThreadOrder, page_threads
+from models.validation import validated
 from schema.common import PAGE_ARGUMENTS_HELP, Connection, DeletedObject, input_data
 from schema.thread import CreateThreadInput, Thread, UpdateThreadInput
+from services.threads import CreateThread, UpdateThread
 
 
 async def _metadata_filter(project_id: str, metadata: JSON | None) -> dict[str, str]:
@@ -80,19 +80,20 @@ class ThreadMutation:
         data = input_data(input) if input else {}
         access.check_thread_input(data)
         data["owner"] = access.thread_owner(data.get("owner"))
-        document = await conversations.create_thread(info.context.project_id, data)
+        given = validated(CreateThread, data)
+        document = await info.context.services.threads.create(info.context.project_id, given)
         return Thread.from_document(document)
 
     @strawberry.mutation
     async def update_thread(
         self, info: Info, id: strawberry.ID, input: UpdateThreadInput
     ) -> Thread:
-        data = input_data(input)
-        await check_tool_resources(info.context.project_id, data)
-        document = await threads.update(info.context.project_id, id, data)
+        given = validated(UpdateThread, input_data(input))
+        service = info.context.services.threads
+        document = await service.update(info.context.project_id, id, given)
         return Thread.from_document(document)
 
     @strawberry.mutation(description="Deletes a thread and its messages.")
     async def delete_thread(self, info: Info, id: strawberry.ID) -> DeletedObject:
-        await conversations.delete_thread(info.context.project_id, id)
+        await info.context.services.threads.delete(info.context.project_id, id)
         return DeletedObject(id=id)

@@ -6,10 +6,10 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.context import Info
-from engine.files.filters import validate_filter
-from engine.files.search import DEFAULT_MAX_RESULTS, SearchRequest
+from engine.files.search import DEFAULT_MAX_RESULTS
 from models.errors import BadUserInput
 from models.pagination import PageRequest, SortOrder
+from models.validation import validated
 from schema.common import PAGE_ARGUMENTS_HELP, Connection, DeletedObject, input_data, json_value
 from schema.tool import RankingOptionsInput
 from schema.vector_store import (
@@ -21,9 +21,14 @@ from schema.vector_store import (
     VectorStoreFileBatch,
     VectorStoreSearchResult,
 )
-
-MAX_SEARCH_RESULTS = 50
-MAX_QUERY_LENGTH = 4096
+from services.vector_stores import (
+    AddFile,
+    AddFiles,
+    CreateVectorStore,
+    SearchStore,
+    UpdateFileAttributes,
+    UpdateVectorStore,
+)
 
 
 def _chunking(strategy: ChunkingStrategyInput | None) -> dict[str, object]:
@@ -87,27 +92,15 @@ class VectorStoreQuery:
         ranking_options: RankingOptionsInput | None = None,
         filters: JSON | None = None,
     ) -> list[VectorStoreSearchResult]:
-        if not query.strip() or len(query) > MAX_QUERY_LENGTH:
-            raise BadUserInput(f"query: give 1 to {MAX_QUERY_LENGTH} characters.")
-        if not 1 <= max_num_results <= MAX_SEARCH_RESULTS:
-            raise BadUserInput(f"maxNumResults must be between 1 and {MAX_SEARCH_RESULTS}.")
-        threshold = ranking_options.score_threshold if ranking_options else 0.0
-        if not 0 <= threshold <= 1:
-            raise BadUserInput("rankingOptions.scoreThreshold must be between 0 and 1.")
-        given_filters = _object(filters, "filters")
-        if given_filters is not None:
-            try:
-                validate_filter(given_filters)
-            except ValueError as error:
-                raise BadUserInput(f"filters: {error}") from None
-        request = SearchRequest(
-            store_ids=[id],
-            query=query,
-            max_num_results=max_num_results,
-            score_threshold=threshold,
-            filters=given_filters,
-        )
-        hits = await info.context.services.vector_stores.search(info.context.project_id, request)
+        data: dict[str, Any] = {"query": query, "max_num_results": max_num_results}
+        if ranking_options is not None:
+            # The file_search tool's rankers are not search's: the threshold is what counts.
+            data["ranking_options"] = {"score_threshold": ranking_options.score_threshold}
+        if filters is not None:
+            data["filters"] = _object(filters, "filters")
+        given = validated(SearchStore, data, "")
+        service = info.context.services.vector_stores
+        hits = await service.search(info.context.project_id, id, given)
         return [
             VectorStoreSearchResult(
                 vector_store_id=strawberry.ID(hit.vector_store_id),
@@ -127,8 +120,8 @@ class VectorStoreMutation:
     async def create_vector_store(
         self, info: Info, input: CreateVectorStoreInput | None = None
     ) -> VectorStore:
-        data = input_data(input) if input else {}
-        document = await info.context.services.vector_stores.create(info.context.project_id, data)
+        given = validated(CreateVectorStore, input_data(input) if input else {})
+        document = await info.context.services.vector_stores.create(info.context.project_id, given)
         return VectorStore.from_document(document)
 
     @strawberry.mutation
@@ -136,7 +129,8 @@ class VectorStoreMutation:
         self, info: Info, id: strawberry.ID, input: UpdateVectorStoreInput
     ) -> VectorStore:
         service = info.context.services.vector_stores
-        document = await service.update(info.context.project_id, id, input_data(input))
+        given = validated(UpdateVectorStore, input_data(input))
+        document = await service.update(info.context.project_id, id, given)
         return VectorStore.from_document(document)
 
     @strawberry.mutation(description="Deletes the store, its files' entries and chunks.")
@@ -153,13 +147,10 @@ class VectorStoreMutation:
         chunking_strategy: ChunkingStrategyInput | None = None,
         attributes: JSON | None = None,
     ) -> VectorStoreFileBatch:
-        data = {
-            "file_ids": file_ids,
-            "attributes": attributes or {},
-            **_chunking(chunking_strategy),
-        }
+        data = {"file_ids": file_ids, "attributes": attributes, **_chunking(chunking_strategy)}
+        given = validated(AddFiles, data)
         service = info.context.services.vector_stores
-        batch = await service.add_files(info.context.project_id, vector_store_id, data)
+        batch = await service.add_files(info.context.project_id, vector_store_id, given)
         return VectorStoreFileBatch.from_document(batch)
 
     @strawberry.mutation
@@ -171,10 +162,10 @@ class VectorStoreMutation:
         chunking_strategy: ChunkingStrategyInput | None = None,
         attributes: JSON | None = None,
     ) -> VectorStoreFile:
-        data: dict[str, object] = {"attributes": _object(attributes, "attributes") or {}}
-        data.update(_chunking(chunking_strategy))
+        data = {"file_id": file_id, "attributes": _object(attributes, "attributes")}
+        given = validated(AddFile, {**data, **_chunking(chunking_strategy)})
         service = info.context.services.vector_stores
-        document = await service.add_file(info.context.project_id, vector_store_id, file_id, data)
+        document = await service.add_file(info.context.project_id, vector_store_id, given)
         return VectorStoreFile.from_document(document)
 
     @strawberry.mutation
@@ -185,9 +176,11 @@ class VectorStoreMutation:
         file_id: strawberry.ID,
         attributes: JSON,
     ) -> VectorStoreFile:
+        data = {"attributes": _object(attributes, "attributes")}
+        given = validated(UpdateFileAttributes, data)
         service = info.context.services.vector_stores
         document = await service.update_file_attributes(
-            info.context.project_id, vector_store_id, file_id, _object(attributes, "attributes")
+            info.context.project_id, vector_store_id, file_id, given
         )
         return VectorStoreFile.from_document(document)
 

@@ -8,7 +8,7 @@ from models.validation import validated
 from rest import shapes
 from rest.caller import Call, Svc
 from rest.lists import ListQuery, envelope, list_query, page_request
-from rest.requests import body, tools_fields
+from rest.requests import BODY, body, tools_fields
 from services.assistants import CreateAssistant, UpdateAssistant
 
 router = APIRouter(tags=["assistants"])
@@ -16,7 +16,7 @@ router = APIRouter(tags=["assistants"])
 
 @router.post("/assistants")
 async def create_assistant(request: Request, call: Call, svc: Svc) -> dict[str, Any]:
-    given = validated(CreateAssistant, tools_fields(await body(request)), "")
+    given = validated(CreateAssistant, tools_fields(await body(request)), BODY)
     return shapes.assistant(await svc.assistants.create(call.project_id, given))
 
 
@@ -38,7 +38,7 @@ async def get_assistant(assistant_id: str, call: Call, svc: Svc) -> dict[str, An
 async def update_assistant(
     assistant_id: str, request: Request, call: Call, svc: Svc
 ) -> dict[str, Any]:
-    given = validated(UpdateAssistant, tools_fields(await body(request)), "")
+    given = validated(UpdateAssistant, tools_fields(await body(request)), BODY)
     document = await svc.assistants.update(call.project_id, assistant_id, given)
     return shapes.assistant(document)
 

@@ -32,6 +32,13 @@ def payload(event: EventDocument, include: frozenset[str]) -> dict[str, Any]:
     """The event's data as OpenAI sends it: the whole object, or a delta `{id, object,
     delta}`."""
     name, data = event.event, event.data
+    if name == "error":  # a run's internal failure, told before its `thread.run.failed`
+        return {
+            "code": data.get("code"),
+            "message": data.get("message"),
+            "param": None,
+            "type": "server_error",
+        }
     if name == "thread.created":
         return thread_shapes.thread(ThreadDocument.model_validate(data["thread"]))
     if name == "thread.message.delta":

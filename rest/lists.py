@@ -26,11 +26,17 @@ class ListQuery:
     before: str | None
 
 
-def list_query(default_order: Literal["asc", "desc"]) -> Callable[..., ListQuery]:
-    """A dependency reading the list parameters (run steps default to `desc` too, as OpenAI)."""
+def list_query(
+    default_order: Literal["asc", "desc"],
+    default_limit: int = DEFAULT_LIMIT,
+    max_limit: int = MAX_PAGE_SIZE,
+) -> Callable[..., ListQuery]:
+    """A dependency reading the list parameters (run steps default to `desc` too, as OpenAI).
+    A `max_limit` past MAX_PAGE_SIZE (OpenAI's 10,000 for files) is taken, and pages are
+    still at most MAX_PAGE_SIZE long: `has_more` says there is more, as for any page."""
 
     def read(
-        limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_LIMIT,
+        limit: Annotated[int, Query(ge=1, le=max_limit)] = default_limit,
         order: Annotated[Literal["asc", "desc"], Query()] = default_order,
         after: Annotated[str | None, Query(max_length=64)] = None,
         before: Annotated[str | None, Query(max_length=64)] = None,
@@ -55,9 +61,10 @@ async def page_request(query: ListQuery, find: Find) -> PageRequest:
 
     after, before = await cursor(query.after, "after"), await cursor(query.before, "before")
     backwards = before is not None and after is None
+    size = min(query.limit, MAX_PAGE_SIZE)
     return PageRequest(
-        first=None if backwards else query.limit,
-        last=query.limit if backwards else None,
+        first=None if backwards else size,
+        last=size if backwards else None,
         after=after,
         before=before,
         order=SortOrder(query.order),

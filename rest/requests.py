@@ -7,6 +7,9 @@ from typing import Any
 from fastapi import Request
 
 from models.errors import BadUserInput
+from models.validation import Where
+
+BODY = Where(root="", camel=False)  # errors name a body's fields as OpenAI does
 
 
 async def body(request: Request) -> dict[str, Any]:
@@ -32,59 +35,79 @@ def tools_fields(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _refuse(data: dict[str, Any], name: str, where: Where, why: str) -> None:
+    if name in data:
+        raise where.bad(why, name)
+
+
+def message_fields(data: Any, where: Where) -> Any:
+    """OpenAI's message: `role` and `content` (a string or parts, the service's own form)
+    required; attachments' `tools: [{type}]` as the service's `[type]`."""
+    if not isinstance(data, dict):
+        return data  # the typed input names what is wrong with it
+    for name in ("role", "content"):
+        if data.get(name) is None:
+            raise where.bad("Field required", name)
+    _refuse(data, "content_parts", where, "Extra inputs are not permitted")
+    attachments = data.get("attachments")
+    if isinstance(attachments, list):
+        data = {**data, "attachments": [_attachment(item) for item in attachments]}
+    return data
+
+
+def _attachment(item: Any) -> Any:
+    if not isinstance(item, dict) or not isinstance(item.get("tools"), list):
+        return item
+    tools = [t["type"] if isinstance(t, dict) and "type" in t else t for t in item["tools"]]
+    return {**item, "tools": tools}
+
+
+def thread_fields(data: dict[str, Any], where: Where) -> dict[str, Any]:
+    """A new thread's fields, its seed messages as `message_fields`. OpenAI's create-time
+    helper `tool_resources.file_search.vector_stores` is refused: make the store first."""
+    resources = data.get("tool_resources")
+    search = resources.get("file_search") if isinstance(resources, dict) else None
+    if isinstance(search, dict):
+        _refuse(
+            search,
+            "vector_stores",
+            where.at("tool_resources", "file_search"),
+            "not supported; create the vector store (POST /v1/vector_stores) and give its id "
+            "in `vector_store_ids`.",
+        )
+    seeds = data.get("messages")
+    if isinstance(seeds, list):
+        messages = [message_fields(m, where.at("messages", i)) for i, m in enumerate(seeds)]
+        data = {**data, "messages": messages}
+    return data
+
+
 def tool_choice(value: Any) -> Any:
     """`"none"`/`"auto"`/`"required"` as the object the services take."""
     return {"type": value} if isinstance(value, str) else value
 
 
-def message_fields(data: Any) -> Any:
-    """A message as OpenAI sends it: `content` a string or a list of parts; attachments'
-    tools as `{type}` objects."""
-    if not isinstance(data, dict):
-        return data
-    data = dict(data)
-    content = data.get("content")
-    if isinstance(content, list):  # parts: the services' `content_parts`, same shapes
-        data["content_parts"] = data.pop("content")
-    attachments = data.get("attachments")
-    if isinstance(attachments, list):
-        data["attachments"] = [_attachment(item) for item in attachments]
-    return data
-
-
-def _attachment(item: Any) -> Any:
-    if isinstance(item, dict) and isinstance(item.get("tools"), list):
-        tools = [t.get("type") if isinstance(t, dict) else t for t in item["tools"]]
-        return {**item, "tools": tools}
-    return item
-
-
-def thread_fields(data: Any) -> Any:
-    if not isinstance(data, dict):
-        return data
-    data = dict(data)
-    if isinstance(data.get("messages"), list):
-        data["messages"] = [message_fields(m) for m in data["messages"]]
-    return data
-
-
 def run_fields(data: dict[str, Any]) -> dict[str, Any]:
-    """A run's (or thread-and-run's) fields in the services' forms."""
+    """A run's fields in the services' forms (`stream` is the route's own)."""
     data = tools_fields(data)
     data.pop("stream", None)
     if "tool_choice" in data:
         data["tool_choice"] = tool_choice(data["tool_choice"])
-    if isinstance(data.get("additional_messages"), list):
-        data["additional_messages"] = [message_fields(m) for m in data["additional_messages"]]
+    extra = data.get("additional_messages")
+    if isinstance(extra, list):
+        where = BODY.at("additional_messages")
+        data["additional_messages"] = [message_fields(m, where.at(i)) for i, m in enumerate(extra)]
     return data
 
 
 def thread_and_run_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """A run's fields, and its new thread's; the run's `tool_resources` are that thread's
+    (on a thread of its own, they are the same thing)."""
     data = run_fields(data)
-    thread = thread_fields(data.pop("thread", None) or {})
-    if "tool_resources" in data:  # the run's own: on a new thread, the same as the thread's
-        resources = data.pop("tool_resources")
-        if isinstance(thread, dict):
-            thread.setdefault("tool_resources", resources)
+    thread = data.pop("thread", None) or {}
+    if isinstance(thread, dict):
+        thread = thread_fields(thread, BODY.at("thread"))
+        if "tool_resources" in data:
+            thread = {"tool_resources": data.pop("tool_resources"), **thread}
     data["thread"] = thread
     return data

@@ -99,7 +99,6 @@ def run(document: RunDocument) -> dict[str, Any]:
         "tool_choice": tool_choice_shape(data["tool_choice"]),
         "parallel_tool_calls": document.parallel_tool_calls,
         "response_format": response_format_shape(data.get("response_format")),
-        "reasoning_effort": document.reasoning_effort,
     }
 
 

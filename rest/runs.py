@@ -11,7 +11,7 @@ from models.validation import validated
 from rest import events, run_shapes
 from rest.caller import Call, Svc
 from rest.lists import ListQuery, envelope, list_query, page_request
-from rest.requests import body, run_fields, thread_and_run_fields
+from rest.requests import BODY, body, run_fields, thread_and_run_fields
 from services.runs import CreateRun, CreateThreadAndRun, ToolOutput, UpdateRun
 
 router = APIRouter(tags=["runs"])
@@ -40,7 +40,7 @@ async def create_run(
 ) -> dict[str, Any] | StreamingResponse:
     data = await body(request)
     streamed, included = _streamed(data), _include(include)
-    given = validated(CreateRun, run_fields(data), "")
+    given = validated(CreateRun, run_fields(data), BODY)
     run = await svc.runs.create(call.project_id, thread_id, given)
     if streamed:
         return events.stream(request.app.state.engine.bus, run, 0, included)
@@ -53,7 +53,7 @@ async def create_thread_and_run(
 ) -> dict[str, Any] | StreamingResponse:
     data = await body(request)
     streamed = _streamed(data)
-    given = validated(CreateThreadAndRun, thread_and_run_fields(data), "")
+    given = validated(CreateThreadAndRun, thread_and_run_fields(data), BODY)
     run = await svc.runs.create_thread_and_run(call.project_id, given)
     if streamed:
         return events.stream(request.app.state.engine.bus, run, 0, frozenset())
@@ -84,7 +84,7 @@ async def get_run(thread_id: str, run_id: str, call: Call, svc: Svc) -> dict[str
 async def update_run(
     thread_id: str, run_id: str, request: Request, call: Call, svc: Svc
 ) -> dict[str, Any]:
-    given = validated(UpdateRun, await body(request), "")
+    given = validated(UpdateRun, await body(request), BODY)
     await svc.runs.get(call.project_id, run_id, thread_id)
     return run_shapes.run(await svc.runs.update(call.project_id, run_id, given))
 
@@ -104,7 +104,8 @@ async def submit_tool_outputs(
     outputs = data.get("tool_outputs")
     if not isinstance(outputs, list):
         raise BadUserInput("tool_outputs: expected a list.", param="tool_outputs")
-    given = [validated(ToolOutput, item, f"tool_outputs[{i}]") for i, item in enumerate(outputs)]
+    where = BODY.at("tool_outputs")
+    given = [validated(ToolOutput, item, where.at(i)) for i, item in enumerate(outputs)]
     await svc.runs.get(call.project_id, run_id, thread_id)
     submitted = await svc.runs.submit_tool_outputs(call.project_id, run_id, given)
     if streamed:

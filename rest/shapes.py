@@ -55,7 +55,6 @@ def assistant(document: AssistantDocument) -> dict[str, Any]:
         "temperature": document.temperature if document.temperature is not None else 1.0,
         "top_p": document.top_p if document.top_p is not None else 1.0,
         "response_format": response_format_shape(data.get("response_format")),
-        "reasoning_effort": document.reasoning_effort,
     }
 
 

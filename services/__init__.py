@@ -8,16 +8,22 @@ from engine.catalog import Catalog
 from engine.files.search import Searcher
 from services.assistants import AssistantService
 from services.files import FileService
+from services.imports import ImportService
+from services.messages import MessageService
 from services.runs import Runs
+from services.threads import ThreadService
 from services.vector_stores import VectorStoreService
 
 
 @dataclass(frozen=True)
 class Services:
     assistants: AssistantService
+    threads: ThreadService
+    messages: MessageService
     runs: Runs
     files: FileService
     vector_stores: VectorStoreService
+    imports: ImportService
 
     @classmethod
     def build(
@@ -31,7 +37,10 @@ class Services:
         """`ingest` wakes this process's ingestion workers; `searcher` is the engine's."""
         return cls(
             assistants=AssistantService(catalog),
+            threads=ThreadService(),
+            messages=MessageService(),
             runs=runs,
             files=FileService(max_file_bytes),
             vector_stores=VectorStoreService(ingest, searcher),
+            imports=ImportService(catalog),
         )

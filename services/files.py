@@ -5,21 +5,14 @@ import mimetypes
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from models import file_storage
 from models import vector_stores as stores_db
 from models.base import utcnow
 from models.errors import BadUserInput, NotFound
-from models.file import (
-    IMAGE_TYPES,
-    UPLOAD_PURPOSES,
-    FileDocument,
-    FileExpiry,
-    FilePurpose,
-    files,
-    find_live,
-)
+from models.file import IMAGE_TYPES, FileDocument, FileExpiry, UploadPurpose, files, find_live
 from models.pagination import Page, PageRequest
-from models.validation import validated
 
 MAX_FILENAME_LENGTH = 512
 
@@ -31,6 +24,15 @@ class Upload:
     filename: str
     declared_type: str | None
     read: file_storage.Read
+
+
+class UploadFields(BaseModel):
+    """What comes with the bytes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: UploadPurpose
+    expires_after: FileExpiry | None = None
 
 
 def content_type(filename: str, declared: str | None) -> str:
@@ -47,9 +49,11 @@ def content_type(filename: str, declared: str | None) -> str:
 def _filename(name: str) -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
     if not base:
-        raise BadUserInput("The uploaded file needs a file name.")
+        raise BadUserInput("The uploaded file needs a file name.", param="file")
     if len(base) > MAX_FILENAME_LENGTH:
-        raise BadUserInput(f"The file name is longer than {MAX_FILENAME_LENGTH} characters.")
+        raise BadUserInput(
+            f"The file name is longer than {MAX_FILENAME_LENGTH} characters.", param="file"
+        )
     return base
 
 
@@ -57,34 +61,27 @@ class FileService:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
 
-    async def upload(
-        self,
-        project_id: str,
-        upload: Upload,
-        purpose: FilePurpose,
-        expires_after: dict[str, Any] | None = None,
-    ) -> FileDocument:
+    async def upload(self, project_id: str, upload: Upload, given: UploadFields) -> FileDocument:
         """Streams the bytes into storage, then records the file: all of it, or nothing."""
-        if purpose not in UPLOAD_PURPOSES:
-            allowed = ", ".join(p.upper() for p in UPLOAD_PURPOSES)
-            raise BadUserInput(f"purpose: files can be uploaded for {allowed}.")
         filename = _filename(upload.filename)
         kind = content_type(filename, upload.declared_type)
-        if purpose == "vision" and kind not in IMAGE_TYPES:
-            raise BadUserInput("purpose VISION takes png, jpeg, gif or webp images only.")
-        expiry = validated(FileExpiry, expires_after, "expiresAfter") if expires_after else None
+        if given.purpose == "vision" and kind not in IMAGE_TYPES:
+            raise BadUserInput(
+                "purpose VISION takes png, jpeg, gif or webp images only.", param="purpose"
+            )
         document = files.build(
             project_id,
-            {"filename": filename, "bytes": 0, "purpose": purpose, "content_type": kind},
+            {"filename": filename, "bytes": 0, "purpose": given.purpose, "content_type": kind},
         )
-        document.expire_from(expiry)
+        document.expire_from(given.expires_after)
         try:
             document.bytes = await file_storage.store(
                 document.id, filename, upload.read, self.max_bytes
             )
         except file_storage.TooLarge:
             raise BadUserInput(
-                f"The file is larger than {self.max_bytes} bytes (THREADLINE_MAX_FILE_BYTES)."
+                f"The file is larger than {self.max_bytes} bytes (THREADLINE_MAX_FILE_BYTES).",
+                param="file",
             ) from None
         try:
             return await files.insert(document)
@@ -102,8 +99,9 @@ class FileService:
         return await find_live(project_id, file_id)
 
     async def page(
-        self, project_id: str, request: PageRequest, purpose: FilePurpose | None = None
+        self, project_id: str, request: PageRequest, purpose: str | None = None
     ) -> Page[FileDocument]:
+        """`purpose`: only files of that one (a purpose no file has lists none)."""
         filters: dict[str, Any] = {} if purpose is None else {"purpose": purpose}
         # An expired file is listed no more, even before the sweep removes it.
         filters["expires_at"] = {"$not": {"$lte": utcnow()}}

@@ -14,6 +14,8 @@ from models.run_step import RunStepDocument, run_steps
 from models.thread import threads
 from models.tools import ResponseFormat, Tool
 from models.validation import ToolName
+from services.messages import CreateMessage
+from services.threads import CreateThread
 
 
 class _Input(BaseModel):
@@ -54,12 +56,11 @@ class RunOptions(_Input):
 
 
 class CreateRun(RunOptions):
-    # Messages as the message service takes them (validated there, each named by its index).
-    additional_messages: list[dict[str, Any]] | None = None
+    additional_messages: list[CreateMessage] | None = None
 
 
 class CreateThreadAndRun(RunOptions):
-    thread: dict[str, Any] | None = None  # as the thread service takes a new thread
+    thread: CreateThread | None = None
 
 
 class ToolOutput(_Input):

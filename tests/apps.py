@@ -12,15 +12,20 @@ from app.settings import Settings
 from tests.graphql import GraphQLClient, bearer
 
 
-@asynccontextmanager
-async def app_with(app: FastAPI, dev_key: str, **limits: Any) -> AsyncIterator[GraphQLClient]:
+def changed_app(app: FastAPI, **limits: Any) -> FastAPI:
     """The real app with some settings changed. It shares the session app's database and
     keys: its state is copied rather than made by a second lifespan (Beanie is global)."""
     settings: Settings = app.state.settings
     application = create_app(settings.model_copy(update=limits))
     application.state.authenticator = app.state.authenticator
     application.state.dev_key = app.state.dev_key
-    transport = httpx.ASGITransport(app=application)
+    return application
+
+
+@asynccontextmanager
+async def app_with(app: FastAPI, dev_key: str, **limits: Any) -> AsyncIterator[GraphQLClient]:
+    """`changed_app`, and a GraphQL client of it with the dev key."""
+    transport = httpx.ASGITransport(app=changed_app(app, **limits))
     async with httpx.AsyncClient(
         transport=transport, base_url="http://threadline.test", headers=bearer(dev_key)
     ) as http:

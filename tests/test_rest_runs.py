@@ -17,6 +17,7 @@ from openai.types.beta.threads.runs import RunStep, ToolCall
 from app.main import create_app
 from app.settings import Settings
 from engine.catalog import SCRIPTED_MODEL
+from tests.openai_server import Script, Scripted
 
 LOOKUP = {
     "type": "function",
@@ -133,7 +134,9 @@ async def test_function_calling_with_streams(openai_client: AsyncOpenAI) -> None
     calls = paused.required_action.submit_tool_outputs.tool_calls
     assert [(c.type, c.function.name) for c in calls] == [("function", "lookup")]
     assert json.loads(calls[0].function.arguments) == {"word": "otter"}
-    assert [c.id for c in first.tool_calls] == [calls[0].id]
+    streamed = {c.id: c for c in first.tool_calls}  # as the SDK put each together
+    assert list(streamed) == [calls[0].id]
+    assert streamed[calls[0].id].function.arguments == calls[0].function.arguments  # type: ignore[union-attr]
 
     second = Recorder()
     async with openai_client.beta.threads.runs.submit_tool_outputs_stream(
@@ -325,3 +328,89 @@ async def test_rate_limit_is_a_429_with_retry_after(app: FastAPI, dev_key: str) 
             await sdk.beta.assistants.list()
     assert limited_error.value.status_code == 429
     assert int(limited_error.value.response.headers["retry-after"]) >= 1
+
+
+async def test_an_internal_failure_streams_an_error_event(
+    openai_client: AsyncOpenAI, endpoint: Scripted
+) -> None:
+    # A lone UTF-16 surrogate cannot be stored: the run fails inside Threadline (see
+    # test_subscriptions), which its stream tells as OpenAI's does: `error`, then failed.
+    endpoint(Script(text="never stored", inject='{"choices": [{"delta": {"content": "\\ud800"}}]}'))
+    assistant = await openai_client.beta.assistants.create(model="gpt-test")
+    stream = await openai_client.beta.threads.create_and_run(
+        assistant_id=assistant.id,
+        thread={"messages": [{"role": "user", "content": "hi"}]},
+        stream=True,
+    )
+    events = [event async for event in stream]
+    assert [e.event for e in events[-2:]] == ["error", "thread.run.failed"]
+    error = events[-2].data
+    assert error.code == "server_error"  # type: ignore[union-attr]
+    assert error.message == "The run failed on an internal error."  # type: ignore[union-attr]
+    assert events[-1].data.last_error.code == "server_error"  # type: ignore[union-attr]
+
+
+async def test_file_search_steps_include_result_content_on_request(
+    openai_client: AsyncOpenAI,
+) -> None:
+    text = "The lighthouse keeper lit the lamp at dusk every evening."
+    store = await openai_client.vector_stores.create(name="notes")
+    await openai_client.vector_stores.files.upload_and_poll(
+        vector_store_id=store.id, file=("keeper.txt", text.encode()), poll_interval_ms=50
+    )
+    assistant_id = await _assistant(
+        openai_client,
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    )
+    run = await openai_client.beta.threads.create_and_run_poll(
+        assistant_id=assistant_id,
+        thread={"messages": [{"role": "user", "content": "/search lighthouse keeper"}]},
+        poll_interval_ms=50,
+    )
+    assert run.status == "completed"
+    steps = openai_client.beta.threads.runs.steps
+    plain = (await steps.list(run.id, thread_id=run.thread_id, order="asc")).data
+    assert [s.type for s in plain] == ["tool_calls", "message_creation"]
+    call = plain[0].step_details.tool_calls[0]  # type: ignore[union-attr]
+    assert call.type == "file_search"
+    result = call.file_search.results[0]  # type: ignore[union-attr,index]
+    assert (result.file_name, result.content) == ("keeper.txt", None)
+    assert 0 < result.score <= 1
+    detailed = await steps.retrieve(
+        plain[0].id,
+        thread_id=run.thread_id,
+        run_id=run.id,
+        include=["step_details.tool_calls[*].file_search.results[*].content"],
+    )
+    found = detailed.step_details.tool_calls[0].file_search.results[0]  # type: ignore[union-attr,index]
+    assert found.content is not None
+    assert [(c.type, c.text) for c in found.content] == [("text", text)]
+
+
+async def test_code_interpreter_steps_and_their_stream(openai_client: AsyncOpenAI) -> None:
+    assistant_id = await _assistant(openai_client, tools=[{"type": "code_interpreter"}])
+    recorder = Recorder()
+    async with openai_client.beta.threads.create_and_run_stream(
+        assistant_id=assistant_id,
+        thread={"messages": [{"role": "user", "content": "/python print(6 * 7)"}]},
+        event_handler=recorder,
+    ) as stream:
+        await stream.until_done()
+        run = await stream.get_final_run()
+    assert run.status == "completed"
+    assert "thread.run.step.delta" in recorder.events
+    # The SDK tells a call done at its step's end and again at the run's: one call here.
+    [streamed] = list({call.id: call for call in recorder.tool_calls}.values())
+    assert streamed.type == "code_interpreter"
+    steps = await openai_client.beta.threads.runs.steps.list(
+        run.id, thread_id=run.thread_id, order="asc"
+    )
+    call = steps.data[0].step_details.tool_calls[0]  # type: ignore[union-attr]
+    assert call.type == "code_interpreter"
+    assert call.code_interpreter.input == "print(6 * 7)"  # type: ignore[union-attr]
+    outputs = call.code_interpreter.outputs  # type: ignore[union-attr]
+    assert [(o.type, o.logs) for o in outputs] == [("logs", "42\n")]  # type: ignore[union-attr]
+    assert streamed.id == call.id  # as the SDK put it together from the deltas
+    told = streamed.code_interpreter.outputs
+    assert [(o.type, o.logs) for o in told] == [("logs", "42\n")]  # type: ignore[union-attr]
