@@ -16,7 +16,11 @@ The formula, pinned by tests/test_query_cost.py:
   one type only).
 - A subscription costs one event's selection: the limit bounds each event, not the stream.
 - Introspection (`__schema`, `__type`) costs 1: the answer comes from the schema in memory,
-  its size is the schema's (GraphiQL loads it whole), and production mode turns it off.
+  its size is the schema's (GraphiQL loads it whole), graphql-core's MaxIntrospectionDepthRule
+  already refuses its cycles (`types { fields { type { fields … } } } }`), and production mode
+  turns it off.
+
+Costing takes microseconds (tens for a big document): a repeated fragment is costed once.
 """
 
 from collections.abc import Iterable, Iterator, Mapping
