@@ -1,5 +1,5 @@
 """Request limits (OWASP GraphQL cheat sheet): who may run an operation, how often, how big,
-how deep and how long. Each refusal carries `extensions.code`.
+how deep, how costly (app/cost.py) and how long. Each refusal carries `extensions.code`.
 
 Rate limits count per API key, and per subject for client tokens (all of one end user's
 tokens together), in this process's memory (`limits`' MemoryStorage): with N server processes
@@ -8,7 +8,7 @@ a key gets up to N times the limit. Shared limits would need `limits`' Redis or 
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from graphql import ASTValidationRule
@@ -27,6 +27,7 @@ from strawberry.extensions import (
 from strawberry.types.graphql import OperationType
 
 from app.auth import Principal
+from app.cost import operation_cost
 from app.errors import coded
 from app.policy import check_document
 from app.settings import Settings
@@ -98,6 +99,39 @@ class Guard(SchemaExtension):
         yield
 
 
+class QueryCost(SchemaExtension):
+    """Refuses an operation that asks for more than `limit` (None: no limit) before any
+    resolver runs, and reports its cost in every answer's `extensions`:
+    `{"cost": {"requested": 1102, "limit": 5000}}`. It runs where the variables are known
+    (page sizes often come in them), so it is an execution hook, not a validation rule."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.cost: int | None = None
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None:
+            self.cost = operation_cost(
+                context.schema._schema,
+                context.graphql_document,
+                context.operation_name,
+                context.variables,
+            )
+        if self.limit is not None and self.cost is not None and self.cost > self.limit:
+            message = (
+                f"The operation's cost is {self.cost}, over the limit of {self.limit} "
+                "(THREADLINE_MAX_QUERY_COST): ask for smaller pages or fewer nested lists."
+            )
+            raise coded(BadUserInput(message, cost=self.cost, limit=self.limit))
+        yield
+
+    def get_results(self) -> dict[str, Any]:
+        if self.cost is None:
+            return {}
+        return {"cost": {"requested": self.cost, "limit": self.limit}}
+
+
 class OperationTimeout(SchemaExtension):
     """Queries and mutations stop after `seconds`; subscriptions are long-lived by design, and
     uploads are bounded by THREADLINE_MAX_FILE_BYTES instead (a big file takes a while)."""
@@ -147,6 +181,8 @@ def limit_extensions(settings: Settings, limiter: RateLimits | None) -> list[Ext
         rules += MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules
     if rules:
         factories.append(lambda: AddValidationRules(rules))
+    # Always costed, to report it; refused over the limit when there is one.
+    factories.append(lambda: QueryCost(settings.max_query_cost or None))
     if settings.operation_timeout_seconds:
         factories.append(lambda: OperationTimeout(settings.operation_timeout_seconds))
     if settings.production:

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=15, ge=0)
     max_aliases: int = Field(default=20, ge=0)
     max_tokens: int = Field(default=5000, ge=0)
+    # The objects an operation may ask for (app/cost.py): a page of 100 messages with their
+    # content and annotations costs 3,602.
+    max_query_cost: int = Field(default=5000, ge=0)
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
     operation_timeout_seconds: float = Field(default=10.0, ge=0)
     # Per API key, per server process (`limits` syntax; several joined by ";").

@@ -77,7 +77,7 @@ async def test_body_size(app: FastAPI, dev_key: str, gql: GraphQLClient) -> None
         assert refused.status_code == 413
         assert code(refused.json()) == "BAD_USER_INPUT"
         assert "THREADLINE_MAX_BODY_BYTES" in refused.json()["errors"][0]["message"]
-    assert fits.json() == {"data": {"assistants": {"nodes": []}}}
+    assert fits.json()["data"] == {"assistants": {"nodes": []}}
 
 
 async def test_operation_timeout(app: FastAPI, dev_key: str, gql: GraphQLClient) -> None:
