@@ -92,6 +92,7 @@ bench: install
 	$(BIN)/python bench/client_tokens.py
 	$(BIN)/python bench/event_latency.py
 	$(BIN)/python bench/stream_first_delta.py
+	$(BIN)/python bench/fairness.py
 	$(BIN)/python bench/run_throughput.py
 	$(BIN)/python bench/long_thread.py
 	$(BIN)/python bench/takeover_stress.py
