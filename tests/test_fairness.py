@@ -152,9 +152,9 @@ async def test_graphql_gives_its_slot_back_on_errors_and_timeouts(
 
 
 async def test_a_graphql_operation_holds_its_keys_slot(app: FastAPI, dev_key: str) -> None:
-    """Real slow work: a GraphQL upload of a few MB takes a while to store, and while it does,
+    """Real slow work: a GraphQL upload of 48 MB takes a while to store, and while it does,
     the key's one slot is taken (the /v1 request is refused) and given back after."""
-    content = b"x" * (24 * 1024 * 1024)
+    content = b"x" * (48 * 1024 * 1024)  # stored in ~0.8 s here: a wide margin
     async with (
         serving(app, max_concurrent_per_key=1) as (changed, url),
         httpx.AsyncClient(base_url=url, headers=bearer(dev_key), timeout=60) as http,
