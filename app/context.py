@@ -48,9 +48,9 @@ class Context(BaseContext):
             self._checked_at = time.monotonic()
         except Unauthenticated as error:
             self.principal, self.auth_error = None, error
-            if self.fairness is not None and authorization:
+            if self.fairness is not None:
                 try:
-                    await self.fairness.auth_failures.failed(self.address)
+                    await self.fairness.bad_key(authorization, self.address)
                 except RateLimited as refusal:
                     self.auth_error = refusal
 

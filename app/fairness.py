@@ -106,6 +106,12 @@ class Fairness:
         )
         self.auth_failures = AuthFailures(settings.auth_failure_limit)
 
+    async def bad_key(self, authorization: object, address: str | None) -> None:
+        """A key that failed: counted against `address` when one was sent at all (no key
+        guesses nothing); raises RateLimited once the address is over its limit."""
+        if authorization:
+            await self.auth_failures.failed(address)
+
 
 class Concurrency(SchemaExtension):
     """GraphQL's side of `Fairness.operations`: a query or mutation holds a slot of its caller

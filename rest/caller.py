@@ -74,8 +74,8 @@ async def _authenticated(request: Request) -> Principal:
         return await authenticator.authenticate(authorization)
     except Unauthenticated:
         fairness: Fairness | None = request.app.state.fairness
-        if fairness is not None and authorization:
-            await fairness.auth_failures.failed(request.client.host if request.client else None)
+        if fairness is not None:
+            await fairness.bad_key(authorization, request.client.host if request.client else None)
         raise
 
 

@@ -183,12 +183,17 @@ async def test_bad_keys_from_one_address_are_throttled_but_good_keys_still_work(
             codes.append(body["errors"][0]["extensions"]["code"])
         good = (await http.post("/graphql", json=QUERY, headers=bearer(dev_key))).json()
         missing = (await http.post("/graphql", json=QUERY)).json()
+        download = await http.get("/files/file-nope/content", headers=bad)
+        own_download = await http.get("/files/file-nope/content", headers=bearer(dev_key))
     assert codes == ["UNAUTHENTICATED"] * 3 + ["RATE_LIMITED"]
     assert 1 <= body["errors"][0]["extensions"]["retryAfterSeconds"] <= 60
     assert "failed authentications from this address" in body["errors"][0]["message"]
     assert good == {"data": {"assistants": {"nodes": []}}}
     # No key at all guesses nothing: it is not counted, and still told what is missing.
     assert missing["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    # The file download route counts the same bad keys.
+    assert download.status_code == 429
+    assert own_download.status_code == 404
 
 
 async def test_bad_keys_over_v1_are_throttled_but_good_keys_still_work(
