@@ -92,12 +92,17 @@ async def test_operations_per_connection(
     thread_id = (await gql("mutation { createThread { id } }"))["createThread"]["id"]
     payload = {"authorization": f"Bearer {dev_key}"}
     async with (
-        serving(app, ws_max_operations=2) as (_, url),
+        serving(app, ws_max_operations=2) as (changed, url),
         connect(url, protocol, payload) as ws,
     ):
-        # Messages are handled in order: the first two are open when the third arrives.
-        for operation_id in ("1", "2", "3"):
+        for operation_id in ("1", "2"):
             await ws.send(start(protocol, operation_id, THREAD_EVENTS, t=thread_id))
+        # Messages are handled in order, so both are open when the third arrives; waiting until
+        # both listen is for the teardown: a subscription cancelled while it opens can leave
+        # its task hanging, and uvicorn's shutdown with it (left as found; see issue 12's notes).
+        listening = changed.state.engine.bus._queues
+        await until(lambda: len(listening.get(thread_id, ())) == 2)
+        await ws.send(start(protocol, "3", THREAD_EVENTS, t=thread_id))
         refused = await closed(ws)
     reason = "Too many operations on this connection (THREADLINE_WS_MAX_OPERATIONS)"
     assert refused == (4429, reason)
