@@ -8,10 +8,11 @@ from strawberry.fastapi import BaseContext
 
 from app.auth import MISSING_KEY, Authenticator, Principal
 from app.client_tokens import EXPIRED_TOKEN
+from app.fairness import Fairness
 from app.policy import Access
 from app.settings import Settings
 from engine.engine import Engine
-from models.errors import Forbidden, Unauthenticated
+from models.errors import Forbidden, RateLimited, ThreadlineError, Unauthenticated
 from services import Services
 
 ADMIN_ON_PROJECT_DATA = "The admin key manages projects and keys; use a project key here."
@@ -33,16 +34,25 @@ class Context(BaseContext):
         self.authenticator = authenticator
         self.principal: Principal | None = None
         self._access: Access | None = None
-        self.auth_error = MISSING_KEY
+        self.auth_error: ThreadlineError = Unauthenticated(MISSING_KEY)
+        # Set by the app: bad keys are counted per client address (app/fairness.py).
+        self.fairness: Fairness | None = None
+        self.address: str | None = None
         self._checked_at = time.monotonic()
 
     async def authenticate(self, authorization: object) -> None:
-        """Remembers the caller, or why there is none (raised when the operation starts)."""
+        """Remembers the caller, or why there is none (raised when the operation starts): a
+        bad key, or RATE_LIMITED once this address has sent too many bad keys."""
         try:
             self.principal = await self.authenticator.authenticate(authorization)
             self._checked_at = time.monotonic()
         except Unauthenticated as error:
-            self.principal, self.auth_error = None, error.message
+            self.principal, self.auth_error = None, error
+            if self.fairness is not None:
+                try:
+                    await self.fairness.bad_key(authorization, self.address)
+                except RateLimited as refusal:
+                    self.auth_error = refusal
 
     async def authenticate_connection(self) -> None:
         """A websocket's `connection_init`: `{"authorization": "Bearer <key>"}`."""
@@ -52,7 +62,7 @@ class Context(BaseContext):
 
     def authenticated(self) -> Principal:
         if self.principal is None:
-            raise Unauthenticated(self.auth_error)
+            raise self.auth_error
         return self.principal
 
     @property
@@ -92,13 +102,13 @@ class Context(BaseContext):
         expired (checked every time: it costs no lookup)."""
         principal = self.authenticated()
         if principal.expired():
-            self.principal, self.auth_error = None, EXPIRED_TOKEN
-            raise Unauthenticated(self.auth_error)
+            self.principal, self.auth_error = None, Unauthenticated(EXPIRED_TOKEN)
+            raise self.auth_error
         if time.monotonic() - self._checked_at < at_most_every:
             return
         if not await self.authenticator.still_valid(principal):
-            self.principal, self.auth_error = None, "The API key has been revoked."
-            raise Unauthenticated(self.auth_error)
+            self.principal, self.auth_error = None, Unauthenticated("The API key has been revoked.")
+            raise self.auth_error
         self._checked_at = time.monotonic()
 
 

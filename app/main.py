@@ -1,5 +1,6 @@
 """`create_app()`: the FastAPI application, with a lifespan that owns every resource."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -16,6 +17,7 @@ from app.client_tokens import ClientTokens
 from app.context import Context
 from app.embedded_db import EmbeddedDatabase
 from app.examples import router as examples_router
+from app.fairness import Concurrency, Fairness
 from app.files import router as files_router
 from app.graphiql import mount_graphiql_assets
 from app.keys import admin_key, ensure_dev_key, token_secret
@@ -24,6 +26,7 @@ from app.logging import configure_logging
 from app.origins import add_cors
 from app.router import ThreadlineRouter, is_loopback
 from app.settings import Settings
+from app.ws_size import WebSocketMessageLimit
 from engine.engine import Engine
 from models.database import Database
 from models.project import DEFAULT_PROJECT_ID
@@ -58,6 +61,11 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
             app.state.authenticator = Authenticator(admin_key(settings), tokens)
             app.state.dev_key = await ensure_dev_key(settings)
             engine.start()
+            # What is loaded by now (the tokenizers' vocabularies above all) lives as long as the
+            # process: kept out of the collector's full passes, which otherwise walk it all and
+            # stalled the event loop for 0.4-0.6 s at a time under a big query (issue 12).
+            gc.collect()
+            gc.freeze()
             log.info("threadline_ready", host=settings.host, port=settings.port)
             yield
         finally:
@@ -76,6 +84,8 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
 
     async def get_context(connection: HTTPConnection) -> Context:
         context = Context(settings, connection.app.state.authenticator, engine, services)
+        context.fairness = fairness
+        context.address = connection.client.host if connection.client else None
         if not guarded:
             context.principal = UNGUARDED
         elif connection.scope["type"] == "http" and "authorization" in connection.headers:
@@ -97,7 +107,12 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
     limits = rate_limiter(settings) if guarded else None
     app.state.rate_limits = limits  # GraphQL's and /v1's: one count per key
     app.state.unguarded = None if guarded else UNGUARDED
+    fairness = Fairness(settings) if guarded else None
+    app.state.fairness = fairness  # GraphQL's and /v1's: one count per key
     guards = limit_extensions(settings, limits) if guarded else []
+    if fairness is not None:
+        operations = fairness.operations
+        guards.append(lambda: Concurrency(operations))
     graphql = ThreadlineRouter(
         build_schema(guards, production=settings.production),
         context_getter=get_context,
@@ -120,6 +135,8 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
             max_bytes=settings.max_body_bytes,
             max_upload_bytes=settings.max_file_bytes,
         )
+    if guarded and settings.ws_max_message_bytes:
+        app.add_middleware(WebSocketMessageLimit, max_bytes=settings.ws_max_message_bytes)
     add_cors(app, settings.cors_origins)  # last: outermost
     if not settings.production:
         mount_graphiql_assets(app)

@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     # Per client-token subject (an end user), per server process, across all its tokens.
     client_rate_limit: str = "20/second;1200/minute"
     allow_queries_via_get: bool = True
+    # Fairness (app/fairness.py), per API key or client-token subject, per server process.
+    # Queries, mutations and /v1 requests in flight at once.
+    max_concurrent_per_key: int = Field(default=8, ge=0)
+    # Bad keys per client address; past it, bad keys get RATE_LIMITED (good keys still work).
+    auth_failure_limit: str = "10/minute"
+    ws_max_connections_per_key: int = Field(default=16, ge=0)
+    # The largest websocket message (a `subscribe` with its variables) taken.
+    ws_max_message_bytes: int = Field(default=1024 * 1024, ge=0)
     ws_max_operations: int = Field(default=20, ge=1)
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
     # How often an open websocket re-checks that its key is still valid while streaming.

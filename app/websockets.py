@@ -1,5 +1,6 @@
 """Websocket handlers that keep checking the key: a revoked key's connection is closed (4403),
-and so is a client token's when it expires.
+and so is a client token's when it expires. They also close, with a code and a reason naming the
+limit, a connection that goes past one of the websocket limits (see CLOSE_CODES).
 
 Both protocols authenticate in `connection_init` (the router's `on_ws_connect`). After that,
 each new operation re-checks the key in the database, and results being streamed re-check it
@@ -19,11 +20,15 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
-from models.errors import Unauthenticated
+from models.errors import RateLimited, Unauthenticated
 
 log = structlog.get_logger()
 
-FORBIDDEN = 4403
+# graphql-transport-ws's own 44xx codes (HTTP's statuses + 4000), for every limit.
+FORBIDDEN = 4403  # a bad, revoked or expired key
+INIT_TIMEOUT = 4408  # no connection_init within THREADLINE_WS_CONNECTION_INIT_TIMEOUT_SECONDS
+# 4413: a message over THREADLINE_WS_MAX_MESSAGE_BYTES (closed by app/ws_size.py)
+TOO_MANY = 4429  # connections per key, operations per connection, failed authentications
 STARTS = {"subscribe", "start"}  # a new operation, in either protocol
 RESULTS = {"next", "data"}
 
@@ -36,19 +41,54 @@ class KeyChecks:
     connection_acknowledged: bool
     closed_for_auth = False
     expiry: asyncio.Task[None] | None = None
+    connection_key: str | None = None  # the caller holding one of its connection slots
+
+    def open_operations(self) -> set[str]:
+        raise NotImplementedError
 
     async def handle(self) -> None:
         try:
             await super().handle()  # type: ignore[misc]
         finally:
+            if self.connection_key is not None:
+                self.context.fairness.connections.give_back(self.connection_key)
+                self.connection_key = None
             if self.expiry is not None:
                 self.expiry.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self.expiry
 
+    async def admit(self) -> tuple[int, str] | None:
+        """`connection_init`: a valid key (and this address not refused for too many bad ones),
+        and a free connection slot for its caller. Else the close code and reason."""
+        try:
+            await self.context.authenticate_connection()
+        except Unauthenticated:
+            return FORBIDDEN, "Forbidden"
+        except RateLimited:
+            return TOO_MANY, "Too many failed authentications from this address"
+        fairness = self.context.fairness
+        if fairness is not None:
+            key = self.context.principal.rate_key
+            try:
+                fairness.connections.take(key)
+            except RateLimited:
+                return TOO_MANY, (
+                    "Too many connections for this key (THREADLINE_WS_MAX_CONNECTIONS_PER_KEY)"
+                )
+            self.connection_key = key
+        return None
+
+    async def close_with(self, code: int, reason: str) -> None:
+        log.info("websocket_closed_limit", code=code, reason=reason)
+        self.closed_for_auth = True  # nothing more is sent
+        await self.websocket.close(code=code, reason=reason)
+
     async def handle_message(self, message: Any) -> None:
         starts = self.connection_acknowledged and message.get("type") in STARTS
         if starts and not await self.key_still_valid(0):
+            return
+        if starts and await self.too_many_operations(message):
             return
         await super().handle_message(message)  # type: ignore[misc]
         if self.connection_acknowledged and self.expiry is None:
@@ -61,6 +101,18 @@ class KeyChecks:
             await asyncio.sleep(max(0.01, expires_at - time.time()))
         with contextlib.suppress(Exception):  # the client may have gone meanwhile
             await self.key_still_valid(0)
+
+    async def too_many_operations(self, message: Any) -> bool:
+        """Past THREADLINE_WS_MAX_OPERATIONS (queries and subscriptions open at once on this
+        connection) the connection closes: Strawberry would only answer that one operation."""
+        open_now = self.open_operations()
+        limit: int = self.context.settings.ws_max_operations
+        if message.get("id") in open_now or len(open_now) < limit:
+            return False
+        await self.close_with(
+            TOO_MANY, "Too many operations on this connection (THREADLINE_WS_MAX_OPERATIONS)"
+        )
+        return True
 
     async def send_message(self, message: Any) -> None:
         if self.closed_for_auth:
@@ -87,21 +139,56 @@ class KeyChecks:
 
 
 class TransportWSHandler(KeyChecks, BaseGraphQLTransportWSHandler[Any, Any]):
-    """graphql-transport-ws: Strawberry itself closes a rejected connection_init with 4403."""
+    """graphql-transport-ws: Strawberry checks the message's shape and the connection_init
+    deadline (4408); the key and the limits are checked here first."""
+
+    def open_operations(self) -> set[str]:
+        return set(self.operations)
+
+    async def handle_connection_init(self, message: Any) -> None:
+        payload = message.get("payload", {})
+        first = not (self.connection_init_received or self.connection_timed_out)
+        if first and isinstance(payload, dict):
+            self.context.connection_params = payload
+            refusal = await self.admit()
+            if refusal is not None:
+                self.connection_init_received = True  # the deadline has nothing left to close
+                if self.connection_init_timeout_task is not None:
+                    self.connection_init_timeout_task.cancel()
+                await self.close_with(*refusal)
+                return
+        await super().handle_connection_init(message)
 
 
 class LegacyWSHandler(KeyChecks, BaseGraphQLWSHandler[Any, Any]):
     """graphql-ws: Strawberry would close a rejected connection_init with 1011; 4403 here too."""
 
+    def open_operations(self) -> set[str]:
+        return set(self.tasks)
+
     async def handle_connection_init(self, message: Any) -> None:
         payload = message.get("payload")
         self.context.connection_params = payload if isinstance(payload, dict) else None
-        try:
-            await self.context.authenticate_connection()
-        except Unauthenticated as error:
-            await super().send_message(
-                {"type": "connection_error", "payload": {"message": error.message}}
-            )
-            await self.close_forbidden()
+        refusal = None if self.connection_acknowledged else await self.admit()
+        if refusal is not None:
+            code, reason = refusal
+            await super().send_message({"type": "connection_error", "payload": {"message": reason}})
+            await self.close_with(code, reason)
             return
         await super().handle_connection_init(message)
+
+    async def handle(self) -> None:
+        """graphql-ws has no connection_init deadline of its own: the same one as above."""
+        deadline = asyncio.create_task(self.close_unless_initialised())
+        try:
+            await super().handle()
+        finally:
+            deadline.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await deadline
+
+    async def close_unless_initialised(self) -> None:
+        await asyncio.sleep(self.context.settings.ws_connection_init_timeout_seconds)
+        if not self.connection_acknowledged and not self.closed_for_auth:
+            with contextlib.suppress(Exception):  # the client may have gone meanwhile
+                await self.close_with(INIT_TIMEOUT, "Connection initialisation timeout")

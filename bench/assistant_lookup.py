@@ -328,6 +328,7 @@ async def bench(
             "THREADLINE_LOG_LEVEL": "WARNING",
             "THREADLINE_STATE_DIR": str(state),
             "THREADLINE_RATE_LIMIT": "",  # the load would pass any per-key limit
+            "THREADLINE_MAX_CONCURRENT_PER_KEY": "0",
         },
     )
     servers.append(threadline)

@@ -72,6 +72,7 @@ async def bench(
         "THREADLINE_LOG_LEVEL": "WARNING",
         # Counted on every request like any limit, but never reached by the load.
         "THREADLINE_RATE_LIMIT": "1000000/second",
+        "THREADLINE_MAX_CONCURRENT_PER_KEY": "1000000",
     }
     guarded = start_uvicorn("app.main:create_app", free_port(), env)
     servers.append(guarded)

@@ -95,6 +95,9 @@ class ThreadlineServer(Server):
             "THREADLINE_LOG_LEVEL": "WARNING",
             # No per-key rate limit: the load is the point ("" switches it off).
             "THREADLINE_RATE_LIMIT": "",
+            # Nor a bound on what one key has in flight or open (0 switches them off).
+            "THREADLINE_MAX_CONCURRENT_PER_KEY": "0",
+            "THREADLINE_WS_MAX_CONNECTIONS_PER_KEY": "0",
             **env,
         }
         # Its output (keys announced on first start, warnings) goes to a log, shown on failure.

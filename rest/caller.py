@@ -1,7 +1,10 @@
 """Who is calling a `/v1` route: a project key (or, for the admin routes, the admin key),
 authenticated and within its rate limit, as for GraphQL (the same authenticator and the same
-per-key counts)."""
+per-key counts). A request holds one of its key's operation slots (app/fairness.py) until the
+route returns: a streamed run's events are not counted, as subscriptions are not."""
 
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -9,8 +12,9 @@ from fastapi import Depends, Request
 
 from app.auth import ADMIN, Authenticator, Principal
 from app.context import ADMIN_ON_PROJECT_DATA
+from app.fairness import Fairness
 from app.limits import RateLimits
-from models.errors import Forbidden
+from models.errors import Forbidden, Unauthenticated
 from services import Services
 
 CLIENT_TOKENS_USE_GRAPHQL = (
@@ -27,7 +31,7 @@ class Caller:
     project_id: str
 
 
-async def caller(request: Request) -> Caller:
+async def caller(request: Request) -> AsyncIterator[Caller]:
     """A FastAPI dependency: raises Unauthenticated, Forbidden or RateLimited."""
     principal: Principal | None = getattr(request.app.state, "unguarded", None)
     if principal is None:
@@ -38,24 +42,35 @@ async def caller(request: Request) -> Caller:
             raise Forbidden(CLIENT_TOKENS_USE_GRAPHQL)
         await _within_limit(request, principal)
     assert principal.project_id is not None
-    return Caller(principal=principal, project_id=principal.project_id)
+    with _in_flight(request, principal):
+        yield Caller(principal=principal, project_id=principal.project_id)
 
 
-async def admin(request: Request) -> Principal:
+async def admin(request: Request) -> AsyncIterator[Principal]:
     """A FastAPI dependency for the admin routes: the admin key, or Forbidden (project keys
     and client tokens alike). An unguarded app (benchmarks) guards nothing here either."""
     if getattr(request.app.state, "unguarded", None) is not None:
-        return ADMIN
+        yield ADMIN
+        return
     principal = await _authenticated(request)
     if not principal.is_admin:
         raise Forbidden(ADMIN_ONLY)
     await _within_limit(request, principal)
-    return principal
+    with _in_flight(request, principal):
+        yield principal
 
 
 async def _authenticated(request: Request) -> Principal:
+    """The caller; a bad key counts against the client's address (RATE_LIMITED past it)."""
     authenticator: Authenticator = request.app.state.authenticator
-    return await authenticator.authenticate(request.headers.get("authorization"))
+    authorization = request.headers.get("authorization")
+    try:
+        return await authenticator.authenticate(authorization)
+    except Unauthenticated:
+        fairness: Fairness | None = request.app.state.fairness
+        if fairness is not None:
+            await fairness.bad_key(authorization, request.client.host if request.client else None)
+        raise
 
 
 async def _within_limit(request: Request, principal: Principal) -> None:
@@ -64,12 +79,20 @@ async def _within_limit(request: Request, principal: Principal) -> None:
         await limits.check(principal)
 
 
+def _in_flight(request: Request, principal: Principal) -> AbstractContextManager[None]:
+    fairness: Fairness | None = request.app.state.fairness
+    if fairness is None:
+        return nullcontext()
+    return fairness.operations.slot(principal.rate_key)
+
+
 def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
 
 # What a route declares to get its caller and the services.
-Call = Annotated[Caller, Depends(caller)]
-Admin = Annotated[Principal, Depends(admin)]
+# scope="function": the slot is given back when the route returns, not after the response is sent.
+Call = Annotated[Caller, Depends(caller, scope="function")]
+Admin = Annotated[Principal, Depends(admin, scope="function")]
 Svc = Annotated[Services, Depends(services)]

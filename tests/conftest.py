@@ -84,13 +84,15 @@ def embeddings_endpoint(model_server: OpenAICompatibleServer) -> OpenAICompatibl
 def settings(
     mongodb_uri: str, model_server: OpenAICompatibleServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:
-    # A rate limit no test reaches by accident (tests/test_limits.py checks the real one).
+    # Limits no test reaches by accident (tests/test_limits.py, tests/test_fairness.py check them).
     return Settings(
         mongodb_uri=mongodb_uri,
         database_name="threadline_test",
         state_dir=tmp_path_factory.mktemp("state"),
         rate_limit="10000/second",
         client_rate_limit="10000/second",
+        max_concurrent_per_key=1000,
+        auth_failure_limit="10000/second",
         openai_base_url=model_server.base_url,
         run_lease_seconds=5,
         ws_auth_recheck_seconds=0.3,

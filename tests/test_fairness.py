@@ -1,0 +1,214 @@
+"""Fairness (issue 12): operations in flight per key, across GraphQL and /v1, given back on
+every exit; bad keys from one address throttled without touching good keys.
+
+An operation is held open for real, not by a test-only resolver: a `/v1/files` upload whose
+body is still arriving holds its key's slot (the route reads the form after the caller is
+admitted), for exactly as long as the test keeps the rest of the body back."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from fastapi import FastAPI
+from openai import AsyncOpenAI
+
+from app.fairness import InFlight
+from tests.apps import changed_app
+from tests.graphql import GraphQLClient, ProjectClient, bearer
+from tests.servers import InProcessServer
+
+QUERY = {"query": "{ assistants { nodes { id } } }"}
+BOUNDARY = "fairness-boundary"
+
+
+@pytest.fixture(autouse=True)
+def _cleaned_after(gql: GraphQLClient) -> None:
+    """`gql` empties the database after each test."""
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "the condition never held"
+        await asyncio.sleep(0.01)
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, **settings: Any) -> AsyncIterator[tuple[FastAPI, str]]:
+    """The real app with `settings` changed on a real uvicorn, and its base URL."""
+    changed = changed_app(app, **settings)
+    async with InProcessServer(changed) as server:
+        yield changed, f"http://127.0.0.1:{server.port}"
+
+
+def operations(app: FastAPI) -> InFlight:
+    counts: InFlight = app.state.fairness.operations
+    return counts
+
+
+class HeldUpload:
+    """`POST /v1/files` whose body stops half-way until `release()`."""
+
+    def __init__(self, base_url: str, key: str) -> None:
+        self.released = asyncio.Event()
+        part = (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\n'
+            f"assistants\r\n--{BOUNDARY}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="held.txt"\r\n'
+            "Content-Type: text/plain\r\n\r\n"
+        )
+        self.head = part.encode() + b"the first half, "
+        self.tail = f"then the rest\r\n--{BOUNDARY}--\r\n".encode()
+        headers = {
+            **bearer(key),
+            "content-type": f"multipart/form-data; boundary={BOUNDARY}",
+            "content-length": str(len(self.head) + len(self.tail)),
+        }
+        self.http = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30)
+        self.task = asyncio.create_task(self.http.post("/v1/files", content=self.body()))
+
+    async def body(self) -> AsyncIterator[bytes]:
+        yield self.head
+        await self.released.wait()
+        yield self.tail
+
+    async def release(self) -> httpx.Response:
+        self.released.set()
+        return await self.task
+
+    async def abandon(self) -> None:
+        """The client goes away mid-body."""
+        self.task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await self.task
+        await self.http.aclose()
+
+
+async def test_a_key_at_its_limit_is_refused_on_both_faces_until_one_ends(
+    app: FastAPI, dev_key: str, other: ProjectClient
+) -> None:
+    async with serving(app, max_concurrent_per_key=1) as (changed, url):
+        held = HeldUpload(url, dev_key)
+        await until(lambda: operations(changed).total() == 1)
+        async with AsyncOpenAI(base_url=f"{url}/v1", api_key=dev_key, max_retries=0) as sdk:
+            with pytest.raises(openai.RateLimitError) as refused:
+                await sdk.files.list()
+            async with httpx.AsyncClient(base_url=url) as http:
+                graphql = (await http.post("/graphql", json=QUERY, headers=bearer(dev_key))).json()
+                # Another project's key has its own slots.
+                others = await http.post("/graphql", json=QUERY, headers=bearer(other.key))
+            uploaded = await held.release()
+            await held.http.aclose()
+            assert operations(changed).total() == 0
+            assert [f.id for f in (await sdk.files.list()).data] == [uploaded.json()["id"]]
+    assert refused.value.response.headers["retry-after"] == "1"
+    assert refused.value.code == "rate_limit_exceeded"
+    assert "THREADLINE_MAX_CONCURRENT_PER_KEY" in refused.value.message
+    error = graphql["errors"][0]
+    assert error["extensions"] == {"code": "RATE_LIMITED", "retryAfterSeconds": 1}
+    assert "at most 1" in error["message"]
+    assert others.json() == {"data": {"assistants": {"nodes": []}}}
+    assert uploaded.status_code == 200, uploaded.text
+
+
+async def test_a_client_that_goes_away_gives_its_slot_back(app: FastAPI, dev_key: str) -> None:
+    async with serving(app, max_concurrent_per_key=1) as (changed, url):
+        held = HeldUpload(url, dev_key)
+        await until(lambda: operations(changed).total() == 1)
+        await held.abandon()
+        await until(lambda: operations(changed).total() == 0)
+        async with AsyncOpenAI(base_url=f"{url}/v1", api_key=dev_key, max_retries=0) as sdk:
+            assert (await sdk.files.list()).data == []
+
+
+async def test_graphql_gives_its_slot_back_on_errors_and_timeouts(
+    app: FastAPI, dev_key: str
+) -> None:
+    async with (
+        serving(app, max_concurrent_per_key=1, operation_timeout_seconds=1e-6) as (changed, url),
+        httpx.AsyncClient(base_url=url, headers=bearer(dev_key)) as http,
+    ):
+        timed_out = (await http.post("/graphql", json=QUERY)).json()
+        assert operations(changed).total() == 0
+    async with (
+        serving(app, max_concurrent_per_key=1) as (changed, url),
+        httpx.AsyncClient(base_url=url, headers=bearer(dev_key)) as http,
+    ):
+        missing = {"query": 'mutation { deleteThread(id: "thread_nope") { id } }'}
+        failed = (await http.post("/graphql", json=missing)).json()
+        assert operations(changed).total() == 0
+        async with AsyncOpenAI(base_url=f"{url}/v1", api_key=dev_key, max_retries=0) as sdk:
+            with pytest.raises(openai.NotFoundError):
+                await sdk.files.retrieve("file-nope")
+            assert operations(changed).total() == 0
+            assert (await sdk.files.list()).data == []  # the one slot is free
+    assert timed_out["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "took longer than" in timed_out["errors"][0]["message"]
+    assert failed["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_a_graphql_operation_holds_its_keys_slot(app: FastAPI, dev_key: str) -> None:
+    """Real slow work: a GraphQL upload of 48 MB takes a while to store, and while it does,
+    the key's one slot is taken (the /v1 request is refused) and given back after."""
+    content = b"x" * (48 * 1024 * 1024)  # stored in ~0.8 s here: a wide margin
+    async with (
+        serving(app, max_concurrent_per_key=1) as (changed, url),
+        httpx.AsyncClient(base_url=url, headers=bearer(dev_key), timeout=60) as http,
+        AsyncOpenAI(base_url=f"{url}/v1", api_key=dev_key, max_retries=0) as sdk,
+    ):
+        upload = asyncio.create_task(GraphQLClient(http).upload_response("big.txt", content))
+        await until(lambda: operations(changed).total() == 1)
+        with pytest.raises(openai.RateLimitError):
+            await sdk.files.list()
+        answer = (await upload).json()
+        assert operations(changed).total() == 0
+        assert [f.id for f in (await sdk.files.list()).data] == [answer["data"]["uploadFile"]["id"]]
+
+
+async def test_bad_keys_from_one_address_are_throttled_but_good_keys_still_work(
+    app: FastAPI, dev_key: str
+) -> None:
+    async with (
+        serving(app, auth_failure_limit="3/minute") as (_, url),
+        httpx.AsyncClient(base_url=url) as http,
+    ):
+        bad = bearer("tl-proj-not-a-key")
+        codes = []
+        for _ in range(4):
+            body = (await http.post("/graphql", json=QUERY, headers=bad)).json()
+            codes.append(body["errors"][0]["extensions"]["code"])
+        good = (await http.post("/graphql", json=QUERY, headers=bearer(dev_key))).json()
+        missing = (await http.post("/graphql", json=QUERY)).json()
+        download = await http.get("/files/file-nope/content", headers=bad)
+        own_download = await http.get("/files/file-nope/content", headers=bearer(dev_key))
+    assert codes == ["UNAUTHENTICATED"] * 3 + ["RATE_LIMITED"]
+    assert 1 <= body["errors"][0]["extensions"]["retryAfterSeconds"] <= 60
+    assert "failed authentications from this address" in body["errors"][0]["message"]
+    assert good == {"data": {"assistants": {"nodes": []}}}
+    # No key at all guesses nothing: it is not counted, and still told what is missing.
+    assert missing["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    # The file download route counts the same bad keys.
+    assert download.status_code == 429
+    assert own_download.status_code == 404
+
+
+async def test_bad_keys_over_v1_are_throttled_but_good_keys_still_work(
+    app: FastAPI, dev_key: str
+) -> None:
+    async with (
+        serving(app, auth_failure_limit="2/minute") as (_, url),
+        AsyncOpenAI(base_url=f"{url}/v1", api_key="sk-wrong", max_retries=0) as wrong,
+        AsyncOpenAI(base_url=f"{url}/v1", api_key=dev_key, max_retries=0) as right,
+    ):
+        for _ in range(2):
+            with pytest.raises(openai.AuthenticationError):
+                await wrong.files.list()
+        with pytest.raises(openai.RateLimitError) as throttled:
+            await wrong.files.list()
+        assert (await right.files.list()).data == []
+    assert "failed authentications from this address" in throttled.value.message
+    assert int(throttled.value.response.headers["retry-after"]) >= 1

@@ -1,0 +1,151 @@
+"""Websocket limits on a real uvicorn: each closes the connection with its own 44xx code and a
+reason naming the limit (connections per key, operations per connection, message size, the
+connection_init deadline, bad keys from one address)."""
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import websockets
+from fastapi import FastAPI
+from websockets.asyncio.client import ClientConnection
+
+from app.fairness import InFlight
+from tests.apps import changed_app
+from tests.graphql import GraphQLClient, ProjectClient
+from tests.servers import InProcessServer
+from tests.test_fairness import until
+from tests.ws import LEGACY_WS, TRANSPORT_WS, connect
+
+PROTOCOLS = [TRANSPORT_WS, LEGACY_WS]
+THREAD_EVENTS = "subscription($t: ID!) { threadEvents(threadId: $t) { sequence } }"
+
+
+@pytest.fixture(autouse=True)
+def _cleaned_after(gql: GraphQLClient) -> None:
+    """`gql` empties the database after each test."""
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, **settings: Any) -> AsyncIterator[tuple[FastAPI, str]]:
+    changed = changed_app(app, **settings)
+    async with InProcessServer(changed) as server:
+        yield changed, server.ws_url
+
+
+def connections(app: FastAPI) -> InFlight:
+    counts: InFlight = app.state.fairness.connections
+    return counts
+
+
+async def closed(ws: ClientConnection) -> tuple[int, str]:
+    """The close code and reason the server sent (messages before are skipped)."""
+    try:
+        while True:
+            await ws.recv()
+    except websockets.ConnectionClosed as ended:
+        frame = ended.rcvd
+    assert frame is not None, "closed without a close frame"
+    return frame.code, frame.reason
+
+
+async def opened(url: str, protocol: str = TRANSPORT_WS) -> ClientConnection:
+    return await websockets.connect(url, subprotocols=[protocol])  # type: ignore[list-item]
+
+
+async def init(ws: ClientConnection, key: str) -> None:
+    payload = {"authorization": f"Bearer {key}"}
+    await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+
+
+def start(protocol: str, operation_id: str, query: str, **variables: Any) -> str:
+    kind = "subscribe" if protocol == TRANSPORT_WS else "start"
+    payload = {"query": query, "variables": variables}
+    return json.dumps({"id": operation_id, "type": kind, "payload": payload})
+
+
+async def test_connections_per_key(app: FastAPI, dev_key: str, other: ProjectClient) -> None:
+    mine = {"authorization": f"Bearer {dev_key}"}
+    async with serving(app, ws_max_connections_per_key=2) as (changed, url):
+        async with connect(url, payload=mine), connect(url, payload=mine):
+            async with await opened(url) as third:
+                await init(third, dev_key)
+                refused = await closed(third)
+            # Another project's key has its own connections.
+            async with connect(url, payload={"authorization": f"Bearer {other.key}"}):
+                assert connections(changed).total() == 3
+        await until(lambda: connections(changed).total() == 0)
+        async with connect(url, payload=mine):
+            assert connections(changed).total() == 1
+    assert refused == (
+        4429,
+        "Too many connections for this key (THREADLINE_WS_MAX_CONNECTIONS_PER_KEY)",
+    )
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_operations_per_connection(
+    app: FastAPI, dev_key: str, gql: GraphQLClient, protocol: str
+) -> None:
+    thread_id = (await gql("mutation { createThread { id } }"))["createThread"]["id"]
+    payload = {"authorization": f"Bearer {dev_key}"}
+    async with (
+        serving(app, ws_max_operations=2) as (changed, url),
+        connect(url, protocol, payload) as ws,
+    ):
+        for operation_id in ("1", "2"):
+            await ws.send(start(protocol, operation_id, THREAD_EVENTS, t=thread_id))
+        # Messages are handled in order, so both are open when the third arrives; waiting until
+        # both listen is for the teardown: a subscription cancelled while it opens can leave
+        # its task hanging, and uvicorn's shutdown with it (left as found; see issue 12's notes).
+        listening = changed.state.engine.bus._queues
+        await until(lambda: len(listening.get(thread_id, ())) == 2)
+        await ws.send(start(protocol, "3", THREAD_EVENTS, t=thread_id))
+        refused = await closed(ws)
+    reason = "Too many operations on this connection (THREADLINE_WS_MAX_OPERATIONS)"
+    assert refused == (4429, reason)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_message_size(app: FastAPI, dev_key: str, protocol: str) -> None:
+    payload = {"authorization": f"Bearer {dev_key}"}
+    unpadded = start(protocol, "1", THREAD_EVENTS, t="thread_nope")
+    fits = unpadded.replace(THREAD_EVENTS, THREAD_EVENTS + " " * (1000 - len(unpadded)))
+    assert len(fits.encode()) == 1000
+    too_big = fits.replace(THREAD_EVENTS, THREAD_EVENTS + " ")
+    async with serving(app, ws_max_message_bytes=1000) as (changed, url):
+        async with connect(url, protocol, payload) as ws:
+            await ws.send(fits)
+            answer = json.loads(await ws.recv())
+            await ws.send(too_big)
+            refused = await closed(ws)
+        await until(lambda: connections(changed).total() == 0)
+    assert answer["id"] == "1"  # answered (the thread is unknown): the message was taken
+    assert refused == (4413, "Message too big (THREADLINE_WS_MAX_MESSAGE_BYTES)")
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_connection_init_deadline(app: FastAPI, protocol: str) -> None:
+    async with (
+        serving(app, ws_connection_init_timeout_seconds=0.2) as (_, url),
+        await opened(url, protocol) as ws,
+    ):
+        assert await closed(ws) == (4408, "Connection initialisation timeout")
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_bad_keys_from_one_address_close_4429_but_good_keys_connect(
+    app: FastAPI, dev_key: str, protocol: str
+) -> None:
+    async with serving(app, auth_failure_limit="2/minute") as (changed, url):
+        refusals = []
+        for _ in range(3):
+            async with await opened(url, protocol) as ws:
+                await init(ws, "tl-proj-not-a-key")
+                refusals.append(await closed(ws))
+        async with connect(url, protocol, {"authorization": f"Bearer {dev_key}"}):
+            assert connections(changed).total() == 1
+    assert [code for code, _ in refusals] == [4403, 4403, 4429]
+    assert refusals[2][1] == "Too many failed authentications from this address"
