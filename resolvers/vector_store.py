@@ -46,8 +46,12 @@ class VectorStoreQuery:
     @strawberry.field
     async def vector_store(self, info: Info, id: strawberry.ID) -> VectorStore | None:
         context = info.context
-        document = await context.services.vector_stores.find(context.project_id, id)
-        return VectorStore.from_document(document) if document else None
+        observed = await context.services.vector_stores.observe(context.project_id, id)
+        if observed is None:
+            return None
+        store = VectorStore.from_document(observed[0])
+        store.counted = observed[1]
+        return store
 
     @strawberry.field(description=f"The project's vector stores. {PAGE_ARGUMENTS_HELP}")
     async def vector_stores(

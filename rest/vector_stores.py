@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from models.errors import NotFound
 from models.validation import validated
 from models.vector_store import VectorStoreDocument
 from rest import file_shapes, shapes
@@ -38,7 +39,10 @@ async def list_vector_stores(
 
 @router.get("/vector_stores/{vector_store_id}")
 async def get_vector_store(vector_store_id: str, call: Call, svc: Svc) -> dict[str, Any]:
-    return await shaped(svc, await svc.vector_stores.get(call.project_id, vector_store_id))
+    observed = await svc.vector_stores.observe(call.project_id, vector_store_id)
+    if observed is None:
+        raise NotFound("vector store", vector_store_id)
+    return file_shapes.vector_store(*observed)
 
 
 @router.post("/vector_stores/{vector_store_id}")

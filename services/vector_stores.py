@@ -164,6 +164,17 @@ class VectorStoreService:
     async def find(self, project_id: str, store_id: str) -> VectorStoreDocument | None:
         return await vector_stores.find(project_id, store_id)
 
+    async def observe(
+        self, project_id: str, store_id: str
+    ) -> tuple[VectorStoreDocument, stores_db.FileCounts] | None:
+        """The store with its file counts, counted first: a file's completion moves its
+        count and the store's usage in one transaction, so a store read after the counts holds
+        the usage of every file they count (read the other way round, a store could show as
+        completed with a file's bytes missing). None for a store the project does not hold."""
+        counts = await stores_db.file_counts(store_id)
+        store = await vector_stores.find(project_id, store_id)
+        return (store, counts) if store is not None else None
+
     async def page(self, project_id: str, request: PageRequest) -> Page[VectorStoreDocument]:
         return await vector_stores.page(project_id, request)
 
