@@ -17,10 +17,8 @@ from fastapi.responses import StreamingResponse
 from engine.bus import EventBus
 from engine.follow import follow
 from models.event import EventDocument
-from models.message import MessageDocument
 from models.run import RunDocument
 from models.run_step import RunStepDocument
-from models.thread import ThreadDocument
 from rest import run_shapes, thread_shapes
 
 log = structlog.get_logger()
@@ -40,13 +38,13 @@ def payload(event: EventDocument, include: frozenset[str]) -> dict[str, Any]:
             "type": "server_error",
         }
     if name == "thread.created":
-        return thread_shapes.thread(ThreadDocument.model_validate(data["thread"]))
+        return thread_shapes.thread_from_snapshot(data["thread"])
     if name == "thread.message.delta":
         return {"id": data["message_id"], "object": name, "delta": data["delta"]}
     if name == "thread.run.step.delta":
         return {"id": data["step_id"], "object": name, "delta": data["delta"]}
     if name.startswith("thread.message."):
-        return thread_shapes.message(MessageDocument.model_validate(data["message"]))
+        return thread_shapes.message_from_snapshot(data["message"])
     if name.startswith("thread.run.step."):
         return run_shapes.step(RunStepDocument.model_validate(data["step"]), include)
     return run_shapes.run(RunDocument.model_validate(data["run"]))
