@@ -6,8 +6,11 @@ import hmac
 import time
 from dataclasses import dataclass
 
+from cachetools import TTLCache
+
 from app.client_tokens import ClientTokens, looks_like_token
 from models import api_key
+from models.api_key import ActiveKey
 from models.errors import Unauthenticated
 
 ADMIN_KEY_ID = "admin"
@@ -15,6 +18,8 @@ ADMIN_KEY_ID = "admin"
 MAX_KEY_LENGTH = 4096
 MISSING_KEY = "Missing API key: send `Authorization: Bearer <key>`."
 INVALID_KEY = "The API key is invalid or has been revoked."
+# Project keys looked up recently, remembered by their secret's digest (never the secret).
+KEY_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,12 @@ class Principal:
             return f"{self.project_id}:{self.subject}"
         return self.key_id
 
+    @property
+    def share_key(self) -> str:
+        """What fairness between projects counts by: the project, all its keys and end users
+        together (a key can mint tokens for any number of subjects); the admin key alone."""
+        return self.project_id or self.rate_key
+
     def expired(self) -> bool:
         return self.expires_at is not None and time.time() >= self.expires_at
 
@@ -66,23 +77,46 @@ def bearer_token(authorization: object) -> str:
 
 class Authenticator:
     """Checks keys: the admin key in constant time, project keys by their digest, client tokens
-    by their signature (no database lookup)."""
+    by their signature (no database lookup).
 
-    def __init__(self, admin_key: str, client_tokens: ClientTokens) -> None:
+    A project key found is remembered for `key_cache_seconds` (0: never), so most requests make
+    no database read to authenticate. A key revoked through this process is forgotten at once;
+    through another, it stops working here within `key_cache_seconds` (the server passes
+    THREADLINE_WS_AUTH_RECHECK_SECONDS, the delay open websockets already allow). Unknown keys
+    are never remembered: each is looked up, and counted by the bad-key limit."""
+
+    def __init__(
+        self, admin_key: str, client_tokens: ClientTokens, key_cache_seconds: float = 0
+    ) -> None:
         self._admin_digest = hashlib.sha256(admin_key.encode()).digest()
         self.client_tokens = client_tokens
+        self._keys: TTLCache[bytes, ActiveKey] | None = (
+            TTLCache(maxsize=KEY_CACHE_SIZE, ttl=key_cache_seconds) if key_cache_seconds else None
+        )
 
     async def authenticate(self, authorization: object) -> Principal:
         token = bearer_token(authorization)
+        digest = hashlib.sha256(token.encode()).digest()
         # Digests of equal length: compare_digest leaks neither content nor length.
-        if hmac.compare_digest(hashlib.sha256(token.encode()).digest(), self._admin_digest):
+        if hmac.compare_digest(digest, self._admin_digest):
             return ADMIN
         if looks_like_token(token):
             return self.client_principal(token)
-        key = await api_key.find_active(token)
+        key = self._keys.get(digest) if self._keys is not None else None
         if key is None:
-            raise Unauthenticated(INVALID_KEY)
+            key = await api_key.find_active(token)
+            if key is None:
+                raise Unauthenticated(INVALID_KEY)
+            if self._keys is not None:
+                self._keys[digest] = key
         return Principal(key_id=key.id, project_id=key.project_id)
+
+    def forget(self, key_id: str) -> None:
+        """A key revoked here: refused from the next request on."""
+        if self._keys is not None:
+            for digest, key in list(self._keys.items()):
+                if key.id == key_id:
+                    del self._keys[digest]
 
     def client_principal(self, token: str) -> Principal:
         claims = self.client_tokens.verify(token)

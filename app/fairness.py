@@ -6,6 +6,15 @@ one client address may present a bad key.
   with RATE_LIMITED (429 on `/v1`). Subscriptions and streamed `/v1` runs are long-lived by
   design: they are bounded by the websocket limits instead, and a stream counts only until its
   response starts.
+- GraphQL resolvers running at once (THREADLINE_MAX_RESOLVERS): only nested ones that wait on
+  something (the database, in practice) count; the rest queue for a turn, and the turns go
+  round the projects waiting for one. Root fields take none: one per operation, they are
+  bounded by the operations in flight. A query's list fans out one resolver per item (`threads
+  { messages }` asks for 100 reads at once), and the database and this event loop serve what
+  is queued in order: without turns, one project's fan-out queues hundreds of reads ahead of
+  another project's one. With them, another project's read waits for one turn and shares the
+  database with a few reads at most. Projects, not callers, take turns: a project key can mint
+  client tokens for any number of subjects, each a caller of its own.
 - Websocket connections per caller (THREADLINE_WS_MAX_CONNECTIONS_PER_KEY), counted from an
   accepted `connection_init` until the socket closes.
 - Failed authentications per client address (THREADLINE_AUTH_FAILURE_LIMIT): past the limit a
@@ -13,14 +22,19 @@ one client address may present a bad key.
   served, so a noisy neighbour behind the same address locks nobody out (keys are far too long
   to guess; this bounds the noise and tells a misconfigured client to back off).
 
-"Caller" is `Principal.rate_key`: the key, or a client token's subject. Like the rate limits
+"Caller" is `Principal.rate_key`: the key, or a client token's subject; "project" is
+`Principal.share_key`. Like the rate limits
 (app/limits.py), all counts live in this process's memory: with N server processes a caller may
 have up to N times as much in flight. The address is the TCP peer's; behind a reverse proxy,
 run uvicorn with `--proxy-headers` (and `--forwarded-allow-ips`) so it is the client's.
 """
 
-from collections.abc import Iterator
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
+from inspect import isawaitable, iscoroutine
+from typing import Any
 
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
@@ -76,6 +90,58 @@ class InFlight:
         return sum(self.counts.values())
 
 
+class Turns:
+    """At most `limit` turns held at once in this process (0: no limit), handed out in turn
+    between projects: while turns are short, each waiting project gets the next free one in
+    rotation, however many its rivals have queued.
+
+    Taking and giving back never interleave with another task's (no await between a check and
+    its count)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+        # Projects waiting, in the order they are served (dicts keep insertion order).
+        self.waiting: dict[str, deque[asyncio.Future[None]]] = {}
+
+    async def take(self, project: str) -> None:
+        if not self.limit:
+            return
+        if self.held < self.limit and not self.waiting:
+            self.held += 1
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self.waiting.setdefault(project, deque()).append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.give_back()  # granted as it was cancelled: pass it on
+            else:
+                self._forget(project, turn)
+            raise
+
+    def give_back(self) -> None:
+        if not self.limit:
+            return
+        self.held -= 1
+        while self.held < self.limit and self.waiting:
+            project = next(iter(self.waiting))
+            queue = self.waiting.pop(project)
+            turn = queue.popleft()
+            if queue:
+                self.waiting[project] = queue  # to the back of the rotation
+            self.held += 1
+            turn.set_result(None)
+
+    def _forget(self, project: str, turn: asyncio.Future[None]) -> None:
+        queue = self.waiting.get(project)
+        if queue is not None and turn in queue:
+            queue.remove(turn)
+            if not queue:
+                del self.waiting[project]
+
+
 class AuthFailures:
     """Bad keys per client address, by THREADLINE_AUTH_FAILURE_LIMIT ("" switches it off)."""
 
@@ -105,6 +171,7 @@ class Fairness:
             "THREADLINE_WS_MAX_CONNECTIONS_PER_KEY",
         )
         self.auth_failures = AuthFailures(settings.auth_failure_limit)
+        self.resolvers = Turns(settings.max_resolvers)
 
     async def bad_key(self, authorization: object, address: str | None) -> None:
         """A key that failed: counted against `address` when one was sent at all (no key
@@ -114,24 +181,54 @@ class Fairness:
 
 
 class Concurrency(SchemaExtension):
-    """GraphQL's side of `Fairness.operations`: a query or mutation holds a slot of its caller
-    from just before its resolvers run until its result is complete, whichever way it ends
-    (error, timeout, cancellation: the slot is given back in a `finally`)."""
+    """GraphQL's side of `Fairness.operations` and `Fairness.resolvers`: a query or mutation
+    holds a slot of its caller from just before its resolvers run until its result is complete,
+    whichever way it ends (error, timeout, cancellation: the slot is given back in a `finally`),
+    and each of its resolvers that waits runs in a turn taken for its project.
 
-    def __init__(self, operations: InFlight) -> None:
-        self.operations = operations
+    A turn covers a resolver's own work only: what it selects resolves after it returns, so a
+    resolver never waits for a turn while holding one. (A resolver that awaited a DataLoader
+    would hold its turn while the batch gathers: with loaders, turns belong around the batch.)"""
+
+    def __init__(self, fairness: Fairness) -> None:
+        self.operations = fairness.operations
+        self.resolvers = fairness.resolvers
+        self.project: str | None = None
 
     def on_execute(self) -> Iterator[None]:
         execution = self.execution_context
         if execution.operation_type is OperationType.SUBSCRIPTION:
             yield
             return
-        key = execution.context.authenticated().rate_key
+        principal = execution.context.authenticated()
+        key, project = principal.rate_key, principal.share_key
         try:
             self.operations.take(key)
         except ThreadlineError as error:
             raise coded(error) from None
+        self.project = project
         try:
             yield
         finally:
+            self.project = None
             self.operations.give_back(key)
+
+    def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        result = _next(root, info, *args, **kwargs)
+        # Root fields are bounded by the operations in flight: turns bound the fan-out below.
+        if self.project is None or info.path.prev is None or not isawaitable(result):
+            return result
+        return self._in_turn(self.resolvers, self.project, result)
+
+    @staticmethod
+    async def _in_turn(turns: Turns, project: str, work: Awaitable[Any]) -> Any:
+        try:
+            await turns.take(project)
+        except BaseException:
+            if iscoroutine(work):
+                work.close()  # cancelled while queued: it never started
+            raise
+        try:
+            return await work
+        finally:
+            turns.give_back()

@@ -58,7 +58,9 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
         try:
             await database.connect(settings.run_lease_seconds)
             tokens = ClientTokens(token_secret(settings))
-            app.state.authenticator = Authenticator(admin_key(settings), tokens)
+            app.state.authenticator = Authenticator(
+                admin_key(settings), tokens, key_cache_seconds=settings.ws_auth_recheck_seconds
+            )
             app.state.dev_key = await ensure_dev_key(settings)
             engine.start()
             # What is loaded by now (the tokenizers' vocabularies above all) lives as long as the
@@ -111,8 +113,8 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
     app.state.fairness = fairness  # GraphQL's and /v1's: one count per key
     guards = limit_extensions(settings, limits) if guarded else []
     if fairness is not None:
-        operations = fairness.operations
-        guards.append(lambda: Concurrency(operations))
+        shared = fairness
+        guards.append(lambda: Concurrency(shared))
     graphql = ThreadlineRouter(
         build_schema(guards, production=settings.production),
         context_getter=get_context,

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # Fairness (app/fairness.py), per API key or client-token subject, per server process.
     # Queries, mutations and /v1 requests in flight at once.
     max_concurrent_per_key: int = Field(default=8, ge=0)
+    # GraphQL resolvers that wait (on the database) running at once in this process; the rest
+    # wait their turn, and turns go round the projects waiting.
+    max_resolvers: int = Field(default=1, ge=0)
     # Bad keys per client address; past it, bad keys get RATE_LIMITED (good keys still work).
     auth_failure_limit: str = "10/minute"
     ws_max_connections_per_key: int = Field(default=16, ge=0)

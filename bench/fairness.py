@@ -9,21 +9,25 @@ other limits leave. Project A (the dev key) holds 100 threads of 40 messages eac
 
 The flood: `--attackers` clients of A's key, each sending, as fast as the answers come, the
 costliest `threads { messages { content } }` query under THREADLINE_MAX_QUERY_COST (probed at
-start: the most messages a thread that the server still takes). The victim: one client of B's
-key reading `assistant(id)` one request after another. Phases alternate (alone, flooded, alone,
-…) so that noise hits both; the report gives the victim's p50/p95 in each and the ratios.
+start: the most messages a thread that the server still takes). They run in a process of their
+own, as another client would: reading their answers must not slow the victim's measurement.
+The victim: one client of B's key reading `assistant(id)` one request after another. Phases
+alternate (alone, flooded, alone, …) so that noise hits both; the report gives the victim's
+p50/p95 in each and the ratios.
 
     .venv/bin/python bench/fairness.py [--requests N] [--rounds R] [--attackers C]
-                                       [--in-flight N] [--quick]
+                                       [--in-flight N] [--resolvers N] [--quick]
 """
 
 # ruff: noqa: T201
 
 import argparse
 import asyncio
+import json
 import statistics
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
@@ -78,10 +82,13 @@ async def costliest(http: httpx.AsyncClient) -> dict[str, int]:
     raise RuntimeError("no attack query fits the cost limit")
 
 
-async def flood(http: httpx.AsyncClient, variables: dict[str, int], stop: asyncio.Event) -> Flood:
+async def flood(
+    http: httpx.AsyncClient, variables: dict[str, int], stop: asyncio.Event, started: asyncio.Event
+) -> Flood:
     seen = Flood()
     while not stop.is_set():
         answer = await http.post("/graphql", json={"query": ATTACK, "variables": variables})
+        started.set()
         errors = answer.json().get("errors") if answer.status_code == 200 else None
         if answer.status_code == 200 and not errors:
             seen.answered += 1
@@ -94,6 +101,49 @@ async def flood(http: httpx.AsyncClient, variables: dict[str, int], stop: asynci
         else:
             seen.other += 1
     return seen
+
+
+async def flood_until_stdin_closes(base_url: str, key: str, variables: str, clients: int) -> None:
+    """The attackers' process: floods until its stdin closes, then prints what it saw. It says
+    `flooding` once the first answer is in (the flood is under way, this process started)."""
+    attackers = [client(base_url, key, 1) for _ in range(clients)]
+    stop, started = asyncio.Event(), asyncio.Event()
+    parsed = json.loads(variables)
+    tasks = [asyncio.create_task(flood(http, parsed, stop, started)) for http in attackers]
+    await started.wait()
+    print("flooding", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    stop.set()
+    seen = await asyncio.gather(*tasks)
+    for http in attackers:
+        await http.aclose()
+    print(json.dumps([asdict(one) for one in seen]), flush=True)
+
+
+class Attackers:
+    """A flood in a process of its own, for one phase."""
+
+    def __init__(self, base_url: str, key: str, variables: dict[str, int], clients: int) -> None:
+        self.arguments = [__file__, "--flood", base_url, key, json.dumps(variables), str(clients)]
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *self.arguments,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert self.process.stdout is not None
+        if await self.process.stdout.readline() != b"flooding\n":
+            raise RuntimeError("the attackers' process did not start flooding")
+
+    async def stop(self) -> list[Flood]:
+        assert self.process is not None
+        output, _ = await self.process.communicate(b"")  # after its "flooding" line
+        if self.process.returncode:
+            raise RuntimeError(f"the attackers' process failed ({self.process.returncode})")
+        return [Flood(**one) for one in json.loads(output)]
 
 
 async def victim(http: httpx.AsyncClient, assistant_id: str, requests: int) -> list[float]:
@@ -121,8 +171,16 @@ async def bench(arguments: argparse.Namespace, uri: str, servers: Servers) -> No
     # The defaults of every limit but the rate limit (bench/common.py lifts the in-flight
     # bound for load benches; here it is one of the limits measured).
     limit = str(arguments.in_flight or Settings().max_concurrent_per_key)
-    server = servers.start(uri, workers=0, THREADLINE_MAX_CONCURRENT_PER_KEY=limit)
-    print(f"in flight per key: at most {limit}")
+    resolvers = str(
+        Settings().max_resolvers if arguments.resolvers is None else arguments.resolvers
+    )
+    server = servers.start(
+        uri,
+        workers=0,
+        THREADLINE_MAX_CONCURRENT_PER_KEY=limit,
+        THREADLINE_MAX_RESOLVERS=resolvers,
+    )
+    print(f"at most {limit} operations in flight per key, {resolvers} resolvers at once")
     await server.wait_until_ready()
     attacker_key = server.key()
     assert attacker_key is not None
@@ -131,9 +189,9 @@ async def bench(arguments: argparse.Namespace, uri: str, servers: Servers) -> No
     victim_secret = await victim_key(server.base_url, server.state_dir)
     async with GraphQL(server.base_url, victim_secret) as gql:
         assistant_id = await new_assistant(gql)
-    attackers = [client(server.base_url, attacker_key, 1) for _ in range(arguments.attackers)]
+    async with client(server.base_url, attacker_key, 1) as http:
+        variables = await costliest(http)
     reader = client(server.base_url, victim_secret, 1)
-    variables = await costliest(attackers[0])
     alone: list[float] = []
     flooded: list[float] = []
     floods: list[Flood] = []
@@ -141,12 +199,11 @@ async def bench(arguments: argparse.Namespace, uri: str, servers: Servers) -> No
         await victim(reader, assistant_id, 20)  # warm
         for round_number in range(arguments.rounds):
             alone_now = await victim(reader, assistant_id, arguments.requests)
-            stop = asyncio.Event()
-            tasks = [asyncio.create_task(flood(http, variables, stop)) for http in attackers]
-            await asyncio.sleep(0.5)  # the flood under way before the victim reads
+            attackers = Attackers(server.base_url, attacker_key, variables, arguments.attackers)
+            await attackers.start()  # once it answers, the flood is under way
+            await asyncio.sleep(0.5)  # and every attacker has a query in
             flooded_now = await victim(reader, assistant_id, arguments.requests)
-            stop.set()
-            floods += await asyncio.gather(*tasks)
+            floods += await attackers.stop()
             alone += alone_now
             flooded += flooded_now
             print(
@@ -154,8 +211,7 @@ async def bench(arguments: argparse.Namespace, uri: str, servers: Servers) -> No
                 f"flooded p95 {percentile(flooded_now, 0.95):.1f} ms"
             )
     finally:
-        for http in [*attackers, reader]:
-            await http.aclose()
+        await reader.aclose()
     report(alone, flooded, floods)
 
 
@@ -185,8 +241,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--attackers", type=int, default=6)
     parser.add_argument("--in-flight", type=int, default=0, help="else the default bound")
+    parser.add_argument("--resolvers", type=int, help="else the default bound (0: none)")
     parser.add_argument("--quick", action="store_true", help="2 rounds of 60 reads")
+    parser.add_argument("--flood", nargs=4, help=argparse.SUPPRESS)  # the attackers' process
     arguments = parser.parse_args(argv)
+    if arguments.flood:
+        base_url, key, variables, clients = arguments.flood
+        asyncio.run(flood_until_stdin_closes(base_url, key, variables, int(clients)))
+        return
     if arguments.quick:
         arguments.requests, arguments.rounds = 60, 2
     run_bench(lambda uri, servers: bench(arguments, uri, servers))

@@ -76,8 +76,12 @@ class AdminMutation:
             created_at=document.created_at,
         )
 
-    @strawberry.mutation(description="Revokes a key at once, open websockets included.")
+    @strawberry.mutation(
+        description="Revokes a key: at once on this server, open websockets included; other "
+        "server processes refuse it within THREADLINE_WS_AUTH_RECHECK_SECONDS."
+    )
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> DeletedObject:
         info.context.require_admin()
         await api_key.revoke(id)
+        info.context.authenticator.forget(id)
         return DeletedObject(id=id)

@@ -1,15 +1,21 @@
 """Keys over HTTP: who may call, what each key may touch, and what is kept of a key."""
 
+import asyncio
 import stat
+import time
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from structlog.testing import capture_logs
 
+from app.auth import Authenticator
 from app.keys import ADMIN_KEY_FILE, DEV_KEY_FILE
 from app.settings import Settings
+from models import api_key
 from models.api_key import ApiKeyDocument, digest
+from models.errors import Unauthenticated
 from tests.graphql import GraphQLClient, ProjectClient, bearer
 
 ASSISTANTS = "{ assistants { nodes { id } } }"
@@ -165,3 +171,33 @@ def test_generated_keys_are_kept_readable_by_their_owner_only(
     for name in (ADMIN_KEY_FILE, DEV_KEY_FILE):
         mode = (Path(settings.state_dir) / name).stat().st_mode
         assert stat.S_IMODE(mode) == 0o600, name
+
+
+async def test_a_key_revoked_elsewhere_stops_working_within_the_cache_time(
+    app: FastAPI, other: ProjectClient
+) -> None:
+    """Keys found are remembered for a few seconds: a revocation written by another process
+    (here, straight to the database) reaches a server within that time; one made through the
+    server itself (`forget`, as `revokeApiKey` does) at once."""
+    tokens = app.state.authenticator.client_tokens
+    remembering = Authenticator("another-admin-key", tokens, key_cache_seconds=60)
+    brief = Authenticator("another-admin-key", tokens, key_cache_seconds=0.2)
+    uncached = Authenticator("another-admin-key", tokens)
+    header = f"Bearer {other.key}"
+    for authenticator in (remembering, brief, uncached):
+        assert (await authenticator.authenticate(header)).key_id == other.key_id
+    await api_key.revoke(other.key_id)
+    assert (await remembering.authenticate(header)).key_id == other.key_id
+    with pytest.raises(Unauthenticated):
+        await uncached.authenticate(header)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            await brief.authenticate(header)
+        except Unauthenticated:
+            break
+        assert time.monotonic() < deadline, "the revocation never reached the cache"
+        await asyncio.sleep(0.05)
+    remembering.forget(other.key_id)
+    with pytest.raises(Unauthenticated):
+        await remembering.authenticate(header)

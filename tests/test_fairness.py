@@ -1,5 +1,6 @@
 """Fairness (issue 12): operations in flight per key, across GraphQL and /v1, given back on
-every exit; bad keys from one address throttled without touching good keys.
+every exit; a key's resolvers taking turns; bad keys from one address throttled without
+touching good keys.
 
 An operation is held open for real, not by a test-only resolver: a `/v1/files` upload whose
 body is still arriving holds its key's slot (the route reads the form after the caller is
@@ -16,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 from openai import AsyncOpenAI
 
-from app.fairness import InFlight
+from app.fairness import InFlight, Turns
 from tests.apps import changed_app
 from tests.graphql import GraphQLClient, ProjectClient, bearer
 from tests.servers import InProcessServer
@@ -212,3 +213,136 @@ async def test_bad_keys_over_v1_are_throttled_but_good_keys_still_work(
         assert (await right.files.list()).data == []
     assert "failed authentications from this address" in throttled.value.message
     assert int(throttled.value.response.headers["retry-after"]) >= 1
+
+
+MINT = "mutation($input: CreateClientTokenInput!) { createClientToken(input: $input) { token } }"
+CREATE_THREAD = "mutation($input: CreateThreadInput) { createThread(input: $input) { id } }"
+NESTED = {"query": "{ threads { nodes { id messages { nodes { id } } } } }"}
+
+
+async def test_turns_go_round_the_waiting_projects() -> None:
+    """One turn; project a queues three resolvers, then b one: b is served second, not last."""
+    turns = Turns(1)
+    served: list[str] = []
+
+    async def resolver(project: str) -> None:
+        await turns.take(project)
+        served.append(project)
+
+    await turns.take("holder")
+    queued = []
+    for project in ("a", "a", "a", "b"):
+        queued.append(asyncio.create_task(resolver(project)))
+        await asyncio.sleep(0)  # each queued in this order
+    assert list(turns.waiting) == ["a", "b"]
+    assert not served
+    for _ in range(4):
+        turns.give_back()
+        await asyncio.sleep(0)
+    await asyncio.gather(*queued)
+    assert served == ["a", "b", "a", "a"]
+    turns.give_back()
+    assert (turns.held, turns.waiting) == (0, {})
+
+
+async def test_a_turn_waited_for_and_cancelled_is_never_held() -> None:
+    turns = Turns(1)
+    await turns.take("a")
+    waiter = asyncio.create_task(turns.take("b"))
+    await asyncio.sleep(0)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert turns.waiting == {}
+    granted = asyncio.create_task(turns.take("c"))
+    await asyncio.sleep(0)
+    turns.give_back()
+    granted.cancel()  # cancelled after the turn was handed to it: it passes it on
+    with pytest.raises(asyncio.CancelledError):
+        await granted
+    assert (turns.held, turns.waiting) == (0, {})
+    unlimited = Turns(0)
+    await unlimited.take("a")
+    assert unlimited.held == 0
+
+
+async def test_resolvers_wait_for_a_turn_and_every_project_gets_one(
+    app: FastAPI, dev_key: str, gql: GraphQLClient, other: ProjectClient
+) -> None:
+    """With one turn, held here (as a long read would hold it), the nested reads of a project
+    key's query, of an end user's and of another project's all wait, while root fields (bounded
+    by the operations in flight) are served; the turn given back, each is served in turn."""
+    minted = await gql(MINT, input={"subject": "someone", "assistantIds": []})
+    token = minted["createClientToken"]["token"]
+    await gql(CREATE_THREAD, input={"owner": "someone"})
+    await other(CREATE_THREAD)
+    async with (
+        serving(app, max_resolvers=1) as (changed, url),
+        httpx.AsyncClient(base_url=url, headers=bearer(dev_key)) as mine,
+        httpx.AsyncClient(base_url=url, headers=bearer(token)) as end_user,
+        httpx.AsyncClient(base_url=url, headers=bearer(other.key)) as theirs,
+    ):
+        turns: Turns = changed.state.fairness.resolvers
+        await turns.take("holder")
+        waiting = [
+            asyncio.create_task(http.post("/graphql", json=NESTED))
+            for http in (mine, end_user, theirs)
+        ]
+        await until(lambda: sum(len(queue) for queue in turns.waiting.values()) == 3)
+        assert len(turns.waiting) == 2  # the dev project (a key and an end user), the other
+        roots = (await mine.post("/graphql", json=QUERY)).json()
+        assert not any(task.done() for task in waiting)  # no nested read starts without a turn
+        turns.give_back()
+        answers = [(await task).json()["data"]["threads"]["nodes"] for task in waiting]
+        assert (turns.held, turns.waiting) == (0, {})
+    assert roots["data"] == {"assistants": {"nodes": []}}
+    assert [[thread["messages"] for thread in nodes] for nodes in answers] == [[{"nodes": []}]] * 3
+
+
+async def test_a_query_that_waits_too_long_for_a_turn_times_out_and_leaves_nothing(
+    app: FastAPI, dev_key: str, gql: GraphQLClient
+) -> None:
+    await gql(CREATE_THREAD)
+    async with (
+        serving(app, max_resolvers=1, operation_timeout_seconds=0.5) as (changed, url),
+        httpx.AsyncClient(base_url=url, headers=bearer(dev_key)) as http,
+    ):
+        turns: Turns = changed.state.fairness.resolvers
+        await turns.take("holder")
+        timed_out = (await http.post("/graphql", json=NESTED)).json()
+        assert (turns.held, turns.waiting) == (1, {})  # only the test's own turn
+        assert operations(changed).total() == 0
+        turns.give_back()
+        served = (await http.post("/graphql", json=NESTED)).json()
+    assert timed_out["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "took longer than" in timed_out["errors"][0]["message"]
+    assert served["data"]["threads"]["nodes"][0]["messages"] == {"nodes": []}
+
+
+async def test_nested_reads_in_one_turn_answer_what_unbounded_ones_do(
+    app: FastAPI, dev_key: str, gql: GraphQLClient
+) -> None:
+    """A fan-out (threads, each with messages and runs, each run with its thread) through a
+    single turn: every resolver gets it in turn, and nothing waits on itself."""
+    create = "mutation($input: CreateThreadInput) { createThread(input: $input) { id } }"
+    for number in range(5):
+        messages = [{"content": f"thread {number}, message {index}"} for index in range(3)]
+        await gql(create, input={"messages": messages})
+    query = {
+        "query": """{ threads(first: 10) { nodes { id
+            messages { nodes { id content { ... on TextContent { text { value } } } } }
+            runs { nodes { id thread { id } } } activeRun { id } } } }"""
+    }
+    answers = []
+    for limit in (0, 1):
+        async with (
+            serving(app, max_resolvers=limit) as (changed, url),
+            httpx.AsyncClient(base_url=url, headers=bearer(dev_key)) as http,
+        ):
+            answers.append((await http.post("/graphql", json=query)).json())
+            turns: Turns = changed.state.fairness.resolvers
+            assert (turns.held, turns.waiting) == (0, {})
+    unbounded, one_turn = answers
+    assert "errors" not in one_turn
+    assert len(one_turn["data"]["threads"]["nodes"]) == 5
+    assert one_turn["data"] == unbounded["data"]
