@@ -23,10 +23,10 @@ one client address may present a bad key.
   to guess; this bounds the noise and tells a misconfigured client to back off).
 
 "Caller" is `Principal.rate_key`: the key, or a client token's subject; "project" is
-`Principal.share_key`. Like the rate limits
-(app/limits.py), all counts live in this process's memory: with N server processes a caller may
-have up to N times as much in flight. The address is the TCP peer's; behind a reverse proxy,
-run uvicorn with `--proxy-headers` (and `--forwarded-allow-ips`) so it is the client's.
+`Principal.share_key`. Like the rate limits (app/limits.py), all counts live in this process's
+memory: with N server processes a caller may have up to N times as much in flight. The address
+is the TCP peer's; behind a reverse proxy, run uvicorn with `--proxy-headers` (and
+`--forwarded-allow-ips`) so it is the client's.
 """
 
 import asyncio
@@ -131,6 +131,8 @@ class Turns:
             turn = queue.popleft()
             if queue:
                 self.waiting[project] = queue  # to the back of the rotation
+            if turn.done():
+                continue  # cancelled: its waiter is on its way out
             self.held += 1
             turn.set_result(None)
 

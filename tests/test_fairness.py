@@ -346,3 +346,18 @@ async def test_nested_reads_in_one_turn_answer_what_unbounded_ones_do(
     assert "errors" not in one_turn
     assert len(one_turn["data"]["threads"]["nodes"]) == 5
     assert one_turn["data"] == unbounded["data"]
+
+
+async def test_a_turn_whose_waiter_was_cancelled_is_passed_to_the_next() -> None:
+    """Cancelled while queued, and a turn given back before the waiter has left the queue."""
+    turns = Turns(1)
+    await turns.take("a")
+    leaving = asyncio.create_task(turns.take("b"))
+    staying = asyncio.create_task(turns.take("c"))
+    await asyncio.sleep(0)
+    leaving.cancel()
+    turns.give_back()  # before `leaving` runs again: its turn is skipped
+    await staying
+    with pytest.raises(asyncio.CancelledError):
+        await leaving
+    assert (turns.held, turns.waiting) == (1, {})
