@@ -1,7 +1,6 @@
 """Who is calling, from `Authorization: Bearer <secret>`: the admin key, a project's API key, or
 a client token (an end user of a project's app; see app/client_tokens.py)."""
 
-import hashlib
 import hmac
 import time
 from dataclasses import dataclass
@@ -88,15 +87,15 @@ class Authenticator:
     def __init__(
         self, admin_key: str, client_tokens: ClientTokens, key_cache_seconds: float = 0
     ) -> None:
-        self._admin_digest = hashlib.sha256(admin_key.encode()).digest()
+        self._admin_digest = api_key.digest(admin_key)
         self.client_tokens = client_tokens
-        self._keys: TTLCache[bytes, ActiveKey] | None = (
+        self._keys: TTLCache[str, ActiveKey] | None = (
             TTLCache(maxsize=KEY_CACHE_SIZE, ttl=key_cache_seconds) if key_cache_seconds else None
         )
 
     async def authenticate(self, authorization: object) -> Principal:
         token = bearer_token(authorization)
-        digest = hashlib.sha256(token.encode()).digest()
+        digest = api_key.digest(token)  # the one hash of the secret, for every check below
         # Digests of equal length: compare_digest leaks neither content nor length.
         if hmac.compare_digest(digest, self._admin_digest):
             return ADMIN
@@ -104,7 +103,7 @@ class Authenticator:
             return self.client_principal(token)
         key = self._keys.get(digest) if self._keys is not None else None
         if key is None:
-            key = await api_key.find_active(token)
+            key = await api_key.find_active(digest)
             if key is None:
                 raise Unauthenticated(INVALID_KEY)
             if self._keys is not None:

@@ -8,7 +8,7 @@ from strawberry.fastapi import BaseContext
 
 from app.auth import MISSING_KEY, Authenticator, Principal
 from app.client_tokens import EXPIRED_TOKEN
-from app.fairness import Fairness
+from app.fairness import Fairness, authenticate
 from app.policy import Access
 from app.settings import Settings
 from engine.engine import Engine
@@ -44,15 +44,12 @@ class Context(BaseContext):
         """Remembers the caller, or why there is none (raised when the operation starts): a
         bad key, or RATE_LIMITED once this address has sent too many bad keys."""
         try:
-            self.principal = await self.authenticator.authenticate(authorization)
+            self.principal = await authenticate(
+                self.authenticator, self.fairness, authorization, self.address
+            )
             self._checked_at = time.monotonic()
-        except Unauthenticated as error:
+        except (Unauthenticated, RateLimited) as error:
             self.principal, self.auth_error = None, error
-            if self.fairness is not None:
-                try:
-                    await self.fairness.bad_key(authorization, self.address)
-                except RateLimited as refusal:
-                    self.auth_error = refusal
 
     async def authenticate_connection(self) -> None:
         """A websocket's `connection_init`: `{"authorization": "Bearer <key>"}`."""

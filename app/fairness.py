@@ -36,13 +36,15 @@ from contextlib import contextmanager
 from inspect import isawaitable, iscoroutine
 from typing import Any
 
+from starlette.requests import HTTPConnection
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from app.auth import Authenticator, Principal
 from app.errors import coded
 from app.limits import RateLimiter
 from app.settings import Settings
-from models.errors import RateLimited, ThreadlineError
+from models.errors import RateLimited, ThreadlineError, Unauthenticated
 
 
 class InFlight:
@@ -82,9 +84,6 @@ class InFlight:
             yield
         finally:
             self.give_back(key)
-
-    def count(self, key: str) -> int:
-        return self.counts.get(key, 0)
 
     def total(self) -> int:
         return sum(self.counts.values())
@@ -180,6 +179,27 @@ class Fairness:
         guesses nothing); raises RateLimited once the address is over its limit."""
         if authorization:
             await self.auth_failures.failed(address)
+
+
+def client_address(connection: HTTPConnection) -> str | None:
+    """Who bad keys are counted against: the TCP peer (see above, behind a proxy)."""
+    return connection.client.host if connection.client else None
+
+
+async def authenticate(
+    authenticator: Authenticator,
+    fairness: Fairness | None,
+    authorization: object,
+    address: str | None,
+) -> Principal:
+    """The caller, for GraphQL, `/v1` and file downloads alike. A bad key raises
+    Unauthenticated, counted against `address`: past the limit, RateLimited instead."""
+    try:
+        return await authenticator.authenticate(authorization)
+    except Unauthenticated:
+        if fairness is not None:
+            await fairness.bad_key(authorization, address)
+        raise
 
 
 class Concurrency(SchemaExtension):

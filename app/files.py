@@ -5,9 +5,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.auth import Authenticator
 from app.context import ADMIN_ON_PROJECT_DATA
-from app.fairness import Fairness
+from app.fairness import authenticate, client_address
 from app.policy import Access
 from app.router import error_response
 from models import file_storage
@@ -19,19 +18,15 @@ router = APIRouter()
 
 @router.get("/files/{file_id}/content", response_model=None)
 async def file_content(file_id: str, request: Request) -> StreamingResponse | JSONResponse:
-    authenticator: Authenticator = request.app.state.authenticator
+    state = request.app.state
     authorization = request.headers.get("authorization")
     try:
-        principal = await authenticator.authenticate(authorization)
+        principal = await authenticate(
+            state.authenticator, state.fairness, authorization, client_address(request)
+        )
+    except RateLimited as refusal:
+        return error_response(429, refusal.message)
     except Unauthenticated as error:
-        fairness: Fairness | None = request.app.state.fairness
-        try:
-            if fairness is not None:
-                await fairness.bad_key(
-                    authorization, request.client.host if request.client else None
-                )
-        except RateLimited as refusal:
-            return error_response(429, refusal.message)
         return error_response(401, error.message)
     if principal.project_id is None:
         return error_response(403, ADMIN_ON_PROJECT_DATA)

@@ -17,7 +17,7 @@ from app.client_tokens import ClientTokens
 from app.context import Context
 from app.embedded_db import EmbeddedDatabase
 from app.examples import router as examples_router
-from app.fairness import Concurrency, Fairness
+from app.fairness import Concurrency, Fairness, client_address
 from app.files import router as files_router
 from app.graphiql import mount_graphiql_assets
 from app.keys import admin_key, ensure_dev_key, token_secret
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
     async def get_context(connection: HTTPConnection) -> Context:
         context = Context(settings, connection.app.state.authenticator, engine, services)
         context.fairness = fairness
-        context.address = connection.client.host if connection.client else None
+        context.address = client_address(connection)
         if not guarded:
             context.principal = UNGUARDED
         elif connection.scope["type"] == "http" and "authorization" in connection.headers:

@@ -232,25 +232,14 @@ def graphql_sender(assistant_id: str) -> Send:
     return send
 
 
-def rest_sender(assistant_id: str) -> Send:
-    """OpenAI's `GET /v1/assistants/{id}`: the whole assistant object, as the SDK reads it."""
-    path = f"/v1/assistants/{assistant_id}"
+def get_sender(path: str, label: str) -> Send:
+    """A GET of `path`: OpenAI's `GET /v1/assistants/{id}` (the whole assistant object, as the
+    SDK reads it), or the bare app's route."""
 
     async def send(client: httpx.AsyncClient) -> None:
         response = await client.get(path)
         if response.status_code != 200:
-            raise RuntimeError(f"REST lookup failed: {response.status_code} {response.text}")
-
-    return send
-
-
-def bare_sender(assistant_id: str) -> Send:
-    path = f"/assistants/{assistant_id}"
-
-    async def send(client: httpx.AsyncClient) -> None:
-        response = await client.get(path)
-        if response.status_code != 200:
-            raise RuntimeError(f"bare lookup failed: {response.status_code} {response.text}")
+            raise RuntimeError(f"{label} lookup failed: {response.status_code} {response.text}")
 
     return send
 
@@ -368,8 +357,18 @@ async def bench(
             pid = threadline.process.pid
             targets = [
                 Target("graphql", threadline_client, graphql_sender(assistant_id), pid),
-                Target("rest", threadline_client, rest_sender(assistant_id), pid),
-                Target("bare", bare_client, bare_sender(assistant_id), bare.process.pid),
+                Target(
+                    "rest",
+                    threadline_client,
+                    get_sender(f"/v1/assistants/{assistant_id}", "REST"),
+                    pid,
+                ),
+                Target(
+                    "bare",
+                    bare_client,
+                    get_sender(f"/assistants/{assistant_id}", "bare"),
+                    bare.process.pid,
+                ),
             ]
             await measure(arguments, targets)
 

@@ -156,14 +156,21 @@ class GraphQLFailed(RuntimeError):
     pass
 
 
+def keyed_client(
+    base_url: str, key: str | None, connections: int = 16, timeout: float = 120.0
+) -> httpx.AsyncClient:
+    """An HTTP client sending the key, with at most `connections` open."""
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return httpx.AsyncClient(
+        base_url=base_url, headers=auth_headers(key), limits=limits, timeout=timeout
+    )
+
+
 class GraphQL:
     """POST /graphql with the key's headers; `await gql(query, **variables)` is the data."""
 
     def __init__(self, base_url: str, key: str | None, concurrency: int = 16) -> None:
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        self.http = httpx.AsyncClient(
-            base_url=base_url, headers=auth_headers(key), limits=limits, timeout=120.0
-        )
+        self.http = keyed_client(base_url, key, concurrency)
 
     async def __call__(self, query: str, **variables: Any) -> Json:
         response = await self.http.post("/graphql", json={"query": query, "variables": variables})

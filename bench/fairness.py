@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
-from common import GraphQL, Servers, auth_headers, new_assistant, percentile, run_bench
+from common import GraphQL, Servers, keyed_client, new_assistant, new_thread, percentile, run_bench
 
 from app.settings import Settings
 
@@ -56,10 +56,9 @@ class Flood:
 
 async def seed(gql: GraphQL) -> None:
     """Project A's threads, one after another (within any in-flight bound)."""
-    messages = [{"content": f"{TEXT} #{i}"} for i in range(MESSAGES)]
-    query = "mutation($input: CreateThreadInput) { createThread(input: $input) { id } }"
+    messages = [f"{TEXT} #{i}" for i in range(MESSAGES)]
     for _ in range(THREADS):
-        await gql(query, input={"messages": messages})
+        await new_thread(gql, messages)
 
 
 async def victim_key(base_url: str, state_dir: Path) -> str:
@@ -106,7 +105,7 @@ async def flood(
 async def flood_until_stdin_closes(base_url: str, key: str, variables: str, clients: int) -> None:
     """The attackers' process: floods until its stdin closes, then prints what it saw. It says
     `flooding` once the first answer is in (the flood is under way, this process started)."""
-    attackers = [client(base_url, key, 1) for _ in range(clients)]
+    attackers = [keyed_client(base_url, key, 1) for _ in range(clients)]
     stop, started = asyncio.Event(), asyncio.Event()
     parsed = json.loads(variables)
     tasks = [asyncio.create_task(flood(http, parsed, stop, started)) for http in attackers]
@@ -160,20 +159,12 @@ async def victim(http: httpx.AsyncClient, assistant_id: str, requests: int) -> l
     return latencies
 
 
-def client(base_url: str, key: str, connections: int = 4) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncClient(
-        base_url=base_url, headers=auth_headers(key), limits=limits, timeout=120.0
-    )
-
-
 async def bench(arguments: argparse.Namespace, uri: str, servers: Servers) -> None:
     # The defaults of every limit but the rate limit (bench/common.py lifts the in-flight
     # bound for load benches; here it is one of the limits measured).
-    limit = str(arguments.in_flight or Settings().max_concurrent_per_key)
-    resolvers = str(
-        Settings().max_resolvers if arguments.resolvers is None else arguments.resolvers
-    )
+    defaults = Settings()
+    limit = str(arguments.in_flight or defaults.max_concurrent_per_key)
+    resolvers = str(defaults.max_resolvers if arguments.resolvers is None else arguments.resolvers)
     server = servers.start(
         uri,
         workers=0,
@@ -189,9 +180,9 @@ async def bench(arguments: argparse.Namespace, uri: str, servers: Servers) -> No
     victim_secret = await victim_key(server.base_url, server.state_dir)
     async with GraphQL(server.base_url, victim_secret) as gql:
         assistant_id = await new_assistant(gql)
-    async with client(server.base_url, attacker_key, 1) as http:
+    async with keyed_client(server.base_url, attacker_key, 1) as http:
         variables = await costliest(http)
-    reader = client(server.base_url, victim_secret, 1)
+    reader = keyed_client(server.base_url, victim_secret, 1)
     alone: list[float] = []
     flooded: list[float] = []
     floods: list[Flood] = []

@@ -18,8 +18,15 @@ import asyncio
 import statistics
 import time
 
-import httpx
-from common import GraphQL, Servers, ThreadlineServer, auth_headers, new_assistant, run_bench
+from common import (
+    GraphQL,
+    Servers,
+    ThreadlineServer,
+    keyed_client,
+    new_assistant,
+    new_thread,
+    run_bench,
+)
 
 BOUNDS = (0, 1, 2)
 WIDE = """{ threads(first: 20) { nodes { id messages(first: 10) { nodes {
@@ -28,19 +35,14 @@ ONE = "query($id: ID!) { assistant(id: $id) { id name model } }"
 
 
 async def seed(gql: GraphQL) -> str:
-    query = "mutation($input: CreateThreadInput) { createThread(input: $input) { id } }"
-    messages = [{"content": f"message {index}"} for index in range(10)]
     for _ in range(20):
-        await gql(query, input={"messages": messages})
+        await new_thread(gql, [f"message {index}" for index in range(10)])
     return await new_assistant(gql)
 
 
 async def load(url: str, key: str, body: dict[str, object], seconds: float, clients: int) -> float:
     """Requests per second from `clients` clients, each sending one after another."""
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(
-        base_url=url, headers=auth_headers(key), limits=limits, timeout=60
-    ) as http:
+    async with keyed_client(url, key, clients, timeout=60) as http:
         done = 0
         deadline = time.perf_counter() + seconds
 

@@ -59,10 +59,9 @@ class ActiveKey(NamedTuple):
     project_id: str
 
 
-async def find_active(secret: str) -> ActiveKey | None:
-    """The unrevoked key whose secret this is (looked up by digest, confirmed in constant time).
-    Read raw, two fields: this runs on every request."""
-    key_hash = digest(secret)
+async def find_active(key_hash: str) -> ActiveKey | None:
+    """The unrevoked key whose secret has this `digest` (confirmed in constant time). Read raw,
+    two fields: this runs on every request the key cache misses."""
     found = await ApiKeyDocument.get_pymongo_collection().find_one(
         {"key_hash": key_hash, "revoked_at": None}, {"project_id": 1, "key_hash": 1}
     )

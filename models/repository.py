@@ -28,10 +28,14 @@ class Repository(Generic[D]):
     def owns(self, object_id: str) -> bool:
         return object_id.startswith(self.prefix) and len(object_id) <= MAX_ID_LENGTH
 
-    async def find(self, project_id: str, object_id: str) -> D | None:
+    async def find(self, project_id: str, object_id: str, **scope: str | None) -> D | None:
+        """The object; with `scope` (`thread_id=…`), only if it is that parent's: another
+        parent's object reads like an unknown one, as a path naming both must. A None in
+        `scope` is no condition."""
         if not self.owns(object_id):
             return None
-        return await self.model.find_one({"_id": object_id, "project_id": project_id})
+        within = {name: value for name, value in scope.items() if value is not None}
+        return await self.model.find_one({"_id": object_id, "project_id": project_id, **within})
 
     async def holders(self, object_ids: list[str]) -> dict[str, str]:
         """The project holding each of these ids, across projects: for imports, which keep ids
@@ -41,8 +45,8 @@ class Repository(Generic[D]):
         )
         return {document["_id"]: document["project_id"] async for document in found}
 
-    async def get(self, project_id: str, object_id: str) -> D:
-        document = await self.find(project_id, object_id)
+    async def get(self, project_id: str, object_id: str, **scope: str | None) -> D:
+        document = await self.find(project_id, object_id, **scope)
         if document is None:
             raise NotFound(self.kind, object_id)
         return document

@@ -110,14 +110,6 @@ def describe(error: ValidationError, prefix: str | Where = "input") -> str:
     return "; ".join(messages)
 
 
-def first_field(error: ValidationError) -> str | None:
-    """The first bad field as OpenAI's `param` names it: `tools[0].function.name`."""
-    errors = error.errors(include_url=False)
-    if not errors:
-        return None
-    return _path(errors[0]["loc"], str) or None
-
-
 def validated(model: type[M], data: Mapping[str, Any], prefix: str | Where = "input") -> M:
     """Builds `model` from `data`, or raises BAD_USER_INPUT naming every bad field."""
     try:

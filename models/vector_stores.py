@@ -5,6 +5,7 @@ its chunks tagged with its attempt, and completes only if the file is still its 
 `in_progress`; a cancelled, removed or taken-over file refuses the late completion.
 """
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -55,15 +56,16 @@ class FileCounts:
 
 
 async def file_counts(store_id: str, batch_id: str | None = None) -> FileCounts:
-    """One bounded count per status (the indexes lead with the store and the status)."""
+    """One bounded count per status (the indexes lead with the store and the status), sent
+    together."""
     collection = VectorStoreFileDocument.get_pymongo_collection()
     scope: dict[str, Any] = {"vector_store_id": store_id}
     if batch_id is not None:
         scope["batch_id"] = batch_id
-    counts = {
-        status: await collection.count_documents({**scope, "status": status}) for status in STATUSES
-    }
-    return FileCounts(**counts)
+    counts = await asyncio.gather(
+        *(collection.count_documents({**scope, "status": status}) for status in STATUSES)
+    )
+    return FileCounts(**dict(zip(STATUSES, counts, strict=True)))
 
 
 def store_status(expired: bool, counts: FileCounts) -> str:

@@ -10,11 +10,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.auth import ADMIN, Authenticator, Principal
+from app.auth import ADMIN, Principal
 from app.context import ADMIN_ON_PROJECT_DATA
-from app.fairness import Fairness
+from app.fairness import Fairness, authenticate, client_address
 from app.limits import RateLimits
-from models.errors import Forbidden, Unauthenticated
+from models.errors import Forbidden
 from services import Services
 
 CLIENT_TOKENS_USE_GRAPHQL = (
@@ -62,15 +62,13 @@ async def admin(request: Request) -> AsyncIterator[Principal]:
 
 async def _authenticated(request: Request) -> Principal:
     """The caller; a bad key counts against the client's address (RATE_LIMITED past it)."""
-    authenticator: Authenticator = request.app.state.authenticator
-    authorization = request.headers.get("authorization")
-    try:
-        return await authenticator.authenticate(authorization)
-    except Unauthenticated:
-        fairness: Fairness | None = request.app.state.fairness
-        if fairness is not None:
-            await fairness.bad_key(authorization, request.client.host if request.client else None)
-        raise
+    state = request.app.state
+    return await authenticate(
+        state.authenticator,
+        state.fairness,
+        request.headers.get("authorization"),
+        client_address(request),
+    )
 
 
 async def _within_limit(request: Request, principal: Principal) -> None:

@@ -6,8 +6,6 @@ from typing import Any
 
 from models.assistant import AssistantDocument
 
-INTERNAL = frozenset({"project_id", "revision_id"})
-
 
 def seconds(value: datetime | None) -> int | None:
     return int(value.timestamp()) if value is not None else None

@@ -1,5 +1,6 @@
 """`/v1/vector_stores`: create, list, retrieve, modify, delete, search."""
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -33,8 +34,9 @@ async def list_vector_stores(
 ) -> dict[str, Any]:
     request = await page_request(query, lambda i: svc.vector_stores.find(call.project_id, i))
     page = await svc.vector_stores.page(call.project_id, request)
-    counts = {d.id: await svc.vector_stores.file_counts(d.id) for d in page.items}
-    return envelope(page, lambda d: file_shapes.vector_store(d, counts[d.id]), request)
+    counts = await asyncio.gather(*(svc.vector_stores.file_counts(d.id) for d in page.items))
+    by_store = dict(zip((d.id for d in page.items), counts, strict=True))
+    return envelope(page, lambda d: file_shapes.vector_store(d, by_store[d.id]), request)
 
 
 @router.get("/vector_stores/{vector_store_id}")

@@ -43,20 +43,13 @@ class MessageService:
     async def find(
         self, project_id: str, message_id: str, thread_id: str | None = None
     ) -> MessageDocument | None:
-        """The message; with `thread_id`, only if it is that thread's (as a path names both:
-        another thread's message reads like an unknown one)."""
-        message = await messages.find(project_id, message_id)
-        if message is None or (thread_id is not None and message.thread_id != thread_id):
-            return None
-        return message
+        """The message; with `thread_id`, only if it is that thread's."""
+        return await messages.find(project_id, message_id, thread_id=thread_id)
 
     async def get(
         self, project_id: str, message_id: str, thread_id: str | None = None
     ) -> MessageDocument:
-        message = await self.find(project_id, message_id, thread_id)
-        if message is None:
-            raise NotFound("message", message_id)
-        return message
+        return await messages.get(project_id, message_id, thread_id=thread_id)
 
     async def page(
         self, project_id: str, thread_id: str, request: PageRequest, run_id: str | None = None

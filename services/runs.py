@@ -7,7 +7,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from engine.runs import RunService
-from models.errors import NotFound
 from models.pagination import Page, PageRequest
 from models.run import RunDocument, TruncationStrategy, runs
 from models.run_step import RunStepDocument, run_steps
@@ -107,16 +106,10 @@ class Runs:
         self, project_id: str, run_id: str, thread_id: str | None = None
     ) -> RunDocument | None:
         """The run; with `thread_id`, only if it is that thread's (as a path names both)."""
-        run = await runs.find(project_id, run_id)
-        if run is None or (thread_id is not None and run.thread_id != thread_id):
-            return None
-        return run
+        return await runs.find(project_id, run_id, thread_id=thread_id)
 
     async def get(self, project_id: str, run_id: str, thread_id: str | None = None) -> RunDocument:
-        run = await self.find(project_id, run_id, thread_id)
-        if run is None:
-            raise NotFound("run", run_id)
-        return run
+        return await runs.get(project_id, run_id, thread_id=thread_id)
 
     async def page(
         self, project_id: str, thread_id: str, request: PageRequest
@@ -127,20 +120,12 @@ class Runs:
     async def find_step(
         self, project_id: str, step_id: str, run_id: str, thread_id: str | None = None
     ) -> RunStepDocument | None:
-        step = await run_steps.find(project_id, step_id)
-        if step is None or step.run_id != run_id:
-            return None
-        if thread_id is not None and step.thread_id != thread_id:
-            return None
-        return step
+        return await run_steps.find(project_id, step_id, run_id=run_id, thread_id=thread_id)
 
     async def step(
         self, project_id: str, step_id: str, run_id: str, thread_id: str | None = None
     ) -> RunStepDocument:
-        step = await self.find_step(project_id, step_id, run_id, thread_id)
-        if step is None:
-            raise NotFound("run step", step_id)
-        return step
+        return await run_steps.get(project_id, step_id, run_id=run_id, thread_id=thread_id)
 
     async def steps(
         self, project_id: str, run_id: str, request: PageRequest

@@ -274,18 +274,12 @@ class VectorStoreService:
         self, project_id: str, batch_id: str, store_id: str | None = None
     ) -> VectorStoreFileBatchDocument | None:
         """The batch; with `store_id`, only if it is that store's."""
-        batch = await file_batches.find(project_id, batch_id)
-        if batch is None or store_id not in (None, batch.vector_store_id):
-            return None
-        return batch
+        return await file_batches.find(project_id, batch_id, vector_store_id=store_id)
 
     async def get_batch(
         self, project_id: str, batch_id: str, store_id: str | None = None
     ) -> VectorStoreFileBatchDocument:
-        batch = await self.find_batch(project_id, batch_id, store_id)
-        if batch is None:
-            raise NotFound(file_batches.kind, batch_id)
-        return batch
+        return await file_batches.get(project_id, batch_id, vector_store_id=store_id)
 
     async def cancel_batch(
         self, project_id: str, batch_id: str, store_id: str | None = None

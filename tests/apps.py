@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from app.main import create_app
 from app.settings import Settings
 from tests.graphql import GraphQLClient, bearer
+from tests.servers import InProcessServer
 
 
 def changed_app(app: FastAPI, **limits: Any) -> FastAPI:
@@ -30,3 +31,11 @@ async def app_with(app: FastAPI, dev_key: str, **limits: Any) -> AsyncIterator[G
         transport=transport, base_url="http://threadline.test", headers=bearer(dev_key)
     ) as http:
         yield GraphQLClient(http)
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, **limits: Any) -> AsyncIterator[tuple[FastAPI, InProcessServer]]:
+    """`changed_app` on a real uvicorn."""
+    changed = changed_app(app, **limits)
+    async with InProcessServer(changed) as server:
+        yield changed, server

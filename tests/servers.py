@@ -3,6 +3,7 @@
 import asyncio
 import subprocess
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -45,6 +46,10 @@ class InProcessServer:
         self.task: asyncio.Task[None] | None = None
 
     @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/graphql"
 
@@ -64,3 +69,17 @@ class InProcessServer:
         self.server.should_exit = True
         if self.task is not None:
             await self.task
+
+
+async def until(
+    condition: Callable[[], bool | Awaitable[bool]], timeout: float = 10, every: float = 0.02
+) -> None:
+    """Waits for `condition` (a plain or an async check) to hold, failing after `timeout`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        held = condition()
+        if held if isinstance(held, bool) else await held:
+            return
+        assert loop.time() < deadline, "the condition never held"
+        await asyncio.sleep(every)

@@ -7,9 +7,7 @@ body is still arriving holds its key's slot (the route reads the form after the 
 admitted), for exactly as long as the test keeps the rest of the body back."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator
 
 import httpx
 import openai
@@ -18,9 +16,9 @@ from fastapi import FastAPI
 from openai import AsyncOpenAI
 
 from app.fairness import InFlight, Turns
-from tests.apps import changed_app
+from tests.apps import serving
 from tests.graphql import GraphQLClient, ProjectClient, bearer
-from tests.servers import InProcessServer
+from tests.servers import until
 
 QUERY = {"query": "{ assistants { nodes { id } } }"}
 BOUNDARY = "fairness-boundary"
@@ -29,21 +27,6 @@ BOUNDARY = "fairness-boundary"
 @pytest.fixture(autouse=True)
 def _cleaned_after(gql: GraphQLClient) -> None:
     """`gql` empties the database after each test."""
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "the condition never held"
-        await asyncio.sleep(0.01)
-
-
-@asynccontextmanager
-async def serving(app: FastAPI, **settings: Any) -> AsyncIterator[tuple[FastAPI, str]]:
-    """The real app with `settings` changed on a real uvicorn, and its base URL."""
-    changed = changed_app(app, **settings)
-    async with InProcessServer(changed) as server:
-        yield changed, f"http://127.0.0.1:{server.port}"
 
 
 def operations(app: FastAPI) -> InFlight:
@@ -92,13 +75,15 @@ class HeldUpload:
 async def test_a_key_at_its_limit_is_refused_on_both_faces_until_one_ends(
     app: FastAPI, dev_key: str, other: ProjectClient
 ) -> None:
-    async with serving(app, max_concurrent_per_key=1) as (changed, url):
-        held = HeldUpload(url, dev_key)
+    async with serving(app, max_concurrent_per_key=1) as (changed, server):
+        held = HeldUpload(server.base_url, dev_key)
         await until(lambda: operations(changed).total() == 1)
-        async with AsyncOpenAI(base_url=f"{url}/v1", api_key=dev_key, max_retries=0) as sdk:
+        async with AsyncOpenAI(
+            base_url=f"{server.base_url}/v1", api_key=dev_key, max_retries=0
+        ) as sdk:
             with pytest.raises(openai.RateLimitError) as refused:
                 await sdk.files.list()
-            async with httpx.AsyncClient(base_url=url) as http:
+            async with httpx.AsyncClient(base_url=server.base_url) as http:
                 graphql = (await http.post("/graphql", json=QUERY, headers=bearer(dev_key))).json()
                 # Another project's key has its own slots.
                 others = await http.post("/graphql", json=QUERY, headers=bearer(other.key))
@@ -117,12 +102,14 @@ async def test_a_key_at_its_limit_is_refused_on_both_faces_until_one_ends(
 
 
 async def test_a_client_that_goes_away_gives_its_slot_back(app: FastAPI, dev_key: str) -> None:
-    async with serving(app, max_concurrent_per_key=1) as (changed, url):
-        held = HeldUpload(url, dev_key)
+    async with serving(app, max_concurrent_per_key=1) as (changed, server):
+        held = HeldUpload(server.base_url, dev_key)
         await until(lambda: operations(changed).total() == 1)
         await held.abandon()
         await until(lambda: operations(changed).total() == 0)
-        async with AsyncOpenAI(base_url=f"{url}/v1", api_key=dev_key, max_retries=0) as sdk:
+        async with AsyncOpenAI(
+            base_url=f"{server.base_url}/v1", api_key=dev_key, max_retries=0
+        ) as sdk:
             assert (await sdk.files.list()).data == []
 
 
@@ -130,19 +117,21 @@ async def test_graphql_gives_its_slot_back_on_errors_and_timeouts(
     app: FastAPI, dev_key: str
 ) -> None:
     async with (
-        serving(app, max_concurrent_per_key=1, operation_timeout_seconds=1e-6) as (changed, url),
-        httpx.AsyncClient(base_url=url, headers=bearer(dev_key)) as http,
+        serving(app, max_concurrent_per_key=1, operation_timeout_seconds=1e-6) as (changed, server),
+        httpx.AsyncClient(base_url=server.base_url, headers=bearer(dev_key)) as http,
     ):
         timed_out = (await http.post("/graphql", json=QUERY)).json()
         assert operations(changed).total() == 0
     async with (
-        serving(app, max_concurrent_per_key=1) as (changed, url),
-        httpx.AsyncClient(base_url=url, headers=bearer(dev_key)) as http,
+        serving(app, max_concurrent_per_key=1) as (changed, server),
+        httpx.AsyncClient(base_url=server.base_url, headers=bearer(dev_key)) as http,
     ):
         missing = {"query": 'mutation { deleteThread(id: "thread_nope") { id } }'}
         failed = (await http.post("/graphql", json=missing)).json()
         assert operations(changed).total() == 0
-        async with AsyncOpenAI(base_url=f"{url}/v1", api_key=dev_key, max_retries=0) as sdk:
+        async with AsyncOpenAI(
+            base_url=f"{server.base_url}/v1", api_key=dev_key, max_retries=0
+        ) as sdk:
             with pytest.raises(openai.NotFoundError):
                 await sdk.files.retrieve("file-nope")
             assert operations(changed).total() == 0
@@ -157,9 +146,9 @@ async def test_a_graphql_operation_holds_its_keys_slot(app: FastAPI, dev_key: st
     the key's one slot is taken (the /v1 request is refused) and given back after."""
     content = b"x" * (48 * 1024 * 1024)  # stored in ~0.8 s here: a wide margin
     async with (
-        serving(app, max_concurrent_per_key=1) as (changed, url),
-        httpx.AsyncClient(base_url=url, headers=bearer(dev_key), timeout=60) as http,
-        AsyncOpenAI(base_url=f"{url}/v1", api_key=dev_key, max_retries=0) as sdk,
+        serving(app, max_concurrent_per_key=1) as (changed, server),
+        httpx.AsyncClient(base_url=server.base_url, headers=bearer(dev_key), timeout=60) as http,
+        AsyncOpenAI(base_url=f"{server.base_url}/v1", api_key=dev_key, max_retries=0) as sdk,
     ):
         upload = asyncio.create_task(GraphQLClient(http).upload_response("big.txt", content))
         await until(lambda: operations(changed).total() == 1)
@@ -174,8 +163,8 @@ async def test_bad_keys_from_one_address_are_throttled_but_good_keys_still_work(
     app: FastAPI, dev_key: str
 ) -> None:
     async with (
-        serving(app, auth_failure_limit="3/minute") as (_, url),
-        httpx.AsyncClient(base_url=url) as http,
+        serving(app, auth_failure_limit="3/minute") as (_, server),
+        httpx.AsyncClient(base_url=server.base_url) as http,
     ):
         bad = bearer("tl-proj-not-a-key")
         codes = []
@@ -201,9 +190,9 @@ async def test_bad_keys_over_v1_are_throttled_but_good_keys_still_work(
     app: FastAPI, dev_key: str
 ) -> None:
     async with (
-        serving(app, auth_failure_limit="2/minute") as (_, url),
-        AsyncOpenAI(base_url=f"{url}/v1", api_key="sk-wrong", max_retries=0) as wrong,
-        AsyncOpenAI(base_url=f"{url}/v1", api_key=dev_key, max_retries=0) as right,
+        serving(app, auth_failure_limit="2/minute") as (_, server),
+        AsyncOpenAI(base_url=f"{server.base_url}/v1", api_key="sk-wrong", max_retries=0) as wrong,
+        AsyncOpenAI(base_url=f"{server.base_url}/v1", api_key=dev_key, max_retries=0) as right,
     ):
         for _ in range(2):
             with pytest.raises(openai.AuthenticationError):
@@ -277,10 +266,10 @@ async def test_resolvers_wait_for_a_turn_and_every_project_gets_one(
     await gql(CREATE_THREAD, input={"owner": "someone"})
     await other(CREATE_THREAD)
     async with (
-        serving(app, max_resolvers=1) as (changed, url),
-        httpx.AsyncClient(base_url=url, headers=bearer(dev_key)) as mine,
-        httpx.AsyncClient(base_url=url, headers=bearer(token)) as end_user,
-        httpx.AsyncClient(base_url=url, headers=bearer(other.key)) as theirs,
+        serving(app, max_resolvers=1) as (changed, server),
+        httpx.AsyncClient(base_url=server.base_url, headers=bearer(dev_key)) as mine,
+        httpx.AsyncClient(base_url=server.base_url, headers=bearer(token)) as end_user,
+        httpx.AsyncClient(base_url=server.base_url, headers=bearer(other.key)) as theirs,
     ):
         turns: Turns = changed.state.fairness.resolvers
         await turns.take("holder")
@@ -304,8 +293,8 @@ async def test_a_query_that_waits_too_long_for_a_turn_times_out_and_leaves_nothi
 ) -> None:
     await gql(CREATE_THREAD)
     async with (
-        serving(app, max_resolvers=1, operation_timeout_seconds=0.5) as (changed, url),
-        httpx.AsyncClient(base_url=url, headers=bearer(dev_key)) as http,
+        serving(app, max_resolvers=1, operation_timeout_seconds=0.5) as (changed, server),
+        httpx.AsyncClient(base_url=server.base_url, headers=bearer(dev_key)) as http,
     ):
         turns: Turns = changed.state.fairness.resolvers
         await turns.take("holder")
@@ -336,8 +325,8 @@ async def test_nested_reads_in_one_turn_answer_what_unbounded_ones_do(
     answers = []
     for limit in (0, 1):
         async with (
-            serving(app, max_resolvers=limit) as (changed, url),
-            httpx.AsyncClient(base_url=url, headers=bearer(dev_key)) as http,
+            serving(app, max_resolvers=limit) as (changed, server),
+            httpx.AsyncClient(base_url=server.base_url, headers=bearer(dev_key)) as http,
         ):
             answers.append((await http.post("/graphql", json=query)).json())
             turns: Turns = changed.state.fairness.resolvers

@@ -21,6 +21,7 @@ from engine.sandbox.pool import SandboxPool
 from engine.sandbox.session import NotPut, Session
 from tests.graphql import GraphQLClient
 from tests.runs import new_assistant
+from tests.servers import until
 from tests.test_code_interpreter import CODE, logs_of, run_code
 
 LIMITS = Limits(
@@ -36,14 +37,6 @@ JAIL = Jail(Settings().sandbox_python, LIMITS)
 
 async def ignore(piece: str) -> None:
     pass
-
-
-async def until(condition: Any, timeout: float = 10) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await condition():
-        assert loop.time() < deadline, "the condition never held"
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

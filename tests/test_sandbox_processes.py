@@ -2,7 +2,6 @@
 running on the host), and another worker runs the call again and finishes the run, the logs
 told before the kill kept."""
 
-import asyncio
 import signal
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import pytest
 
 from tests.processes import worker
 from tests.runs import new_assistant, start_run, wait_for
+from tests.servers import until
 from tests.test_code_interpreter import CODE, code_steps, logs_of
 from tests.test_subscriptions import collect_run
 from tests.test_worker_processes import cluster  # noqa: F401  (a fixture)
@@ -42,14 +42,6 @@ def alive(pid: int) -> bool:
         return False
 
 
-async def until(condition: Any, timeout: float = 30) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await condition():
-        assert loop.time() < deadline, "the condition never held"
-        await asyncio.sleep(0.05)
-
-
 async def test_a_killed_workers_sandbox_dies_and_the_call_runs_again(
     cluster: Any,  # noqa: F811
     mongodb_uri: str,
@@ -66,7 +58,7 @@ async def test_a_killed_workers_sandbox_dies_and_the_call_runs_again(
             calls = steps[0]["stepDetails"]["toolCalls"] if steps else []
             return bool(calls) and "started" in logs_of(calls[0]["codeInterpreter"])
 
-        await until(started)
+        await until(started, timeout=30)
         sandbox = descendants(doomed.pid)
         assert sandbox, "the worker runs no sandbox"
         doomed.send_signal(signal.SIGKILL)

@@ -3,8 +3,6 @@ reason naming the limit (connections per key, operations per connection, message
 connection_init deadline, bad keys from one address)."""
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -13,10 +11,9 @@ from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection
 
 from app.fairness import InFlight
-from tests.apps import changed_app
+from tests.apps import serving
 from tests.graphql import GraphQLClient, ProjectClient
-from tests.servers import InProcessServer
-from tests.test_fairness import until
+from tests.servers import until
 from tests.ws import LEGACY_WS, TRANSPORT_WS, connect
 
 PROTOCOLS = [TRANSPORT_WS, LEGACY_WS]
@@ -26,13 +23,6 @@ THREAD_EVENTS = "subscription($t: ID!) { threadEvents(threadId: $t) { sequence }
 @pytest.fixture(autouse=True)
 def _cleaned_after(gql: GraphQLClient) -> None:
     """`gql` empties the database after each test."""
-
-
-@asynccontextmanager
-async def serving(app: FastAPI, **settings: Any) -> AsyncIterator[tuple[FastAPI, str]]:
-    changed = changed_app(app, **settings)
-    async with InProcessServer(changed) as server:
-        yield changed, server.ws_url
 
 
 def connections(app: FastAPI) -> InFlight:
@@ -68,16 +58,16 @@ def start(protocol: str, operation_id: str, query: str, **variables: Any) -> str
 
 async def test_connections_per_key(app: FastAPI, dev_key: str, other: ProjectClient) -> None:
     mine = {"authorization": f"Bearer {dev_key}"}
-    async with serving(app, ws_max_connections_per_key=2) as (changed, url):
-        async with connect(url, payload=mine), connect(url, payload=mine):
-            async with await opened(url) as third:
+    async with serving(app, ws_max_connections_per_key=2) as (changed, server):
+        async with connect(server.ws_url, payload=mine), connect(server.ws_url, payload=mine):
+            async with await opened(server.ws_url) as third:
                 await init(third, dev_key)
                 refused = await closed(third)
             # Another project's key has its own connections.
-            async with connect(url, payload={"authorization": f"Bearer {other.key}"}):
+            async with connect(server.ws_url, payload={"authorization": f"Bearer {other.key}"}):
                 assert connections(changed).total() == 3
         await until(lambda: connections(changed).total() == 0)
-        async with connect(url, payload=mine):
+        async with connect(server.ws_url, payload=mine):
             assert connections(changed).total() == 1
     assert refused == (
         4429,
@@ -92,8 +82,8 @@ async def test_operations_per_connection(
     thread_id = (await gql("mutation { createThread { id } }"))["createThread"]["id"]
     payload = {"authorization": f"Bearer {dev_key}"}
     async with (
-        serving(app, ws_max_operations=2) as (changed, url),
-        connect(url, protocol, payload) as ws,
+        serving(app, ws_max_operations=2) as (changed, server),
+        connect(server.ws_url, protocol, payload) as ws,
     ):
         for operation_id in ("1", "2"):
             await ws.send(start(protocol, operation_id, THREAD_EVENTS, t=thread_id))
@@ -115,8 +105,8 @@ async def test_message_size(app: FastAPI, dev_key: str, protocol: str) -> None:
     fits = unpadded.replace(THREAD_EVENTS, THREAD_EVENTS + " " * (1000 - len(unpadded)))
     assert len(fits.encode()) == 1000
     too_big = fits.replace(THREAD_EVENTS, THREAD_EVENTS + " ")
-    async with serving(app, ws_max_message_bytes=1000) as (changed, url):
-        async with connect(url, protocol, payload) as ws:
+    async with serving(app, ws_max_message_bytes=1000) as (changed, server):
+        async with connect(server.ws_url, protocol, payload) as ws:
             await ws.send(fits)
             answer = json.loads(await ws.recv())
             await ws.send(too_big)
@@ -129,8 +119,8 @@ async def test_message_size(app: FastAPI, dev_key: str, protocol: str) -> None:
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_connection_init_deadline(app: FastAPI, protocol: str) -> None:
     async with (
-        serving(app, ws_connection_init_timeout_seconds=0.2) as (_, url),
-        await opened(url, protocol) as ws,
+        serving(app, ws_connection_init_timeout_seconds=0.2) as (_, server),
+        await opened(server.ws_url, protocol) as ws,
     ):
         assert await closed(ws) == (4408, "Connection initialisation timeout")
 
@@ -139,13 +129,13 @@ async def test_connection_init_deadline(app: FastAPI, protocol: str) -> None:
 async def test_bad_keys_from_one_address_close_4429_but_good_keys_connect(
     app: FastAPI, dev_key: str, protocol: str
 ) -> None:
-    async with serving(app, auth_failure_limit="2/minute") as (changed, url):
+    async with serving(app, auth_failure_limit="2/minute") as (changed, server):
         refusals = []
         for _ in range(3):
-            async with await opened(url, protocol) as ws:
+            async with await opened(server.ws_url, protocol) as ws:
                 await init(ws, "tl-proj-not-a-key")
                 refusals.append(await closed(ws))
-        async with connect(url, protocol, {"authorization": f"Bearer {dev_key}"}):
+        async with connect(server.ws_url, protocol, {"authorization": f"Bearer {dev_key}"}):
             assert connections(changed).total() == 1
     assert [code for code, _ in refusals] == [4403, 4403, 4429]
     assert refusals[2][1] == "Too many failed authentications from this address"
