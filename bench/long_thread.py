@@ -4,10 +4,13 @@ against a 10-message thread.
 A real `threadline run` server (two in-process workers) serves an in-memory embedded database.
 Both threads are made with `createThread` and the same 10 messages, user and assistant in turn,
 the newest a user's question; the long one then gets 99,990 older messages, written straight
-into the `messages` collection with PyMongo `insert_many` (shaped like the stored ones, its
-`message_count` raised to match). Each round, for each thread (A B, then B A):
+into the `messages` collection with PyMongo `insert_many` (shaped like the stored ones and
+numbered before them, the thread's `message_count` and `message_position` raised to match).
+Each round, for each thread (A B, then B A):
 
 - `thread(id) { messages(first: 20) }` (newest first, the default), one request at a time;
+- a page deep inside: `GET /v1/threads/{id}/messages?after=<id>&limit=20`, after the message
+  halfway back (the 50,000th newest; the 5th on the short thread);
 - `createRun` → `runEvents(runId)` until the run completes, with the default truncation
   (`auto`: as much history as fits the scripted model's 16,384-token context) and with
   `lastMessages: 10` (the same prompt on both threads). Reported: the `createRun` request
@@ -54,6 +57,7 @@ CREATE_RUN = """mutation($threadId: ID!, $input: CreateRunInput!) {
 SEED_BATCH = 1000
 METRICS = (
     ("list", "list last 20 messages"),
+    ("deep", "a page deep inside (after=)"),
     ("create", "createRun request"),
     ("first", "first token (auto)"),
     ("auto", "run COMPLETED (auto)"),
@@ -80,6 +84,8 @@ async def seed(mongo: AsyncMongoClient[Json], thread_id: str, older: int) -> flo
     template = await messages.find_one({"thread_id": thread_id}, sort=[("created_at", 1)])
     assert template is not None, "the thread has no message to copy"
     part = template["content"][0]
+    # The thread's own messages come after these: numbered after them, as if written later.
+    await messages.update_many({"thread_id": thread_id}, {"$inc": {"position": older}})
     base = template["created_at"] - timedelta(milliseconds=10 * older + 1000)
     for start in range(0, older, SEED_BATCH):
         batch = []
@@ -92,13 +98,25 @@ async def seed(mongo: AsyncMongoClient[Json], thread_id: str, older: int) -> flo
                     "role": "user" if number % 2 else "assistant",
                     "content": [{**part, "text": {"value": text, "annotations": []}}],
                     "created_at": base + timedelta(milliseconds=10 * number),
+                    "position": number + 1,
                 }
             )
         await messages.insert_many(batch, ordered=False)
     await mongo[DATABASE_NAME]["threads"].update_one(
-        {"_id": thread_id}, {"$inc": {"message_count": older}}
+        {"_id": thread_id}, {"$inc": {"message_count": older, "message_position": older}}
     )
     return time.perf_counter() - started
+
+
+async def middle(mongo: AsyncMongoClient[Json], thread_id: str) -> str:
+    """The id of the message halfway back in the thread, newest first."""
+    thread = await mongo[DATABASE_NAME]["threads"].find_one({"_id": thread_id})
+    assert thread is not None
+    halfway = thread["message_count"] // 2
+    found = mongo[DATABASE_NAME]["messages"].find(
+        {"thread_id": thread_id}, {"_id": 1}, sort=[("created_at", -1), ("_id", -1)]
+    )
+    return str((await found.skip(halfway).limit(1).to_list())[0]["_id"])
 
 
 class Bench:
@@ -117,6 +135,16 @@ class Bench:
             nodes = data["thread"]["messages"]["nodes"]
             if not nodes or nodes[0]["createdAt"] < nodes[-1]["createdAt"]:
                 raise RuntimeError(f"not the newest messages first: {nodes[:2]}")
+
+    async def deep(self, label: str, thread_id: str, after: str, count: int) -> None:
+        path = f"/v1/threads/{thread_id}/messages"
+        for _ in range(count):
+            started = time.perf_counter()
+            response = await self.gql.http.get(path, params={"after": after, "limit": 20})
+            self.samples[label, "deep"].append((time.perf_counter() - started) * 1000)
+            listed = response.json()
+            if response.status_code != 200 or not listed["data"]:
+                raise RuntimeError(f"no page after {after}: {response.status_code} {listed}")
 
     async def run(self, label: str, thread_id: str, last_ten: bool) -> None:
         options: Json = {"assistantId": self.assistant_id}
@@ -161,7 +189,10 @@ async def bench(arguments: argparse.Namespace, uri: str, servers: Servers) -> No
             print(f"seeded {arguments.messages - SMALL:,} messages in {seconds:.1f} s")
             socket = await open_socket(server.ws_url, key)
             work = Bench(gql, socket, assistant_id)
-            await measure(arguments, work, threads)
+            halfway = {
+                label: await middle(mongo, thread_id) for label, thread_id in threads.items()
+            }
+            await measure(arguments, work, threads, halfway)
             report(work, small, big)
     finally:
         if socket is not None:
@@ -169,10 +200,13 @@ async def bench(arguments: argparse.Namespace, uri: str, servers: Servers) -> No
         await mongo.close()
 
 
-async def measure(arguments: argparse.Namespace, work: Bench, threads: dict[str, str]) -> None:
+async def measure(
+    arguments: argparse.Namespace, work: Bench, threads: dict[str, str], halfway: dict[str, str]
+) -> None:
     labels = list(threads)
     for label in labels:  # warm-up
         await work.lists(label, threads[label], 1)
+        await work.deep(label, threads[label], halfway[label], 1)
         await work.run(label, threads[label], last_ten=False)
     work.samples.clear()
     print(
@@ -183,6 +217,7 @@ async def measure(arguments: argparse.Namespace, work: Bench, threads: dict[str,
         for label in labels if number % 2 else reversed(labels):
             started = time.perf_counter()
             await work.lists(label, threads[label], arguments.lists)
+            await work.deep(label, threads[label], halfway[label], arguments.lists)
             for _ in range(arguments.runs):
                 await work.run(label, threads[label], last_ten=False)
                 await work.run(label, threads[label], last_ten=True)
@@ -202,6 +237,7 @@ def report(work: Bench, small: str, big: str) -> None:
         )
     print(f"ratios {big} / {small} (p50):")
     print(f"  listing the last 20 messages: {ratios['list']:.2f}x")
+    print(f"  a page deep inside (after=<id>): {ratios['deep']:.2f}x")
     print(f"  createRun request alone: {ratios['create']:.2f}x")
     print(
         f"  createRun to COMPLETED: {ratios['auto']:.2f}x with auto truncation,"

@@ -19,8 +19,8 @@ from models.base import utcnow
 from models.conversations import (
     build_message,
     build_thread,
-    count_messages,
     insert_thread,
+    number_messages,
     prepare_thread,
 )
 from models.errors import BadUserInput, Conflict
@@ -83,7 +83,7 @@ class RunService:
             if seeded is not None:
                 await insert_thread(thread, seeded, session)
             if added:
-                await count_messages(project_id, thread.id, len(added), session)
+                await number_messages(project_id, thread.id, added, session, active=False)
                 await MessageDocument.insert_many(added, session=session)
             await runs.insert(run, session)
             made = thread if seeded is not None else None

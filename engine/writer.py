@@ -66,5 +66,7 @@ def step_event(name: str, step: RunStepDocument) -> NewEvent:
 
 def message_event(name: str, message: MessageDocument) -> NewEvent:
     return NewEvent(
-        f"thread.message.{name}", message.run_id or "", {"message": message.model_dump()}
+        f"thread.message.{name}",
+        message.run_id or "",
+        {"message": message.model_dump(exclude={"position"})},
     )

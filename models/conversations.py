@@ -1,7 +1,6 @@
 """Writes that span a thread and its messages, each one atomic."""
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -74,7 +73,9 @@ def build_thread(
         build_message(project_id, thread.id, seed, where.at("messages", index))
         for index, seed in enumerate(seeds)
     ]
-    thread.message_count = len(seeded)
+    thread.message_count = thread.message_position = len(seeded)
+    for position, message in enumerate(seeded, 1):
+        message.position = position
     return thread, seeded
 
 
@@ -107,7 +108,7 @@ async def write_message(message: MessageDocument) -> None:
     project_id, thread_id = message.project_id, message.thread_id
 
     async def write(session: AsyncClientSession) -> None:
-        await count_messages(project_id, thread_id, 1, session, active_at=message.created_at)
+        await number_messages(project_id, thread_id, [message], session)
         await _no_active_run(project_id, thread_id, session, "added")
         await messages.insert(message, session)
 
@@ -122,18 +123,33 @@ async def import_conversation(
 ) -> None:
     """Imported messages (with their thread, when it is new) written at once: the thread's
     count and activity raised in the same transaction, as add_message does. An existing
-    thread with an active run refuses them (CONFLICT); one deleted meanwhile, NOT_FOUND."""
+    thread with an active run refuses them (CONFLICT); one deleted meanwhile, NOT_FOUND.
+
+    They take their place among the thread's messages by `created_at`: the thread's messages
+    from the oldest imported one's time on are numbered again after them all, in time order
+    (none, when the import is newer than the thread)."""
+    ordered = sorted(new_messages, key=lambda message: (message.created_at, message.id))
 
     async def write(session: AsyncClientSession) -> None:
         if new_thread is not None:
             await threads.insert(new_thread, session)
-        if not new_messages:
+        if not ordered:
             return
-        newest = max(message.created_at for message in new_messages)
-        await count_messages(project_id, thread_id, len(new_messages), session, active_at=newest)
+        since = {"$gte": ordered[0].created_at}
+        later = await MessageDocument.find(
+            {"thread_id": thread_id, "project_id": project_id, "created_at": since},
+            session=session,
+        ).to_list()
+        placed = sorted([*later, *ordered], key=lambda message: (message.created_at, message.id))
+        await number_messages(project_id, thread_id, placed, session, counted=len(ordered))
         if new_thread is None:
             await _no_active_run(project_id, thread_id, session, "added")
-        await MessageDocument.insert_many(new_messages, session=session)
+        collection = MessageDocument.get_pymongo_collection()
+        for message in later:
+            await collection.update_one(
+                {"_id": message.id}, {"$set": {"position": message.position}}, session=session
+            )
+        await MessageDocument.insert_many(ordered, session=session)
 
     await threads.transaction(write)
 
@@ -144,29 +160,62 @@ async def delete_message(project_id: str, message_id: str) -> None:
 
     async def write(session: AsyncClientSession) -> None:
         await messages.delete(project_id, message_id, session)
-        await count_messages(project_id, message.thread_id, -1, session)
+        await _change_thread(
+            project_id, message.thread_id, {"$inc": {"message_count": -1}}, session
+        )
         await _no_active_run(project_id, message.thread_id, session, "deleted")
 
     await threads.transaction(write)
 
 
-async def count_messages(
+async def number_messages(
     project_id: str,
     thread_id: str,
-    change: int,
+    added: Sequence[MessageDocument],
     session: AsyncClientSession,
-    active_at: datetime | None = None,
+    counted: int | None = None,
+    active: bool = True,
 ) -> None:
-    """`active_at`: messages were added then; the thread's activity is raised to it in the
-    same update (see ThreadDocument.last_activity_at)."""
-    update: dict[str, Any] = {"$inc": {"message_count": change}}
-    if active_at is not None:
-        update["$max"] = {"last_activity_at": active_at}
-    counted = await ThreadDocument.get_pymongo_collection().update_one(
-        {"_id": thread_id, "project_id": project_id}, update, session=session
-    )
-    if counted.matched_count == 0:
+    """Gives `added`, in order, the thread's next positions, in the caller's transaction (the
+    same numbers again if it is retried). The thread's count goes up by `counted` (default:
+    all of them) and, when `active`, its activity to their newest time (see
+    ThreadDocument.last_activity_at)."""
+    if not added:
+        return
+    update: dict[str, Any] = {
+        "$inc": {
+            "message_count": len(added) if counted is None else counted,
+            "message_position": len(added),
+        }
+    }
+    if active:
+        update["$max"] = {"last_activity_at": max(message.created_at for message in added)}
+    top = await _change_thread(project_id, thread_id, update, session, "message_position")
+    for position, message in enumerate(added, top - len(added) + 1):
+        message.position = position
+
+
+async def _change_thread(
+    project_id: str,
+    thread_id: str,
+    update: dict[str, Any],
+    session: AsyncClientSession,
+    read: str | None = None,
+) -> int:
+    """Updates the thread (NOT_FOUND if there is none) and reads `read` back, in the session.
+
+    update_one then find_one: the embedded database scans the collection for findAndModify."""
+    scope = {"_id": thread_id, "project_id": project_id}
+    collection = ThreadDocument.get_pymongo_collection()
+    changed = await collection.update_one(scope, update, session=session)
+    if changed.matched_count == 0:
         raise NotFound("thread", thread_id)
+    if read is None:
+        return 0
+    thread = await collection.find_one(scope, {read: 1}, session=session)
+    if thread is None:
+        raise NotFound("thread", thread_id)
+    return int(thread[read])
 
 
 async def _no_active_run(

@@ -10,6 +10,7 @@ from models.event import EventDocument
 from models.file import FileDocument
 from models.liveness import DEFAULT_LEASE_SECONDS, ProcessDocument, process
 from models.message import MessageDocument
+from models.migrations import migrate
 from models.project import ProjectDocument
 from models.run import RunDocument
 from models.run_step import RunStepDocument
@@ -52,6 +53,7 @@ class Database:
         await self.client.admin.command("ping")
         await init_beanie(database=self.client[self.name], document_models=DOCUMENTS)
         await file_storage.ensure_indexes()
+        await migrate(self.client[self.name])
         process.start(lease_seconds)
 
     async def close(self) -> None:

@@ -1,19 +1,13 @@
 """The reads that build a run's prompt: a thread's first messages, its messages newest first,
-and a run's own. Each is bounded: the embedded database sorts a thread's messages whole, but
-only the messages asked for are handed over, a batch at a time."""
+and a run's own. Each is bounded however long the thread: ranges of positions, read lazily."""
 
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Any
 
 from models.message import MessageDocument
-
-# Messages per batch of a newest-first read. Without it, a cursor's later batches are as large
-# as the database allows (16 MB): most of a long thread, for a prompt that needs its newest.
-BATCH = 100
-
-
-def _scope(project_id: str, thread_id: str, except_run: str) -> dict[str, Any]:
-    return {"thread_id": thread_id, "project_id": project_id, "run_id": {"$ne": except_run}}
+from models.pagination import Numbered, numbered
+from models.thread import ThreadDocument
 
 
 async def newest_first(
@@ -21,30 +15,45 @@ async def newest_first(
 ) -> AsyncGenerator[MessageDocument, None]:
     """The thread's messages from the newest back, leaving out those `except_run` wrote.
 
-    Lazily, in batches: truncation stops reading once the prompt is full (close the iterator,
-    e.g. with `contextlib.aclosing`, to end the read at once)."""
-    cursor = MessageDocument.get_pymongo_collection().find(
-        _scope(project_id, thread_id, except_run),
-        sort=[("created_at", -1), ("_id", -1)],
-        batch_size=BATCH,
-    )
-    try:
-        async for raw in cursor:
-            yield MessageDocument.model_validate(raw)
-    finally:
-        await cursor.close()
+    Lazily: truncation stops reading once the prompt is full (close the iterator, e.g. with
+    `contextlib.aclosing`, to end the read at once)."""
+    top = await _top(project_id, thread_id)
+    async with aclosing(_others(project_id, thread_id, except_run, top, False)) as messages:
+        async for message in messages:
+            yield message
 
 
 async def oldest_first(
     project_id: str, thread_id: str, except_run: str, count: int
 ) -> list[MessageDocument]:
     """The thread's first `count` messages, leaving out those `except_run` wrote."""
-    return (
-        await MessageDocument.find(_scope(project_id, thread_id, except_run))
-        .sort("+created_at", "+_id")
-        .limit(count)
-        .to_list()
-    )
+    first: list[MessageDocument] = []
+    top = await _top(project_id, thread_id)
+    async with aclosing(_others(project_id, thread_id, except_run, top, True)) as messages:
+        async for message in messages:
+            first.append(message)
+            if len(first) == count:
+                break
+    return first
+
+
+async def _top(project_id: str, thread_id: str) -> int:
+    """The thread's last message position (0 for no thread: its reads find nothing)."""
+    scope = {"_id": thread_id, "project_id": project_id}
+    thread = await ThreadDocument.get_pymongo_collection().find_one(scope, {"message_position": 1})
+    return int(thread.get("message_position", 0)) if thread else 0
+
+
+async def _others(
+    project_id: str, thread_id: str, except_run: str, top: int, ascending: bool
+) -> AsyncGenerator[MessageDocument, None]:
+    """Filtered here rather than in the query, so that it stays a range of the thread's
+    positions whatever index a planner would pick for the run."""
+    scope: dict[str, Any] = {"thread_id": thread_id, "project_id": project_id}
+    async with aclosing(numbered(MessageDocument, scope, Numbered(top), ascending)) as messages:
+        async for message in messages:
+            if message.run_id != except_run:
+                yield message
 
 
 async def messages_by_id(project_id: str, ids: list[str]) -> dict[str, MessageDocument]:

@@ -8,7 +8,9 @@ from pymongo import IndexModel
 
 from models.base import ScopedDocument
 from models.ids import new_id
+from models.pagination import POSITION, Numbered, Page, PageRequest, paginate
 from models.repository import Repository
+from models.thread import ThreadDocument
 from models.validation import Metadata
 
 MAX_TEXT_LENGTH = 256_000
@@ -82,6 +84,9 @@ class MessageDocument(ScopedDocument):
     completed_at: datetime | None = None
     incomplete_at: datetime | None = None
     incomplete_details: dict[str, str] | None = None
+    # Its place in the thread (see ThreadDocument.message_position); 0 until it is written.
+    # The order messages are listed in, read as ranges of positions however long the thread.
+    position: int = 0
 
     @model_validator(mode="after")
     def _text_within_limit(self) -> Self:
@@ -96,9 +101,23 @@ class MessageDocument(ScopedDocument):
     class Settings:
         name = "messages"
         indexes = [
+            IndexModel([("thread_id", 1), ("position", 1)]),
+            IndexModel([("thread_id", 1), ("run_id", 1), ("position", 1)]),
+            # Imports place messages among a thread's by their time (number_messages).
             IndexModel([("thread_id", 1), ("created_at", 1), ("_id", 1)]),
-            IndexModel([("thread_id", 1), ("run_id", 1), ("created_at", 1), ("_id", 1)]),
         ]
 
 
 messages = Repository(MessageDocument, "message", "msg_")
+
+
+async def page_messages(
+    thread: ThreadDocument, request: PageRequest, run_id: str | None = None
+) -> Page[MessageDocument]:
+    """A page of the thread's messages in position order (up to its message_position as
+    read, and any written since); of those `run_id` wrote, if given."""
+    scope = {"project_id": thread.project_id, "thread_id": thread.id}
+    if run_id is not None:  # a run's few messages: its own index range
+        return await paginate(MessageDocument, {**scope, "run_id": run_id}, request, POSITION)
+    numbering = Numbered(thread.message_position)
+    return await paginate(MessageDocument, scope, request, numbering=numbering)

@@ -1,12 +1,16 @@
 """Keyset pagination over (created_at, _id): Relay's first/after/last/before, in either order.
-Threads can also be listed by (last_activity_at, _id).
+Threads can also be listed by (last_activity_at, _id), a thread's messages by their position.
 
 A cursor is the sort key of an item, so pages stay exact under concurrent inserts and deletes
-(no skip/offset), and each page is one indexed range scan.
+(no skip/offset), and each page is one indexed range scan. A collection numbered 1, 2, 3… in
+its scope (Numbered) is read by bounded ranges of numbers instead: some databases (the embedded
+one) read every candidate of an unbounded range before they sort and limit.
 """
 
 import base64
 import binascii
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -19,12 +23,14 @@ from models.errors import BadUserInput
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+FIRST_RANGE = 32  # the numbers a numbered read looks at first (doubled while it needs more)
 
 D = TypeVar("D", bound=StoredDocument)
 CREATED_AT = "created_at"
+POSITION = "position"
 # A cursor names the field it was made for (none for created_at, as cursors always were), so
 # that one made for another order is refused rather than misread.
-CURSOR_TAGS = {CREATED_AT: "", "last_activity_at": "a"}
+CURSOR_TAGS = {CREATED_AT: "", "last_activity_at": "a", POSITION: "p"}
 
 
 class SortOrder(Enum):
@@ -60,25 +66,89 @@ class Page(Generic[D]):
         return encode_cursor(document, self.field)
 
 
-Key = tuple[datetime, str]
+Key = tuple[datetime | int, str]
 
 
 def encode_cursor(document: StoredDocument, field: str = CREATED_AT) -> str:
-    millis = int(getattr(document, field).timestamp() * 1000)
-    raw = f"{CURSOR_TAGS[field]}{millis}:{document.id}".encode()
+    value = getattr(document, field)
+    number = int(value.timestamp() * 1000) if isinstance(value, datetime) else int(value)
+    raw = f"{CURSOR_TAGS[field]}{number}:{document.id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, field: str = CREATED_AT) -> Key:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        millis, object_id = raw.split(":", 1)
+        number, object_id = raw.split(":", 1)
         tag = CURSOR_TAGS[field]
-        if tag and not millis.startswith(tag):
+        if tag and not number.startswith(tag):
             raise ValueError("a cursor of another order")
-        return datetime.fromtimestamp(int(millis.removeprefix(tag)) / 1000, UTC), object_id
+        value = int(number.removeprefix(tag))
+        if field == POSITION:
+            return value, object_id
+        return datetime.fromtimestamp(value / 1000, UTC), object_id
     except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError, OSError):
         raise BadUserInput(f"Invalid cursor '{cursor[:64]}'.") from None
+
+
+@dataclass(frozen=True)
+class Numbered:
+    """A scope whose documents are numbered on `field`, one number each, given in order from 1
+    (`top`: the highest given so far, as last read; holes where documents were deleted)."""
+
+    top: int
+    field: str = POSITION
+
+
+async def numbered(
+    model: type[D],
+    scope: dict[str, Any],
+    numbering: Numbered,
+    ascending: bool,
+    start: int | None = None,
+    inclusive: bool = False,
+) -> AsyncGenerator[D, None]:
+    """`scope`'s documents from `start` on (from the end it begins at, without one), lazily,
+    one bounded range of numbers at a time, each twice as wide as the last: holes cost a wider
+    range, never a read of the whole scope. The last range is open-ended, so documents
+    numbered past a stale `top` are still found. Close it (`aclosing`) to stop early."""
+    field, width = numbering.field, FIRST_RANGE
+    direction = SortDirection.ASCENDING if ascending else SortDirection.DESCENDING
+    if start is None:
+        edge = 0 if ascending else numbering.top + 1
+    else:
+        edge = start - 1 if ascending and inclusive else start + 1 if inclusive else start
+    newest = start is None and not ascending  # from the top: open above it too
+    while True:
+        bound: dict[str, int]
+        if ascending:
+            far = edge + width
+            last = far >= numbering.top
+            bound = {"$gt": edge} if last else {"$gt": edge, "$lte": far}
+        else:
+            far = edge - width
+            last = far < 1
+            bound = {} if newest else {"$lt": edge}
+            if not last:
+                bound["$gte"] = far
+            newest = False
+        query = {**scope, field: bound} if bound else scope
+        found = await model.find(query).sort([(field, direction)]).to_list()
+        for document in found:
+            yield document
+        if last:
+            return
+        edge, width = far, width * 2
+
+
+async def _take(generator: AsyncGenerator[D, None], count: int) -> list[D]:
+    taken: list[D] = []
+    async with aclosing(generator) as documents:
+        async for document in documents:
+            taken.append(document)
+            if len(taken) == count:
+                break
+    return taken
 
 
 def _beyond(
@@ -106,9 +176,16 @@ def _within(scope: dict[str, Any], bounds: list[dict[str, Any]]) -> dict[str, An
 
 
 async def paginate(
-    model: type[D], scope: dict[str, Any], request: PageRequest, field: str = CREATED_AT
+    model: type[D],
+    scope: dict[str, Any],
+    request: PageRequest,
+    field: str = CREATED_AT,
+    numbering: Numbered | None = None,
 ) -> Page[D]:
-    """One page of `model` matching `scope`, ordered by (field, _id)."""
+    """One page of `model` matching `scope`, ordered by (field, _id); with `numbering`, a page
+    of a numbered scope, read by ranges of its numbers."""
+    if numbering is not None:
+        return await _numbered_page(model, scope, request, numbering)
     ascending = request.order is SortOrder.ASC
     after = decode_cursor(request.after, field) if request.after else None
     before = decode_cursor(request.before, field) if request.before else None
@@ -143,3 +220,43 @@ async def paginate(
     if backwards:
         return Page(items, has_next_page=beyond_edge, has_previous_page=has_more, field=field)
     return Page(items, has_next_page=has_more, has_previous_page=beyond_edge, field=field)
+
+
+async def _numbered_page(
+    model: type[D], scope: dict[str, Any], request: PageRequest, numbering: Numbered
+) -> Page[D]:
+    field = numbering.field
+    ascending = request.order is SortOrder.ASC
+    after = _number(request.after, field)
+    before = _number(request.before, field)
+    backwards = request.last is not None
+    size = (request.last if backwards else request.first) or DEFAULT_PAGE_SIZE
+    scan_ascending = ascending != backwards
+    start, stop = (before, after) if backwards else (after, before)
+    read = numbered(model, scope, numbering, scan_ascending, start)
+    items = await _take(read, size + 1)
+    if stop is not None:  # the page ends at the other cursor
+        items = [item for item in items if _before(getattr(item, field), stop, scan_ascending)]
+    has_more = len(items) > size
+    items = items[:size]
+    if backwards:
+        items.reverse()
+    beyond_edge = False
+    if start is not None:  # anything on the far side of the cursor we came from
+        toward = numbered(model, scope, numbering, not scan_ascending, start, inclusive=True)
+        beyond_edge = bool(await _take(toward, 1))
+    if backwards:
+        return Page(items, has_next_page=beyond_edge, has_previous_page=has_more, field=field)
+    return Page(items, has_next_page=has_more, has_previous_page=beyond_edge, field=field)
+
+
+def _before(value: int, stop: int, ascending: bool) -> bool:
+    return value < stop if ascending else value > stop
+
+
+def _number(cursor: str | None, field: str) -> int | None:
+    if cursor is None:
+        return None
+    value, _ = decode_cursor(cursor, field)
+    assert isinstance(value, int)
+    return value

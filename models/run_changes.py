@@ -9,7 +9,9 @@ from beanie.odm.utils.encoder import Encoder
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from models.base import ScopedDocument
+from models.conversations import number_messages
 from models.event import EventDocument, NewEvent, append
+from models.message import MessageDocument
 from models.run import RunDocument, runs
 
 _encoder = Encoder(to_db=True)
@@ -43,6 +45,12 @@ async def commit(change: Change) -> tuple[RunDocument, list[EventDocument]]:
     if change.expect_fence is not None:
         guard["fence"] = change.expect_fence
     values = {name: _encoder.encode(getattr(updated, name)) for name in change.fields}
+    # Messages written for the first time take their place in the thread here.
+    new_messages = [
+        document
+        for document in change.documents
+        if isinstance(document, MessageDocument) and not document.position
+    ]
 
     async def work(session: AsyncClientSession) -> list[EventDocument]:
         written = await RunDocument.get_pymongo_collection().update_one(
@@ -50,6 +58,7 @@ async def commit(change: Change) -> tuple[RunDocument, list[EventDocument]]:
         )
         if written.matched_count == 0:
             raise RunChanged(run.id)
+        await number_messages(run.project_id, run.thread_id, new_messages, session, active=False)
         for document in change.documents:
             # replace_one, not Beanie's save(): the embedded database scans the whole
             # collection for the findAndModify that save() of a stored document sends.
@@ -62,5 +71,10 @@ async def commit(change: Change) -> tuple[RunDocument, list[EventDocument]]:
             )
         return await append(session, run.project_id, run.thread_id, list(change.events))
 
-    stored = await runs.transaction(work)
+    try:
+        stored = await runs.transaction(work)
+    except BaseException:
+        for message in new_messages:
+            message.position = 0  # not written: numbered again when it is
+        raise
     return updated, stored

@@ -49,6 +49,9 @@ class ThreadDocument(ScopedDocument):
     message_count: int = 0
     # The sequence number of the thread's last run event (see models/event.py).
     event_sequence: int = 0
+    # The position of the last message written: messages are numbered 1, 2, 3… in the order
+    # they are written (models/conversations.py: number_messages), never reused.
+    message_position: int = 0
 
     @model_validator(mode="after")
     def _derived_fields(self) -> Self:
@@ -64,7 +67,7 @@ class ThreadDocument(ScopedDocument):
     def snapshot(self) -> dict[str, Any]:
         """The thread as events carry it: without the counters kept for the engine."""
         snapshot: dict[str, Any] = self.model_dump(
-            exclude={"message_count", "event_sequence", "metadata_index"}
+            exclude={"message_count", "event_sequence", "message_position", "metadata_index"}
         )
         return snapshot
 

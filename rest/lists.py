@@ -10,7 +10,14 @@ from fastapi import Query
 
 from models.base import StoredDocument
 from models.errors import BadUserInput
-from models.pagination import MAX_PAGE_SIZE, Page, PageRequest, SortOrder, encode_cursor
+from models.pagination import (
+    CREATED_AT,
+    MAX_PAGE_SIZE,
+    Page,
+    PageRequest,
+    SortOrder,
+    encode_cursor,
+)
 
 D = TypeVar("D", bound=StoredDocument)
 Find = Callable[[str], Awaitable[StoredDocument | None]]
@@ -46,8 +53,9 @@ def list_query(
     return read
 
 
-async def page_request(query: ListQuery, find: Find) -> PageRequest:
-    """`find` looks an id up within the listed collection (and the caller's project)."""
+async def page_request(query: ListQuery, find: Find, field: str = CREATED_AT) -> PageRequest:
+    """`find` looks an id up within the listed collection (and the caller's project), which
+    is ordered by `field`."""
 
     async def cursor(object_id: str | None, param: str) -> str | None:
         if object_id is None:
@@ -57,7 +65,7 @@ async def page_request(query: ListQuery, find: Find) -> PageRequest:
             raise BadUserInput(
                 f"{param}: no object with id '{object_id}' in this list.", param=param
             )
-        return encode_cursor(document)
+        return encode_cursor(document, field)
 
     after, before = await cursor(query.after, "after"), await cursor(query.before, "before")
     backwards = before is not None and after is None

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from models.pagination import POSITION
 from models.validation import validated
 from rest import shapes, thread_shapes
 from rest.caller import Call, Svc
@@ -32,9 +33,11 @@ async def list_messages(
     query: Annotated[ListQuery, Depends(list_query("desc"))],
     run_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
-    await svc.threads.get(call.project_id, thread_id)  # an unknown thread is a 404, not []
-    request = await page_request(query, lambda i: svc.messages.find(call.project_id, i, thread_id))
-    page = await svc.messages.page(call.project_id, thread_id, request, run_id)
+    thread = await svc.threads.get(call.project_id, thread_id)  # unknown: a 404, not []
+    request = await page_request(
+        query, lambda i: svc.messages.find(call.project_id, i, thread_id), POSITION
+    )
+    page = await svc.messages.page(call.project_id, thread, request, run_id)
     return envelope(page, thread_shapes.message, request)
 
 

@@ -7,7 +7,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.context import Info
-from models.message import messages
+from models.message import page_messages
 from models.pagination import PageRequest, SortOrder
 from models.run import active_run, runs
 from models.thread import ThreadDocument, ThreadOrder
@@ -40,13 +40,13 @@ class Thread(Node):
         description="When a message was last added or a run last created, moved or ended "
         "(streamed deltas aside); the creation time until then."
     )
+    document: strawberry.Private[ThreadDocument]
 
     @strawberry.field(
         description=f"The thread's messages, newest first by default. {PAGE_ARGUMENTS_HELP}"
     )
     async def messages(
         self,
-        info: Info,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,
@@ -54,11 +54,8 @@ class Thread(Node):
         order: SortOrder = SortOrder.DESC,
         run_id: strawberry.ID | None = None,
     ) -> Connection[Message]:
-        filters: dict[str, str] = {"thread_id": self.id}
-        if run_id is not None:
-            filters["run_id"] = run_id
         request = PageRequest(first=first, after=after, last=last, before=before, order=order)
-        page = await messages.page(info.context.project_id, request, **filters)
+        page = await page_messages(self.document, request, run_id)
         return Connection[Message].from_page(page, Message.from_document)
 
     @strawberry.field(
@@ -97,6 +94,7 @@ class Thread(Node):
             tool_resources=ToolResources.from_model(document.tool_resources),
             owner=document.owner,
             last_activity_at=document.active_at,
+            document=document,
         )
 
 

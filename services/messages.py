@@ -4,11 +4,11 @@ from pydantic import BaseModel, ConfigDict
 
 from models import conversations
 from models.errors import NotFound
-from models.message import MessageDocument, messages
+from models.message import MessageDocument, messages, page_messages
 from models.message_input import MessageInput
 from models.pagination import Page, PageRequest
 from models.references import check_references, message_file_ids
-from models.thread import threads
+from models.thread import ThreadDocument, threads
 from models.validation import INPUT, Where
 from models.vector_stores import attach_to_thread
 
@@ -52,11 +52,14 @@ class MessageService:
         return await messages.get(project_id, message_id, thread_id=thread_id)
 
     async def page(
-        self, project_id: str, thread_id: str, request: PageRequest, run_id: str | None = None
+        self,
+        project_id: str,
+        thread: ThreadDocument,
+        request: PageRequest,
+        run_id: str | None = None,
     ) -> Page[MessageDocument]:
-        """The thread's messages (those `run_id` wrote, if given); none for an unknown thread."""
-        filters = {"thread_id": thread_id, **({"run_id": run_id} if run_id else {})}
-        return await messages.page(project_id, request, **filters)
+        """The thread's messages (those `run_id` wrote, if given)."""
+        return await page_messages(thread, request, run_id)
 
     async def update(
         self, project_id: str, message_id: str, given: UpdateMessage

@@ -1,17 +1,24 @@
-"""A thread read newest first (for prompts) and page by page misses nothing and repeats
-nothing, with messages spread over years, sharing timestamps, or from a clock ahead."""
+"""A thread's messages are numbered in the order they are written, and read by ranges of
+those numbers: newest first (for prompts) and page by page, across holes left by deletions,
+they miss nothing and repeat nothing. Messages stored before numbering are numbered in time
+order."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from beanie.odm.utils.encoder import Encoder
 
 from models.base import utcnow
-from models.history import newest_first
+from models.history import newest_first, oldest_first
 from models.message import MessageDocument
+from models.migrations import number_unnumbered_messages
+from models.pagination import Numbered, PageRequest, paginate
 from models.thread import ThreadDocument
 from tests.graphql import GraphQLClient
 from tests.runs import CREATE_THREAD
 
+PROJECT = "proj_default"
 # Ages spread over seconds to years; two messages share a timestamp; one is in the future.
 AGES = [
     timedelta(seconds=-5),
@@ -23,51 +30,63 @@ AGES = [
     timedelta(days=40),
     timedelta(days=800),
 ]
-
-
-async def old_thread(gql: GraphQLClient) -> str:
-    """A thread made 1,000 days ago, before most of its messages."""
-    thread: str = (await gql(CREATE_THREAD))["createThread"]["id"]
-    made = utcnow() - timedelta(days=1000)
-    await ThreadDocument.get_pymongo_collection().update_one(
-        {"_id": thread}, {"$set": {"created_at": made}}
-    )
-    return thread
-
-
-async def test_every_message_once_newest_first(gql: GraphQLClient) -> None:
-    thread = await old_thread(gql)
-    now = utcnow()
-    stored = [
-        MessageDocument(project_id="proj_default", thread_id=thread, created_at=now - age)
-        for age in AGES
-    ]
-    mine = MessageDocument(project_id="proj_default", thread_id=thread, run_id="run_x")
-    await MessageDocument.insert_many([*stored, mine])
-    read = [m async for m in newest_first("proj_default", thread, "run_x")]
-    expected = sorted(stored, key=lambda m: (m.created_at, m.id), reverse=True)
-    assert [m.id for m in read] == [m.id for m in expected]
-
-
 PAGE = """query($id: ID!, $first: Int, $after: String, $last: Int, $before: String,
   $order: SortOrder) { thread(id: $id) { messages(first: $first, after: $after, last: $last,
-  before: $before, order: $order) { nodes { id } pageInfo { hasNextPage hasPreviousPage
+  before: $before, order: $order) { nodes { text } pageInfo { hasNextPage hasPreviousPage
   startCursor endCursor } } } }"""
+ADD = """mutation($threadId: ID!, $text: String!) {
+  createMessage(threadId: $threadId, input: {content: $text}) { id } }"""
 
 
-@pytest.mark.parametrize("size", [1, 2, 3, 100])
-@pytest.mark.parametrize("order", ["DESC", "ASC"])
-async def test_pages_across_windows_list_every_message_once(
-    gql: GraphQLClient, size: int, order: str
+async def test_messages_stored_before_positions_are_numbered_in_time_order(
+    gql: GraphQLClient,
 ) -> None:
-    thread = await old_thread(gql)
+    thread: str = (await gql(CREATE_THREAD))["createThread"]["id"]
     now = utcnow()
     stored = [
-        MessageDocument(project_id="proj_default", thread_id=thread, created_at=now - age)
-        for age in AGES
+        MessageDocument(project_id=PROJECT, thread_id=thread, created_at=now - age) for age in AGES
     ]
-    await MessageDocument.insert_many(stored)
-    expected = [m.id for m in sorted(stored, key=lambda m: (m.created_at, m.id))]
+    mine = MessageDocument(project_id=PROJECT, thread_id=thread, run_id="run_x")
+    raw = [Encoder(to_db=True).encode(message) for message in [*stored, mine]]
+    for document in raw:
+        del document["position"]  # as a version before positions stored them
+    await MessageDocument.get_pymongo_collection().insert_many(raw)
+
+    await number_unnumbered_messages()
+    await number_unnumbered_messages()  # a second process starting: nothing more to do
+
+    in_time = sorted([*stored, mine], key=lambda m: (m.created_at, m.id))
+    numbered = await MessageDocument.find({"thread_id": thread}).to_list()
+    positions = {message.id: message.position for message in numbered}
+    assert [positions[message.id] for message in in_time] == list(range(1, len(in_time) + 1))
+    top = await ThreadDocument.get(thread)
+    assert top is not None
+    assert top.message_position == len(in_time)
+    read = [m.id async for m in newest_first(PROJECT, thread, "run_x")]
+    assert read == [m.id for m in reversed(in_time) if m is not mine]
+    first = await oldest_first(PROJECT, thread, "run_x", 3)
+    assert [m.id for m in first] == [m.id for m in in_time if m is not mine][:3]
+
+
+async def thread_with_holes(gql: GraphQLClient) -> tuple[str, list[str]]:
+    """A thread of 140 messages, m0 … m139, less holes of every width the reads widen across
+    (1, 40 and 70 missing in a row): the texts left, oldest first."""
+    seeds = [{"content": f"m{index}"} for index in range(100)]
+    thread: str = (await gql(CREATE_THREAD, input={"messages": seeds}))["createThread"]["id"]
+    for index in range(100, 140):
+        await gql(ADD, threadId=thread, text=f"m{index}")
+    holes = [5, *range(20, 90), *range(95, 135)]  # positions are 1 + the index
+    collection = MessageDocument.get_pymongo_collection()
+    await collection.delete_many({"thread_id": thread, "position": {"$in": [h + 1 for h in holes]}})
+    return thread, [f"m{index}" for index in range(140) if index not in holes]
+
+
+@pytest.mark.parametrize("size", [1, 3, 100])
+@pytest.mark.parametrize("order", ["DESC", "ASC"])
+async def test_pages_across_holes_list_every_message_once(
+    gql: GraphQLClient, size: int, order: str
+) -> None:
+    thread, expected = await thread_with_holes(gql)
     if order == "DESC":
         expected.reverse()
     seen: list[str] = []
@@ -75,7 +94,7 @@ async def test_pages_across_windows_list_every_message_once(
     while True:
         page = (await gql(PAGE, id=thread, first=size, after=after, order=order))["thread"]
         connection = page["messages"]
-        seen += [node["id"] for node in connection["nodes"]]
+        seen += [node["text"] for node in connection["nodes"]]
         assert connection["pageInfo"]["hasPreviousPage"] == (after is not None)
         if not connection["pageInfo"]["hasNextPage"]:
             break
@@ -86,8 +105,34 @@ async def test_pages_across_windows_list_every_message_once(
     while True:
         page = (await gql(PAGE, id=thread, last=size, before=before, order=order))["thread"]
         connection = page["messages"]
-        backwards = [node["id"] for node in connection["nodes"]] + backwards
+        backwards = [node["text"] for node in connection["nodes"]] + backwards
+        assert connection["pageInfo"]["hasNextPage"] == (before is not None)
         if not connection["pageInfo"]["hasPreviousPage"]:
             break
         before = connection["pageInfo"]["startCursor"]
     assert backwards == expected
+
+
+async def test_a_page_between_two_cursors(gql: GraphQLClient) -> None:
+    thread, expected = await thread_with_holes(gql)
+    whole = (await gql(PAGE, id=thread, first=100, order="ASC"))["thread"]["messages"]
+    first = (await gql(PAGE, id=thread, first=1, order="ASC"))["thread"]["messages"]
+    start = first["pageInfo"]["endCursor"]
+    last = (await gql(PAGE, id=thread, last=1, order="ASC"))["thread"]["messages"]
+    end = last["pageInfo"]["startCursor"]
+    variables: dict[str, Any] = {"id": thread, "after": start, "before": end, "order": "ASC"}
+    between = (await gql(PAGE, first=100, **variables))["thread"]["messages"]
+    assert [node["text"] for node in between["nodes"]] == expected[1:-1]
+    assert len(whole["nodes"]) == len(expected)
+
+
+async def test_messages_written_after_the_thread_was_read_are_listed(gql: GraphQLClient) -> None:
+    """A reader's `top` may be older than the newest messages: the open-ended ranges at each
+    end still find them."""
+    thread, expected = await thread_with_holes(gql)
+    stale = Numbered(top=50)
+    scope = {"project_id": PROJECT, "thread_id": thread}
+    newest = await paginate(MessageDocument, scope, PageRequest(first=3), numbering=stale)
+    assert [message.text for message in newest.items] == expected[::-1][:3]
+    every = await paginate(MessageDocument, scope, PageRequest(first=100), numbering=stale)
+    assert [message.text for message in every.items] == expected[::-1]

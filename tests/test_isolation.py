@@ -285,7 +285,10 @@ async def test_connections_list_only_the_callers_objects(
 ) -> None:
     mine = await make_objects(gql, "mine")
     for cursor in (theirs["assistant_cursor"], theirs["message_cursor"]):
-        body = await gql(query, c=cursor, t=mine["thread"])
+        body = await gql.execute(query, c=cursor, t=mine["thread"])
+        # A cursor of another order (a message's, for assistants) is refused as such.
+        for error in body.get("errors", []):
+            assert error["extensions"]["code"] == "BAD_USER_INPUT"
         assert not set(theirs.values()) & set(re.findall(r"[a-z]+_[A-Za-z0-9]+", str(body)))
         assert "theirs" not in str(body)
 

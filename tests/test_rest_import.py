@@ -305,6 +305,25 @@ async def test_messages_can_follow_their_thread_in_a_later_import(
     assert seconds(thread["lastActivityAt"]) == T0 + 30
 
 
+async def test_older_pages_imported_later_take_their_place_by_time(
+    admin_http: httpx.AsyncClient, gql: GraphQLClient
+) -> None:
+    """An export paged newest first, one request a page: the thread still lists in time order,
+    and a message added here afterwards comes last."""
+    await imported(admin_http, {"threads": EXPORT["threads"]})
+    pages = EXPORT["messages"]["data"]  # newest first
+    await imported(admin_http, {"messages": [listed(pages[:2])]})
+    await imported(admin_http, {"messages": [listed(pages[2:])]})
+    added = await gql(
+        'mutation($id: ID!) { createMessage(threadId: $id, input: {content: "later"}) { id } }',
+        id=THREAD_ID,
+    )
+    nodes = (await gql(THREAD, id=THREAD_ID))["thread"]["messages"]["nodes"]
+    new_id = added["createMessage"]["id"]
+    assert [n["id"] for n in nodes] == [QUESTION_ID, REPLY_ID, "msg_img2Wq8Er", CITED_ID, new_id]
+    assert await message_count(THREAD_ID) == 5
+
+
 async def test_attachments_of_files_the_project_holds_are_kept(
     admin_http: httpx.AsyncClient, gql: GraphQLClient
 ) -> None:
