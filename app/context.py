@@ -7,6 +7,7 @@ import strawberry
 from strawberry.fastapi import BaseContext
 
 from app.auth import MISSING_KEY, Authenticator, Principal
+from app.batches import Batches
 from app.client_tokens import EXPIRED_TOKEN
 from app.fairness import Fairness, authenticate
 from app.policy import Access
@@ -80,7 +81,9 @@ class Context(BaseContext):
         """What the caller may see of its project (app/policy.py)."""
         principal = self.authenticated()
         if self._access is None or self._access.principal is not principal:
-            self._access = Access(principal, self.project_id)
+            turns = self.fairness.resolvers if self.fairness is not None else None
+            batches = Batches(self.project_id, turns, principal.share_key)
+            self._access = Access(principal, self.project_id, batches)
         return self._access
 
     def require_admin(self) -> None:

@@ -31,8 +31,9 @@ is the TCP peer's; behind a reverse proxy, run uvicorn with `--proxy-headers` (a
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from inspect import isawaitable, iscoroutine
 from typing import Any
 
@@ -41,6 +42,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from app.auth import Authenticator, Principal
+from app.batches import is_batched
 from app.errors import coded
 from app.limits import RateLimiter
 from app.settings import Settings
@@ -89,6 +91,11 @@ class InFlight:
         return sum(self.counts.values())
 
 
+# Whether this task's work runs in a turn already: a batch that a resolver in its turn gathered
+# must not wait for a second one (with one turn, it would wait forever).
+_holding: ContextVar[bool] = ContextVar("holding_a_turn", default=False)
+
+
 class Turns:
     """At most `limit` turns held at once in this process (0: no limit), handed out in turn
     between projects: while turns are short, each waiting project gets the next free one in
@@ -119,6 +126,20 @@ class Turns:
             else:
                 self._forget(project, turn)
             raise
+
+    @asynccontextmanager
+    async def turn(self, project: str) -> AsyncIterator[None]:
+        """The block in a turn of `project`'s, unless this work holds one already."""
+        if _holding.get():
+            yield
+            return
+        await self.take(project)
+        holding = _holding.set(True)
+        try:
+            yield
+        finally:
+            _holding.reset(holding)
+            self.give_back()
 
     def give_back(self) -> None:
         if not self.limit:
@@ -209,8 +230,9 @@ class Concurrency(SchemaExtension):
     and each of its resolvers that waits runs in a turn taken for its project.
 
     A turn covers a resolver's own work only: what it selects resolves after it returns, so a
-    resolver never waits for a turn while holding one. (A resolver that awaited a DataLoader
-    would hold its turn while the batch gathers: with loaders, turns belong around the batch.)"""
+    resolver never waits for a turn while holding one. A batched field takes none: the batch
+    it waits on reads in one turn for all of them (a resolver holding a turn would keep the
+    others from joining the batch)."""
 
     def __init__(self, fairness: Fairness) -> None:
         self.operations = fairness.operations
@@ -238,7 +260,13 @@ class Concurrency(SchemaExtension):
     def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
         result = _next(root, info, *args, **kwargs)
         # Root fields are bounded by the operations in flight: turns bound the fan-out below.
-        if self.project is None or info.path.prev is None or not isawaitable(result):
+        # A batched field waits for its batch, which takes the turn (app/batches.py).
+        if (
+            self.project is None
+            or info.path.prev is None
+            or not isawaitable(result)
+            or is_batched(info.parent_type.fields[info.field_name])
+        ):
             return result
         return self._in_turn(self.resolvers, self.project, result)
 
@@ -250,7 +278,9 @@ class Concurrency(SchemaExtension):
             if iscoroutine(work):
                 work.close()  # cancelled while queued: it never started
             raise
+        holding = _holding.set(True)
         try:
             return await work
         finally:
+            _holding.reset(holding)
             turns.give_back()

@@ -32,13 +32,14 @@ from graphql import (
 )
 
 from app.auth import Principal
-from models.assistant import AssistantDocument, assistants
+from app.batches import Batches
+from models.assistant import AssistantDocument
 from models.errors import Forbidden, NotFound
 from models.file import FileDocument, find_live
 from models.message import MessageDocument, messages
 from models.run import RunDocument, runs
 from models.run_step import RunStepDocument, run_steps
-from models.thread import ThreadDocument, threads
+from models.thread import ThreadDocument
 
 CLIENT_OPERATIONS: dict[str, frozenset[str]] = {
     "query": frozenset({"node", "thread", "threads", "message", "run", "runStep", "assistant"}),
@@ -116,9 +117,12 @@ def check_document(principal: Principal, document: DocumentNode) -> None:
 class Access:
     """The caller's view of the project's threads, messages, runs, steps and assistants."""
 
-    def __init__(self, principal: Principal, project_id: str) -> None:
+    def __init__(
+        self, principal: Principal, project_id: str, batches: Batches | None = None
+    ) -> None:
         self.principal = principal
         self.project_id = project_id
+        self.batches = batches or Batches(project_id)
 
     @property
     def subject(self) -> str | None:
@@ -138,7 +142,8 @@ class Access:
     # Reads: None when the caller may not see the object, exactly as for an unknown id.
 
     async def thread(self, thread_id: str) -> ThreadDocument | None:
-        thread = await threads.find(self.project_id, thread_id)
+        """Read with the other threads the operation is reading now (app/batches.py)."""
+        thread = await self.batches.threads.load(thread_id)
         return thread if thread is not None and self._sees_thread(thread) else None
 
     async def file(self, file_id: str) -> FileDocument | None:
@@ -175,7 +180,7 @@ class Access:
     async def assistant(self, assistant_id: str) -> AssistantDocument | None:
         if not self.sees_assistant(assistant_id):
             return None
-        return await assistants.find(self.project_id, assistant_id)
+        return await self.batches.assistants.load(assistant_id)
 
     # Writes: NOT_FOUND where the caller may not see what it names. A project key's writes
     # are checked by the writes themselves (every one is scoped by project).

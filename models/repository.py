@@ -37,6 +37,14 @@ class Repository(Generic[D]):
         within = {name: value for name, value in scope.items() if value is not None}
         return await self.model.find_one({"_id": object_id, "project_id": project_id, **within})
 
+    async def find_many(self, project_id: str, object_ids: list[str]) -> dict[str, D]:
+        """The project's objects among these ids (unknown ones left out), in one read."""
+        wanted = sorted({object_id for object_id in object_ids if self.owns(object_id)})
+        if not wanted:
+            return {}
+        found = self.model.find({"_id": {"$in": wanted}, "project_id": project_id})
+        return {document.id: document async for document in found}
+
     async def holders(self, object_ids: list[str]) -> dict[str, str]:
         """The project holding each of these ids, across projects: for imports, which keep ids
         and must tell an id taken elsewhere (refused, never read) from one of their own."""

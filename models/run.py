@@ -290,6 +290,14 @@ async def active_run(
     )
 
 
+async def active_runs(project_id: str, thread_ids: list[str]) -> dict[str, RunDocument]:
+    """Each of these threads' active run, by thread (a thread has at most one)."""
+    found = RunDocument.find(
+        {"project_id": project_id, "thread_id": {"$in": thread_ids}, "active": True}
+    )
+    return {run.thread_id: run async for run in found}
+
+
 async def set_metadata(project_id: str, run_id: str, metadata: dict[str, str]) -> RunDocument:
     """Only the metadata: the engine owns every other field of a run."""
     raw = await RunDocument.get_pymongo_collection().find_one_and_update(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
+from app.batches import BATCHED
 from app.context import Info
 from models import run as m
 from models.pagination import PageRequest, SortOrder
@@ -124,7 +125,7 @@ class Run(Node):
         page = await run_steps.page(info.context.project_id, request, run_id=self.id)
         return Connection[RunStep].from_page(page, RunStep.from_document)
 
-    @strawberry.field
+    @strawberry.field(metadata=BATCHED)
     async def thread(
         self, info: Info
     ) -> Annotated["Thread", strawberry.lazy("schema.thread")] | None:
@@ -133,7 +134,7 @@ class Run(Node):
         document = await info.context.access.thread(self.thread_id)
         return Thread.from_document(document) if document else None
 
-    @strawberry.field
+    @strawberry.field(metadata=BATCHED)
     async def assistant(self, info: Info) -> Assistant | None:
         # Null for a client token not granted the assistant (a project key may have run
         # another one on the subject's thread).

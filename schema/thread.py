@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
+from app.batches import BATCHED
 from app.context import Info
 from models.message import page_messages
 from models.pagination import PageRequest, SortOrder
-from models.run import active_run, runs
+from models.run import runs
 from models.thread import ThreadDocument, ThreadOrder
 from schema.common import PAGE_ARGUMENTS_HELP, Connection, Node, json_value
 from schema.message import CreateMessageInput, Message
@@ -76,13 +77,15 @@ class Thread(Node):
         page = await runs.page(info.context.project_id, request, thread_id=self.id)
         return Connection[Run].from_page(page, Run.from_document)
 
-    @strawberry.field(description="The run that is queued, running or waiting, if any.")
+    @strawberry.field(
+        description="The run that is queued, running or waiting, if any.", metadata=BATCHED
+    )
     async def active_run(
         self, info: Info
     ) -> Annotated["Run", strawberry.lazy("schema.run")] | None:
         from schema.run import Run
 
-        document = await active_run(info.context.project_id, self.id)
+        document = await info.context.access.batches.active_runs.load(self.id)
         return Run.from_document(document) if document else None
 
     @classmethod

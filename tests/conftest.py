@@ -27,6 +27,7 @@ from models.errors import ThreadlineError
 from models.liveness import ProcessDocument
 from models.project import DEFAULT_PROJECT_ID, ProjectDocument
 from models.run import RunDocument
+from tests import commands
 from tests.graphql import GraphQLClient, ProjectClient, bearer
 from tests.openai_server import OpenAICompatibleServer, Script, Scripted
 from tests.servers import InProcessServer
@@ -43,6 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """A SIGTERM (CI's timeout, a user's kill) ends the run as Ctrl-C does: fixtures tear
     down, so the servers and workers the tests started do not outlive it."""
     config.addinivalue_line("markers", "slow: starts real processes")
+    commands.listen()
     signal.signal(signal.SIGTERM, _interrupted)
 
 
