@@ -1,9 +1,12 @@
 """Live events: one change stream per process on the event log, fanned out to this
-process's subscribers. Replay and gap repair read the log itself (engine/follow.py)."""
+process's subscribers. Replay and gap repair read the log itself (engine/follow.py).
+
+Nothing polls: a subscriber learns that it may have missed events (its feed overflowed, or
+the stream was interrupted) from a marker in its feed, and only then re-reads the log."""
 
 import asyncio
 import contextlib
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,24 +20,53 @@ QUEUE_LIMIT = 10_000  # a subscriber this far behind drops events and re-reads t
 RETRY_SECONDS = 0.5
 
 
+class Feed:
+    """One subscriber's live events in commit order. `None` in place of events: some may be
+    missing (the subscriber fell QUEUE_LIMIT behind, or the stream was interrupted), so the
+    log is to be read again from the last event seen."""
+
+    def __init__(self) -> None:
+        self._items: deque[EventDocument | None] = deque()
+        self._ready = asyncio.Event()
+
+    def put(self, item: EventDocument | None) -> None:
+        if item is not None and len(self._items) >= QUEUE_LIMIT:
+            self._items.clear()  # the log has them all: one read instead
+            item = None
+        if item is None and self._items and self._items[-1] is None:
+            return
+        self._items.append(item)
+        self._ready.set()
+
+    async def get(self) -> EventDocument | None:
+        while not self._items:
+            self._ready.clear()
+            await self._ready.wait()
+        return self._items.popleft()
+
+
 class EventBus:
     def __init__(self) -> None:
-        self._queues: dict[str, set[asyncio.Queue[EventDocument]]] = defaultdict(set)
+        self._feeds: dict[str, set[Feed]] = defaultdict(set)
         self._watcher: asyncio.Task[None] | None = None
         self._watching = asyncio.Event()
 
     @contextlib.asynccontextmanager
-    async def listen(self, thread_id: str) -> AsyncIterator[asyncio.Queue[EventDocument]]:
-        """A queue of the thread's events committed from now on (once the stream is open)."""
+    async def listen(self, thread_id: str) -> AsyncIterator[Feed]:
+        """The thread's events committed from now on (once the stream is open)."""
         await self._ensure_watching()
-        queue: asyncio.Queue[EventDocument] = asyncio.Queue(QUEUE_LIMIT)
-        self._queues[thread_id].add(queue)
+        feed = Feed()
+        self._feeds[thread_id].add(feed)
         try:
-            yield queue
+            yield feed
         finally:
-            self._queues[thread_id].discard(queue)
-            if not self._queues[thread_id]:
-                del self._queues[thread_id]
+            self._feeds[thread_id].discard(feed)
+            if not self._feeds[thread_id]:
+                del self._feeds[thread_id]
+
+    def listeners(self, thread_id: str) -> int:
+        """How many subscribers listen to the thread's events in this process now."""
+        return len(self._feeds.get(thread_id, ()))
 
     async def close(self) -> None:
         if self._watcher is not None:
@@ -51,20 +83,29 @@ class EventBus:
     async def _watch(self) -> None:
         resume: Any = None
         pipeline = [{"$match": {"operationType": "insert"}}]
+        interrupted = False
         while True:
             try:
                 collection = EventDocument.get_pymongo_collection()
                 async with await collection.watch(pipeline, resume_after=resume) as stream:
                     self._watching.set()
+                    if interrupted:  # what was committed meanwhile may never come: re-read
+                        self._resync()
+                        interrupted = False
                     async for change in stream:
                         resume = change["_id"]
                         self._deliver(parse(change["fullDocument"]))
             except PyMongoError as error:
                 log.warning("event_stream_interrupted", error=str(error))
                 resume = None if "resume" in str(error).lower() else resume
+                interrupted = True
                 await asyncio.sleep(RETRY_SECONDS)
 
     def _deliver(self, event: EventDocument) -> None:
-        for queue in self._queues.get(event.thread_id, ()):
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(event)
+        for feed in self._feeds.get(event.thread_id, ()):
+            feed.put(event)
+
+    def _resync(self) -> None:
+        for feeds in self._feeds.values():
+            for feed in feeds:
+                feed.put(None)

@@ -1,7 +1,6 @@
 """A subscriber's view of the event log: what is stored after `after`, then what comes live,
 with no gap and no duplicate."""
 
-import asyncio
 from collections.abc import AsyncGenerator
 
 from engine.bus import EventBus
@@ -11,9 +10,6 @@ TERMINAL_EVENTS = frozenset(
     f"thread.run.{status}"
     for status in ("completed", "failed", "cancelled", "expired", "incomplete")
 )
-# While nothing arrives, the log is re-read this often: events dropped by a full queue or a
-# change-stream hiccup are never lost, only late.
-IDLE_RECHECK_SECONDS = 10.0
 
 
 async def follow(
@@ -25,9 +21,10 @@ async def follow(
 ) -> AsyncGenerator[EventDocument, None]:
     """A thread's events (or one run's, ending after its terminal event), in sequence order.
 
-    The queue is opened before the log is read, so an event committed during the replay is
-    either read from the log or found in the queue; `last` drops the ones seen twice."""
-    async with bus.listen(thread_id) as queue:
+    The feed is opened before the log is read, so an event committed during the replay is
+    either read from the log or found in the feed; `last` drops the ones seen twice. Events
+    missing from the feed (a gap in the numbers, or its marker) are read from the log."""
+    async with bus.listen(thread_id) as feed:
         last = after
         async for event in stored_after(project_id, thread_id, last, run_id=run_id):
             last = event.sequence
@@ -39,12 +36,7 @@ async def follow(
             if end is not None and end.sequence <= last:
                 return  # the run ended at or before `after`: nothing more will come
         while True:
-            try:
-                live: EventDocument | None = await asyncio.wait_for(
-                    queue.get(), IDLE_RECHECK_SECONDS
-                )
-            except TimeoutError:
-                live = None
+            live = await feed.get()
             until = None if live is None else live.sequence
             if live is not None and live.sequence <= last:
                 continue  # already read from the log

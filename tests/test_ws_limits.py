@@ -90,8 +90,8 @@ async def test_operations_per_connection(
         # Messages are handled in order, so both are open when the third arrives; waiting until
         # both listen is for the teardown: a subscription cancelled while it opens can leave
         # its task hanging, and uvicorn's shutdown with it (left as found; see issue 12's notes).
-        listening = changed.state.engine.bus._queues
-        await until(lambda: len(listening.get(thread_id, ())) == 2)
+        bus = changed.state.engine.bus
+        await until(lambda: bus.listeners(thread_id) == 2)
         await ws.send(start(protocol, "3", THREAD_EVENTS, t=thread_id))
         refused = await closed(ws)
     reason = "Too many operations on this connection (THREADLINE_WS_MAX_OPERATIONS)"

@@ -1,0 +1,61 @@
+"""The live feed behind subscriptions: no subscriber polls the log, yet none misses an event
+when it falls too far behind (its feed keeps a marker, and it reads the log again)."""
+
+import asyncio
+from contextlib import aclosing
+
+import pytest
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from engine import bus as bus_module
+from engine.bus import EventBus
+from engine.follow import follow
+from models.event import NewEvent, append
+from models.thread import threads
+from tests.graphql import GraphQLClient
+from tests.servers import until
+
+PROJECT = "proj_default"
+
+
+async def write_events(thread_id: str, count: int) -> None:
+    """`count` events, each in its own transaction, as a worker writes streamed deltas."""
+    for number in range(count):
+
+        async def work(session: AsyncClientSession, number: int = number) -> None:
+            new = [NewEvent("thread.message.delta", "run_x", {"n": number})]
+            await append(session, PROJECT, thread_id, new)
+
+        await threads.transaction(work)
+
+
+async def test_a_subscriber_far_behind_misses_nothing(
+    gql: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bus_module, "QUEUE_LIMIT", 3)
+    thread_id = (await gql("mutation { createThread { id } }"))["createThread"]["id"]
+    bus = EventBus()
+    try:
+        async with aclosing(follow(bus, PROJECT, thread_id)) as events:
+            first = asyncio.ensure_future(anext(events))  # listening, then waiting live
+            await until(lambda: bus.listeners(thread_id) == 1)
+            await write_events(thread_id, 12)  # the feed overflows while nobody reads it
+            received = [await asyncio.wait_for(first, 10)]
+            received += [await asyncio.wait_for(anext(events), 10) for _ in range(11)]
+        assert [event.sequence for event in received] == list(range(1, 13))
+        assert [event.data["n"] for event in received] == list(range(12))
+        assert bus.listeners(thread_id) == 0
+    finally:
+        await bus.close()
+
+
+async def test_a_feed_keeps_one_marker_in_place_of_what_it_dropped() -> None:
+    feed = bus_module.Feed()
+    feed.put(None)
+    feed.put(None)
+    assert await feed.get() is None
+    waiting = asyncio.ensure_future(feed.get())
+    await asyncio.sleep(0)
+    assert not waiting.done()  # nothing more: it waits, never polls
+    feed.put(None)
+    assert await asyncio.wait_for(waiting, 5) is None
