@@ -61,11 +61,15 @@ class ActiveKey(NamedTuple):
 
 async def find_active(key_hash: str) -> ActiveKey | None:
     """The unrevoked key whose secret has this `digest` (confirmed in constant time). Read raw,
-    two fields: this runs on every request the key cache misses."""
+    three fields: this runs on every request the key cache misses. By the digest alone, the
+    unique index's one field (revocation checked here): some planners scan the collection for
+    a query on a field the index lacks."""
     found = await ApiKeyDocument.get_pymongo_collection().find_one(
-        {"key_hash": key_hash, "revoked_at": None}, {"project_id": 1, "key_hash": 1}
+        {"key_hash": key_hash}, {"project_id": 1, "key_hash": 1, "revoked_at": 1}
     )
-    if found is None or not hmac.compare_digest(found["key_hash"], key_hash):
+    if found is None or found.get("revoked_at") is not None:
+        return None
+    if not hmac.compare_digest(found["key_hash"], key_hash):
         return None
     return ActiveKey(found["_id"], found["project_id"])
 

@@ -28,9 +28,12 @@ class EventDocument(ScopedDocument):
 
     class Settings:
         name = "events"
+        # As for messages (models/message.py): each read on a prefix of an index's fields.
         indexes = [
             IndexModel([("thread_id", 1), ("sequence", 1)], unique=True),
-            IndexModel([("run_id", 1), ("sequence", 1)]),
+            IndexModel([("project_id", 1), ("thread_id", 1), ("sequence", 1)]),
+            IndexModel([("project_id", 1), ("thread_id", 1), ("run_id", 1), ("sequence", 1)]),
+            IndexModel([("project_id", 1), ("run_id", 1), ("event", 1)]),
         ]
 
 

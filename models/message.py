@@ -100,11 +100,13 @@ class MessageDocument(ScopedDocument):
 
     class Settings:
         name = "messages"
+        # Each read's fields, equalities first, lead an index of their own: some planners
+        # (the embedded database's) use an index only for a query on a prefix of its fields.
         indexes = [
-            IndexModel([("thread_id", 1), ("position", 1)]),
-            IndexModel([("thread_id", 1), ("run_id", 1), ("position", 1)]),
-            # Imports place messages among a thread's by their time (number_messages).
-            IndexModel([("thread_id", 1), ("created_at", 1), ("_id", 1)]),
+            IndexModel([("project_id", 1), ("thread_id", 1), ("position", 1)]),
+            IndexModel([("project_id", 1), ("thread_id", 1), ("run_id", 1), ("position", 1)]),
+            # Imports place messages among a thread's by their time (import_conversation).
+            IndexModel([("project_id", 1), ("thread_id", 1), ("created_at", 1)]),
         ]
 
 

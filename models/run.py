@@ -207,6 +207,8 @@ class RunDocument(ScopedDocument):
         name = "runs"
         indexes = [
             IndexModel([("project_id", 1), ("thread_id", 1), ("created_at", 1), ("_id", 1)]),
+            # Active runs are few: `thread_id` last, so that `$in` of many is still a range.
+            IndexModel([("project_id", 1), ("active", 1), ("thread_id", 1)]),
             IndexModel([("status", 1), ("created_at", 1)]),
             IndexModel(
                 [("thread_id", 1)],

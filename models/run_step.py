@@ -45,7 +45,10 @@ class RunStepDocument(ScopedDocument):
 
     class Settings:
         name = "run_steps"
-        indexes = [IndexModel([("run_id", 1), ("created_at", 1), ("_id", 1)])]
+        indexes = [
+            IndexModel([("project_id", 1), ("run_id", 1), ("created_at", 1), ("_id", 1)]),
+            IndexModel([("project_id", 1), ("run_id", 1), ("status", 1)]),
+        ]
 
 
 run_steps = Repository(RunStepDocument, "run step", "step_")

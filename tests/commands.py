@@ -5,10 +5,18 @@ command monitoring), whichever task of that work sends them: the work's own, or 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any, NamedTuple
 
 from pymongo import monitoring
 
-_sent: ContextVar[list[tuple[str, str]] | None] = ContextVar("sent_commands", default=None)
+
+class Sent(NamedTuple):
+    name: str  # find, insert, …
+    collection: str
+    command: dict[str, Any]
+
+
+_sent: ContextVar[list[Sent] | None] = ContextVar("sent_commands", default=None)
 
 
 class _Counter(monitoring.CommandListener):
@@ -16,7 +24,8 @@ class _Counter(monitoring.CommandListener):
         sent = _sent.get()
         if sent is not None:
             target = event.command.get(event.command_name)
-            sent.append((event.command_name, target if isinstance(target, str) else ""))
+            collection = target if isinstance(target, str) else ""
+            sent.append(Sent(event.command_name, collection, dict(event.command)))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -31,9 +40,9 @@ def listen() -> None:
 
 
 @contextmanager
-def commands_sent() -> Iterator[list[tuple[str, str]]]:
-    """(command, collection) of each command sent inside the block, in order."""
-    sent: list[tuple[str, str]] = []
+def commands_sent() -> Iterator[list[Sent]]:
+    """Each command sent inside the block, in order."""
+    sent: list[Sent] = []
     token = _sent.set(sent)
     try:
         yield sent

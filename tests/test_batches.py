@@ -8,7 +8,7 @@ from collections import Counter
 from app.fairness import Turns
 from models.ids import new_id
 from models.run import RunDocument
-from tests.commands import commands_sent
+from tests.commands import Sent, commands_sent
 from tests.graphql import GraphQLClient
 from tests.runs import function_tool, new_assistant, start_run, wait_for
 
@@ -17,9 +17,13 @@ PAGE_OF_RUNS = """query($id: ID!) { thread(id: $id) { runs(first: 100) { nodes {
 PAGE_OF_THREADS = """{ threads(first: 100) { nodes { id activeRun { id status } } } }"""
 
 
-def finds(sent: list[tuple[str, str]]) -> Counter[str]:
+def finds(sent: list[Sent]) -> Counter[str]:
     """Reads per collection; the caller's key lookup aside (cached, or not, by then)."""
-    return Counter(target for command, target in sent if command == "find" and target != "api_keys")
+    return Counter(
+        command.collection
+        for command in sent
+        if command.name == "find" and command.collection != "api_keys"
+    )
 
 
 async def test_a_page_of_runs_reads_threads_and_assistants_once_each(gql: GraphQLClient) -> None:
