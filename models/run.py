@@ -3,9 +3,12 @@
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, Self, get_args
 
+import pymongo
+import structlog
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 from pymongo import IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import PyMongoError
 
 from models.base import ScopedDocument, utcnow
 from models.errors import NotFound
@@ -14,6 +17,8 @@ from models.message import FileReference
 from models.repository import Repository
 from models.tools import RankingOptions, ResponseFormat, Tool, check_tools
 from models.validation import Metadata, ReasoningEffort, ToolName
+
+log = structlog.get_logger()
 
 RunStatus = Literal[
     "queued",
@@ -210,6 +215,7 @@ class RunDocument(ScopedDocument):
             # Active runs are few: `thread_id` last, so that `$in` of many is still a range.
             IndexModel([("project_id", 1), ("active", 1), ("thread_id", 1)]),
             IndexModel([("status", 1), ("created_at", 1)]),
+            IndexModel([("status", 1), ("expires_at", 1)]),  # overdue runs
             IndexModel(
                 [("thread_id", 1)],
                 unique=True,
@@ -228,31 +234,46 @@ class RunUpdate(BaseModel):
     metadata: Metadata = Field(default_factory=dict)
 
 
-CLAIM_TIMEOUT_MS = 2000
+CLAIM_TIMEOUT_SECONDS = 2.0
+CLAIM_CANDIDATES = 20  # tried in one claim, oldest first, before waiting for the next round
 
 
 async def claim_next(owner: str, lease_seconds: float) -> RunDocument | None:
-    """Claims the oldest executable run that nobody holds (or whose lease ran out):
-    one atomic find_one_and_update, so two workers never claim the same run."""
+    """Claims the oldest executable run that nobody holds (or whose lease ran out).
+
+    The candidates are the runs not yet ended (an index range: few, however many runs there
+    were); one is taken by an update whose filter repeats the condition, so of two workers
+    after the same run only one matches, and the other tries the next. Not findAndModify: the
+    embedded database scans the whole collection for one."""
     now = utcnow()
-    raw = await RunDocument.get_pymongo_collection().find_one_and_update(
-        {
-            "status": {"$in": list(EXECUTABLE_STATUSES)},
-            "$or": [{"lease": None}, {"lease.expires_at": {"$lt": now}}],
-        },
-        {
-            "$set": {
-                "lease": {"owner": owner, "expires_at": now + timedelta(seconds=lease_seconds)}
-            },
-            "$inc": {"fence": 1, "revision": 1},
-        },
-        sort=[("created_at", 1)],
-        return_document=ReturnDocument.AFTER,
-        # A worker frozen inside a transaction on this run holds its document: give up for
-        # now rather than block the claim loop until the database aborts that transaction.
-        maxTimeMS=CLAIM_TIMEOUT_MS,
-    )
-    return None if raw is None else _parse(raw)
+    collection = RunDocument.get_pymongo_collection()
+    executable = {"status": {"$in": list(EXECUTABLE_STATUSES)}}
+    found = collection.find(executable, {"lease": 1, "created_at": 1})
+    candidates = [raw async for raw in found if _free(raw.get("lease"), now)]
+    candidates.sort(key=lambda raw: (raw["created_at"], raw["_id"]))
+    lease = {"owner": owner, "expires_at": now + timedelta(seconds=lease_seconds)}
+    for candidate in candidates[:CLAIM_CANDIDATES]:
+        free = {"$or": [{"lease": None}, {"lease.expires_at": {"$lt": now}}]}
+        try:
+            # A worker frozen inside a transaction on this run holds its document: pass it
+            # by rather than block the claim loop until the database aborts that transaction.
+            with pymongo.timeout(CLAIM_TIMEOUT_SECONDS):
+                taken = await collection.update_one(
+                    {"_id": candidate["_id"], **executable, **free},
+                    {"$set": {"lease": lease}, "$inc": {"fence": 1, "revision": 1}},
+                )
+        except PyMongoError as error:
+            log.warning("run_claim_skipped", run_id=candidate["_id"], error=str(error))
+            continue
+        if taken.modified_count == 1:
+            raw = await collection.find_one({"_id": candidate["_id"], "lease.owner": owner})
+            if raw is not None:
+                return _parse(raw)
+    return None
+
+
+def _free(lease: dict[str, Any] | None, now: datetime) -> bool:
+    return lease is None or lease["expires_at"] < now
 
 
 async def extend_lease(run_id: str, fence: int, lease_seconds: float) -> str | None:
