@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from cachetools import TTLCache
 from strawberry.scalars import JSON
 
 from models.event import EventDocument
@@ -79,7 +80,19 @@ EVENT_TYPES = [
 ]
 
 
+# Events as GraphQL objects, made once for all the subscribers that get them at once.
+_CONVERTED: TTLCache[str, RunEvent] = TTLCache(maxsize=4096, ttl=10)
+
+
 def event_from_document(document: EventDocument) -> RunEvent:
+    """The event as its GraphQL type (the same object for every subscriber: never changed)."""
+    converted = _CONVERTED.get(document.id)
+    if converted is None:
+        converted = _CONVERTED[document.id] = _convert(document)
+    return converted
+
+
+def _convert(document: EventDocument) -> RunEvent:
     common: dict[str, Any] = {
         "sequence": document.sequence,
         "event": document.event,

@@ -1,0 +1,78 @@
+"""One execution of an event serves every subscriber that would get the same answer, and only
+those: subscribers with another view of the project, or other variables below the
+subscription field, get their own."""
+
+import asyncio
+from typing import Any
+
+from tests.graphql import GraphQLClient
+from tests.runs import CREATE_RUN, CREATE_THREAD, new_assistant
+from tests.tokens import mint
+from tests.ws import Live, connect, subscribe
+
+EVENTS = """subscription($id: ID!, $after: Int, $withRun: Boolean!) {
+  threadEvents(threadId: $id, afterSequence: $after) {
+    sequence event
+    ... on RunStatusEvent { run @include(if: $withRun) { id assistant { id } } }
+  }
+}"""
+
+
+async def statuses(
+    live: Live, payload: dict[str, Any], ready: asyncio.Event, **variables: Any
+) -> list[dict[str, Any]]:
+    """The run status events one subscriber gets, until the run completes."""
+    seen = []
+    async with connect(live.ws_url, payload=payload) as socket:
+        stream = subscribe(socket, EVENTS, **variables)
+        first = asyncio.ensure_future(anext(stream))
+        await asyncio.sleep(0)
+        ready.set()
+        data = await first
+        while True:
+            event = data["threadEvents"]
+            if event["event"].startswith("thread.run.") and "step" not in event["event"]:
+                seen.append(event)
+            if event["event"] == "thread.run.completed":
+                await stream.aclose()
+                return seen
+            data = await anext(stream)
+
+
+async def test_subscribers_share_only_what_they_would_each_get(
+    gql: GraphQLClient, live: Live
+) -> None:
+    assistant = await new_assistant(gql)
+    seed = {"messages": [{"content": "hello"}], "owner": "alice"}
+    thread_id = (await gql(CREATE_THREAD, input=seed))["createThread"]["id"]
+    alice = {"authorization": f"Bearer {await mint(gql, 'alice', [])}"}
+    # Every subscriber gets the thread's events from the start (the run is made below), so
+    # each event reaches all of them at once, in one fan-out.
+    subscribers = [
+        (live.payload, {"after": 0, "withRun": True}),
+        (live.payload, {"after": 0, "withRun": True}),
+        (live.payload, {"after": None, "withRun": True}),  # differs only where it starts
+        (live.payload, {"after": 0, "withRun": False}),  # not the same answer
+        (alice, {"after": 0, "withRun": True}),  # not granted the assistant: sees no id
+    ]
+    readies = [asyncio.Event() for _ in subscribers]
+    readers = [
+        asyncio.create_task(statuses(live, payload, ready, id=thread_id, **variables))
+        for (payload, variables), ready in zip(subscribers, readies, strict=True)
+    ]
+    for ready in readies:
+        await ready.wait()
+    await asyncio.sleep(0.3)  # all subscribed and listening before the run's first event
+    run = (await gql(CREATE_RUN, threadId=thread_id, input={"assistantId": assistant}))["createRun"]
+    seen = await asyncio.wait_for(asyncio.gather(*readers), 20)
+
+    with_run = [{"id": run["id"], "assistant": {"id": assistant}}]
+    for events in seen[:3]:
+        assert [event["run"] for event in events] == with_run * len(events)
+    assert all("run" not in event for event in seen[3])
+    assert [event["run"] for event in seen[4]] == [{"id": run["id"], "assistant": None}] * len(
+        seen[4]
+    )
+    names = [[event["event"] for event in events] for events in seen]
+    assert names[0][-1] == "thread.run.completed"
+    assert all(each == names[0] for each in names)
