@@ -11,10 +11,14 @@ while nothing is being streamed.
 
 import asyncio
 import contextlib
+import json
 import time
 from typing import Any
 
 import structlog
+from cachetools import TTLCache
+from starlette.websockets import WebSocketDisconnect
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -31,6 +35,24 @@ INIT_TIMEOUT = 4408  # no connection_init within THREADLINE_WS_CONNECTION_INIT_T
 TOO_MANY = 4429  # connections per key, operations per connection, failed authentications
 STARTS = {"subscribe", "start"}  # a new operation, in either protocol
 RESULTS = {"next", "data"}
+
+
+# A result's data serialised once for all its subscribers (schema/execution.py shares it).
+_SERIALISED: TTLCache[int, tuple[object, str]] = TTLCache(maxsize=4096, ttl=10)
+
+
+def shared_result_text(message: dict[str, Any]) -> str | None:
+    """The message as JSON text, its data serialised once however many get the same object;
+    None for a result with errors or extensions (sent the usual way)."""
+    payload = message.get("payload")
+    if not isinstance(payload, dict) or payload.keys() != {"data"}:
+        return None
+    data = payload["data"]
+    known = _SERIALISED.get(id(data))
+    if known is None or known[0] is not data:
+        known = _SERIALISED[id(data)] = (data, json.dumps(data, separators=(",", ":")))
+    head = json.dumps({"type": message["type"], "id": message["id"]}, separators=(",", ":"))
+    return f'{head[:-1]},"payload":{{"data":{known[1]}}}}}'
 
 
 class KeyChecks:
@@ -120,6 +142,13 @@ class KeyChecks:
         if message.get("type") in RESULTS:
             every = self.context.settings.ws_auth_recheck_seconds
             if not await self.key_still_valid(every):
+                return
+            text = shared_result_text(message)
+            if text is not None:
+                try:
+                    await self.websocket.ws.send_text(text)
+                except WebSocketDisconnect as gone:
+                    raise WebSocketDisconnected from gone
                 return
         await super().send_message(message)  # type: ignore[misc]
 

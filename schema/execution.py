@@ -59,29 +59,29 @@ class SubscriptionSafeExecutor(StrawberryGraphQLCoreExecutionContext):
             return asyncio.shield(shared)
         return shared
 
+    _subscription_key: tuple[Any, ...] | None = None
+
     def _answer_key(self, payload: Any) -> tuple[Any, ...] | None:
         """What decides an event's answer; None for a payload that is not an event."""
-        thread_id, sequence = (
-            getattr(payload, "thread_id", None),
-            getattr(payload, "sequence", None),
-        )
+        thread_id = getattr(payload, "thread_id", None)
+        sequence = getattr(payload, "sequence", None)
         principal = getattr(self.context_value, "principal", None)
         if thread_id is None or sequence is None or principal is None:
             return None
-        fragments = [details.definition for details in self.fragments.values()]
-        used = _variables_below_root(self.operation, fragments)
-        given = self.variable_values.coerced
-        variables = {name: given.get(name) for name in sorted(used)}
-        return (
-            thread_id,
-            sequence,
-            id(self.operation),  # kept alive by _OWN_VARIABLES while it is a key here
-            json.dumps(variables, sort_keys=True, default=str),
-            principal.project_id,
-            principal.subject,
-            principal.assistant_ids,
-            getattr(self.context_value, "base_url", None),  # file links name the host
-        )
+        if self._subscription_key is None:  # the same for every event of this subscription
+            fragments = [details.definition for details in self.fragments.values()]
+            used = _variables_below_root(self.operation, fragments)
+            given = self.variable_values.coerced
+            variables = {name: given.get(name) for name in sorted(used)}
+            self._subscription_key = (
+                id(self.operation),  # kept alive by _OWN_VARIABLES while it is a key here
+                json.dumps(variables, sort_keys=True, default=str),
+                principal.project_id,
+                principal.subject,
+                principal.assistant_ids,
+                getattr(self.context_value, "base_url", None),  # file links name the host
+            )
+        return (thread_id, sequence, *self._subscription_key)
 
 
 def _variables_below_root(
