@@ -48,7 +48,7 @@ async def test_subscribers_share_only_what_they_would_each_get(
     alice = {"authorization": f"Bearer {await mint(gql, 'alice', [])}"}
     # Every subscriber gets the thread's events from the start (the run is made below), so
     # each event reaches all of them at once, in one fan-out.
-    subscribers = [
+    subscribers: list[tuple[dict[str, Any], dict[str, Any]]] = [
         (live.payload, {"after": 0, "withRun": True}),
         (live.payload, {"after": 0, "withRun": True}),
         (live.payload, {"after": None, "withRun": True}),  # differs only where it starts

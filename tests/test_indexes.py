@@ -31,7 +31,8 @@ async def plan(command: Sent) -> dict[str, Any]:
         key: command.command[key] for key in ("find", "filter", "sort") if key in command.command
     }
     explained: dict[str, Any] = await database.command("explain", query)
-    return explained["queryPlanner"]["winningPlan"]
+    winning: dict[str, Any] = explained["queryPlanner"]["winningPlan"]
+    return winning
 
 
 async def test_the_reads_of_a_thread_and_its_runs_use_indexes(
