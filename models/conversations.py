@@ -144,11 +144,7 @@ async def import_conversation(
         await number_messages(project_id, thread_id, placed, session, counted=len(ordered))
         if new_thread is None:
             await _no_active_run(project_id, thread_id, session, "added")
-        collection = MessageDocument.get_pymongo_collection()
-        for message in later:
-            await collection.update_one(
-                {"_id": message.id}, {"$set": {"position": message.position}}, session=session
-            )
+        await store_positions(later, session)
         await MessageDocument.insert_many(ordered, session=session)
 
     await threads.transaction(write)
@@ -193,6 +189,15 @@ async def number_messages(
     top = await _change_thread(project_id, thread_id, update, session, "message_position")
     for position, message in enumerate(added, top - len(added) + 1):
         message.position = position
+
+
+async def store_positions(numbered: Sequence[MessageDocument], session: AsyncClientSession) -> None:
+    """Writes the positions `number_messages` gave messages that are stored already."""
+    collection = MessageDocument.get_pymongo_collection()
+    for message in numbered:
+        await collection.update_one(
+            {"_id": message.id}, {"$set": {"position": message.position}}, session=session
+        )
 
 
 async def _change_thread(

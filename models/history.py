@@ -6,7 +6,7 @@ from contextlib import aclosing
 from typing import Any
 
 from models.message import MessageDocument
-from models.pagination import Numbered, numbered
+from models.pagination import Numbered, numbered, take
 from models.thread import ThreadDocument
 
 
@@ -27,14 +27,8 @@ async def oldest_first(
     project_id: str, thread_id: str, except_run: str, count: int
 ) -> list[MessageDocument]:
     """The thread's first `count` messages, leaving out those `except_run` wrote."""
-    first: list[MessageDocument] = []
     top = await _top(project_id, thread_id)
-    async with aclosing(_others(project_id, thread_id, except_run, top, True)) as messages:
-        async for message in messages:
-            first.append(message)
-            if len(first) == count:
-                break
-    return first
+    return await take(_others(project_id, thread_id, except_run, top, True), count)
 
 
 async def _top(project_id: str, thread_id: str) -> int:

@@ -6,7 +6,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from models.base import utcnow
-from models.conversations import number_messages
+from models.conversations import number_messages, store_positions
 from models.errors import NotFound
 from models.message import MessageDocument, messages
 
@@ -43,9 +43,6 @@ async def number_unnumbered_messages() -> None:
                 )
             except NotFound:
                 return  # left by a thread deleted long ago: never listed, left alone
-            for message in found:
-                await collection.update_one(
-                    {"_id": message.id}, {"$set": {"position": message.position}}, session=session
-                )
+            await store_positions(found, session)
 
         await messages.transaction(write)

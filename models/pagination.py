@@ -141,7 +141,8 @@ async def numbered(
         edge, width = far, width * 2
 
 
-async def _take(generator: AsyncGenerator[D, None], count: int) -> list[D]:
+async def take(generator: AsyncGenerator[D, None], count: int) -> list[D]:
+    """The first `count` documents `generator` yields; it is closed after them."""
     taken: list[D] = []
     async with aclosing(generator) as documents:
         async for document in documents:
@@ -234,7 +235,7 @@ async def _numbered_page(
     scan_ascending = ascending != backwards
     start, stop = (before, after) if backwards else (after, before)
     read = numbered(model, scope, numbering, scan_ascending, start)
-    items = await _take(read, size + 1)
+    items = await take(read, size + 1)
     if stop is not None:  # the page ends at the other cursor
         items = [item for item in items if _before(getattr(item, field), stop, scan_ascending)]
     has_more = len(items) > size
@@ -244,7 +245,7 @@ async def _numbered_page(
     beyond_edge = False
     if start is not None:  # anything on the far side of the cursor we came from
         toward = numbered(model, scope, numbering, not scan_ascending, start, inclusive=True)
-        beyond_edge = bool(await _take(toward, 1))
+        beyond_edge = bool(await take(toward, 1))
     if backwards:
         return Page(items, has_next_page=beyond_edge, has_previous_page=has_more, field=field)
     return Page(items, has_next_page=has_more, has_previous_page=beyond_edge, field=field)

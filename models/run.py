@@ -252,8 +252,8 @@ async def claim_next(owner: str, lease_seconds: float) -> RunDocument | None:
     candidates = [raw async for raw in found if _free(raw.get("lease"), now)]
     candidates.sort(key=lambda raw: (raw["created_at"], raw["_id"]))
     lease = {"owner": owner, "expires_at": now + timedelta(seconds=lease_seconds)}
+    free = {"$or": [{"lease": None}, {"lease.expires_at": {"$lt": now}}]}
     for candidate in candidates[:CLAIM_CANDIDATES]:
-        free = {"$or": [{"lease": None}, {"lease.expires_at": {"$lt": now}}]}
         try:
             # A worker frozen inside a transaction on this run holds its document: pass it
             # by rather than block the claim loop until the database aborts that transaction.
