@@ -80,7 +80,8 @@ SOAK_TESTS ?= tests/test_worker_processes.py tests/test_make_run.py tests/test_c
 	tests/test_subscriptions.py tests/test_ingestion_processes.py tests/test_upload_process.py \
 	tests/test_sandbox.py tests/test_sandbox_processes.py tests/test_code_interpreter.py \
 	tests/test_example_chat.py tests/test_rest_runs.py tests/test_rest_node_sdk.py \
-	tests/test_fairness.py tests/test_ws_limits.py
+	tests/test_fairness.py tests/test_ws_limits.py tests/test_deployment.py tests/test_claims.py \
+	tests/test_bus.py tests/test_fanout.py
 soak: install $(NODE_MODULES)
 	for i in $$(seq $(SOAK)); do \
 		$(BIN)/pytest -x -q -p no:cacheprovider $(SOAK_TESTS) || { echo "soak: failed on round $$i"; exit 1; }; \

@@ -2,8 +2,11 @@
 
 import argparse
 import asyncio
+import os
+import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 import uvicorn
@@ -11,16 +14,25 @@ import uvicorn
 from app.settings import Settings
 from engine.models_file import ModelsFileError
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
 log = structlog.get_logger()
+
+
+def server_processes(settings: Settings) -> int:
+    """THREADLINE_PROCESSES, or one per core this process may run on."""
+    return settings.processes or len(os.sched_getaffinity(0))
 
 
 def _serve(settings: Settings) -> None:
     from app.embedded_db import DatabaseInUse, EmbeddedDatabase
-    from app.main import create_app
+    from app.logging import configure_logging
 
-    app = create_app(settings)
+    configure_logging(settings.log_level)
+    processes = server_processes(settings)
+    embedded = EmbeddedDatabase(settings.data_dir.resolve(), owner=settings.address)
     if settings.mongodb_uri is None:
-        embedded: EmbeddedDatabase = app.state.embedded
         # Claimed here, not in the lifespan, which uvicorn would report as a traceback.
         try:
             embedded.claim()
@@ -33,7 +45,58 @@ def _serve(settings: Settings) -> None:
                 hint="stop that server first, or give this one another THREADLINE_STATE_DIR",
             )
             sys.exit(2)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    if processes == 1:
+        from app.main import create_app
+
+        app = create_app(settings, embedded=embedded)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+        return
+    try:
+        if settings.mongodb_uri is None:
+            # Started here, so that it outlives any one server process; they get its address.
+            os.environ["THREADLINE_MONGODB_URI"] = embedded.start()
+        # First-start work (keys, indexes, migrations) done once, before any process races it.
+        asyncio.run(_prepare(Settings()))
+        uvicorn.run(
+            "app.cli:server_process_app",
+            factory=True,
+            workers=processes,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+        )
+    finally:
+        embedded.stop()  # nothing to do unless it was started
+
+
+def server_process_app() -> "FastAPI":
+    """The app of one of `threadline run`'s processes. They end with the process that started
+    them: on its SIGTERM or SIGINT by uvicorn's orderly shutdown; if it is killed, killed with
+    it, as one process would be (the embedded database it started is gone too, and another
+    worker takes their runs over when the leases lapse)."""
+    from app.main import create_app
+    from app.processes import die_with_parent
+
+    parent = os.getppid()
+    die_with_parent(signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the request took effect
+        sys.exit(1)
+    return create_app()
+
+
+async def _prepare(settings: Settings) -> None:
+    from app.keys import admin_key, ensure_dev_key, token_secret
+    from models.database import Database
+
+    assert settings.mongodb_uri is not None
+    database = Database(settings.mongodb_uri, settings.database_name)
+    await database.connect(settings.run_lease_seconds)
+    try:
+        admin_key(settings)
+        token_secret(settings)
+        await ensure_dev_key(settings)
+    finally:
+        await database.close()
 
 
 def _work(settings: Settings) -> None:

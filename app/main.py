@@ -40,20 +40,25 @@ log = structlog.get_logger()
 UNGUARDED = Principal(key_id="unguarded", project_id=DEFAULT_PROJECT_ID)
 
 
-def create_app(settings: Settings | None = None, *, guarded: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    guarded: bool = True,
+    embedded: EmbeddedDatabase | None = None,
+) -> FastAPI:
+    """Called with no argument by each of `threadline run`'s processes (uvicorn's factory)."""
     settings = settings or Settings()
     configure_logging(settings.log_level)
 
     # Used only without THREADLINE_MONGODB_URI; `threadline run` claims its folder before serving.
-    address = f"http://{settings.host}:{settings.port}/graphql"
-    embedded = EmbeddedDatabase(settings.data_dir.resolve(), owner=address)
+    served = embedded or EmbeddedDatabase(settings.data_dir.resolve(), owner=settings.address)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         uri = settings.mongodb_uri
         if uri is None:
             # Started from the main thread: the child's "die with my parent" is tied to it.
-            uri = embedded.start()
+            uri = served.start()
         database = Database(uri, settings.database_name)
         try:
             await database.connect(settings.run_lease_seconds)
@@ -62,6 +67,8 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
                 admin_key(settings), tokens, key_cache_seconds=settings.ws_auth_recheck_seconds
             )
             app.state.dev_key = await ensure_dev_key(settings)
+            if limits is not None:
+                limits.shared.start()
             engine.start()
             # What is loaded by now (the tokenizers' vocabularies above all) lives as long as the
             # process: kept out of the collector's full passes, which otherwise walk it all and
@@ -72,8 +79,10 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
             yield
         finally:
             await engine.stop()
+            if limits is not None:
+                await limits.shared.stop()
             await database.close()
-            embedded.stop()  # nothing to do unless it was started
+            served.stop()  # nothing to do unless it was started
 
     engine = Engine(settings)
     services = Services.build(
@@ -103,7 +112,6 @@ def create_app(settings: Settings | None = None, *, guarded: bool = True) -> Fas
 
     app = FastAPI(title="Threadline", lifespan=lifespan)
     app.state.settings = settings
-    app.state.embedded = embedded
     app.state.engine = engine
     app.state.services = services
     limits = rate_limiter(settings) if guarded else None

@@ -8,11 +8,11 @@ import socket
 _PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent() -> None:
-    """For `preexec_fn`: the kernel sends the child SIGTERM when its parent dies,
+def die_with_parent(signum: int = signal.SIGTERM) -> None:
+    """For `preexec_fn`: the kernel sends the child `signum` when its parent dies,
     even by SIGKILL."""
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signum)
 
 
 def is_listening(host: str, port: int) -> bool:

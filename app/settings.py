@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # Unset: the chat endpoint above (and then its key, which is never sent elsewhere).
     embeddings_base_url: str | None = None
     embeddings_api_key: SecretStr | None = None
+    # `threadline run`'s server processes on its one port (uvicorn's workers); 0: one per core.
+    # Each runs THREADLINE_WORKERS runs of its own.
+    processes: int = Field(default=0, ge=0)
     workers: int = 2
     run_lease_seconds: float = Field(default=30, gt=0)
     # On SIGTERM, running runs get this long to finish before they are handed back.
@@ -74,10 +77,14 @@ class Settings(BaseSettings):
     max_query_cost: int = Field(default=5000, ge=0)
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
     operation_timeout_seconds: float = Field(default=10.0, ge=0)
-    # Per API key, per server process (`limits` syntax; several joined by ";").
+    # Per API key, across every server process on the database (`limits` syntax; several
+    # joined by ";"). Exact within a process; processes reconcile through the database.
     rate_limit: str = "60/second;2000/minute"
-    # Per client-token subject (an end user), per server process, across all its tokens.
+    # Per client-token subject (an end user), across all its tokens, the same way.
     client_rate_limit: str = "20/second;1200/minute"
+    # How often a process adds its hits to the shared counts and reads the others'; a busy
+    # caller's counts are exchanged sooner (app/limits.py).
+    rate_limit_sync_seconds: float = Field(default=0.25, gt=0)
     allow_queries_via_get: bool = True
     # Fairness (app/fairness.py), per API key or client-token subject, per server process.
     # Queries, mutations and /v1 requests in flight at once.
@@ -125,6 +132,10 @@ class Settings(BaseSettings):
     @property
     def data_dir(self) -> Path:
         return self.state_dir / "data"
+
+    @property
+    def address(self) -> str:
+        return f"http://{self.host}:{self.port}/graphql"
 
     @property
     def production(self) -> bool:

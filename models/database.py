@@ -12,6 +12,7 @@ from models.liveness import DEFAULT_LEASE_SECONDS, ProcessDocument, process
 from models.message import MessageDocument
 from models.migrations import migrate
 from models.project import ProjectDocument
+from models.rate_count import RateCountDocument
 from models.run import RunDocument
 from models.run_step import RunStepDocument
 from models.thread import ThreadDocument
@@ -37,6 +38,7 @@ DOCUMENTS: list[type[Document]] = [
     VectorStoreFileDocument,
     VectorStoreFileBatchDocument,
     ChunkDocument,
+    RateCountDocument,
 ]
 
 

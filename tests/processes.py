@@ -29,13 +29,14 @@ def environment(uri: str, database: str, state: Path, **settings: object) -> dic
 
 @contextmanager
 def server(uri: str, database: str, state: Path, **settings: object) -> Iterator[Live]:
-    """A `threadline run` process (no workers unless asked), with the database's dev key
-    (written to `state` by whichever server started first on that database)."""
+    """A `threadline run` process (no workers unless asked, one server process unless asked),
+    with the database's dev key (written to `state` by whichever server started first on
+    that database)."""
     port = free_port()
     log = state / f"server-{port}.log"
-    env = environment(
-        uri, database, state, port=port, workers=settings.pop("workers", 0), **settings
-    )
+    settings.setdefault("workers", 0)
+    settings.setdefault("processes", 1)
+    env = environment(uri, database, state, port=port, **settings)
     with log.open("wb") as out:
         process = subprocess.Popen([THREADLINE, "run"], env=env, stdout=out, stderr=out)
     try:
