@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     ws_max_message_bytes: int = Field(default=1024 * 1024, ge=0)
     ws_max_operations: int = Field(default=20, ge=1)
     ws_connection_init_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A client that leaves a result unread this long (its connection's buffers full) is closed
+    # (4408), so that it holds no memory for others; it resumes with `afterSequence`.
+    ws_send_timeout_seconds: float = Field(default=10.0, gt=0)
     # How often an open websocket re-checks that its key is still valid while streaming.
     ws_auth_recheck_seconds: float = Field(default=5.0, ge=0)
     # Origins whose pages may call the API (CORS) and open websockets: exact

@@ -30,7 +30,9 @@ log = structlog.get_logger()
 
 # graphql-transport-ws's own 44xx codes (HTTP's statuses + 4000), for every limit.
 FORBIDDEN = 4403  # a bad, revoked or expired key
-INIT_TIMEOUT = 4408  # no connection_init within THREADLINE_WS_CONNECTION_INIT_TIMEOUT_SECONDS
+# No connection_init within THREADLINE_WS_CONNECTION_INIT_TIMEOUT_SECONDS, or a client that left
+# a result unread for THREADLINE_WS_SEND_TIMEOUT_SECONDS: the client took too long either way.
+TOO_SLOW = 4408
 # 4413: a message over THREADLINE_WS_MAX_MESSAGE_BYTES (closed by app/ws_size.py)
 TOO_MANY = 4429  # connections per key, operations per connection, failed authentications
 STARTS = {"subscribe", "start"}  # a new operation, in either protocol
@@ -139,18 +141,32 @@ class KeyChecks:
     async def send_message(self, message: Any) -> None:
         if self.closed_for_auth:
             return
-        if message.get("type") in RESULTS:
-            every = self.context.settings.ws_auth_recheck_seconds
-            if not await self.key_still_valid(every):
-                return
-            text = shared_result_text(message)
-            if text is not None:
+        if message.get("type") not in RESULTS:
+            await super().send_message(message)  # type: ignore[misc]
+            return
+        every = self.context.settings.ws_auth_recheck_seconds
+        if not await self.key_still_valid(every):
+            return
+        # A send waits while the client's buffers are full: one that does not read is closed,
+        # rather than held (with what it has not read) for ever. Its subscriptions' feeds are
+        # bounded meanwhile (engine/bus.py), and other subscribers are never waiting on it.
+        seconds = self.context.settings.ws_send_timeout_seconds
+        try:
+            async with asyncio.timeout(seconds):
+                text = shared_result_text(message)
+                if text is None:
+                    await super().send_message(message)  # type: ignore[misc]
+                    return
                 try:
                     await self.websocket.ws.send_text(text)
                 except WebSocketDisconnect as gone:
                     raise WebSocketDisconnected from gone
-                return
-        await super().send_message(message)  # type: ignore[misc]
+        except TimeoutError:
+            await self.close_with(
+                TOO_SLOW,
+                f"Too slow: a result went unread for {seconds:g} s "
+                "(THREADLINE_WS_SEND_TIMEOUT_SECONDS)",
+            )
 
     async def key_still_valid(self, at_most_every: float) -> bool:
         try:
@@ -220,4 +236,4 @@ class LegacyWSHandler(KeyChecks, BaseGraphQLWSHandler[Any, Any]):
         await asyncio.sleep(self.context.settings.ws_connection_init_timeout_seconds)
         if not self.connection_acknowledged and not self.closed_for_auth:
             with contextlib.suppress(Exception):  # the client may have gone meanwhile
-                await self.close_with(INIT_TIMEOUT, "Connection initialisation timeout")
+                await self.close_with(TOO_SLOW, "Connection initialisation timeout")

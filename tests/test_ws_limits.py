@@ -3,16 +3,20 @@ reason naming the limit (connections per key, operations per connection, message
 connection_init deadline, bad keys from one address)."""
 
 import json
+import socket
 from typing import Any
 
 import pytest
 import websockets
 from fastapi import FastAPI
+from structlog.testing import CapturingLogger
 from websockets.asyncio.client import ClientConnection
 
+from app import websockets as websockets_handlers
 from app.fairness import InFlight
 from tests.apps import serving
 from tests.graphql import GraphQLClient, ProjectClient
+from tests.runs import CREATE_RUN, new_assistant, wait_for
 from tests.servers import until
 from tests.ws import LEGACY_WS, TRANSPORT_WS, connect
 
@@ -139,3 +143,56 @@ async def test_bad_keys_from_one_address_close_4429_but_good_keys_connect(
             assert connections(changed).total() == 1
     assert [code for code, _ in refusals] == [4403, 4403, 4429]
     assert refusals[2][1] == "Too many failed authentications from this address"
+
+
+BIG_EVENTS = """subscription($t: ID!) { threadEvents(threadId: $t, afterSequence: 0) {
+  sequence ... on RunStatusEvent { run { instructions } } } }"""
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_client_that_stops_reading_is_closed_4408(
+    app: FastAPI,
+    dev_key: str,
+    gql: GraphQLClient,
+    protocol: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A thread whose log holds 4 MB: runs of an assistant with long instructions (each status
+    # event carries them).
+    assistant = await new_assistant(gql, instructions="i" * 200_000)
+    thread_id = (await gql("mutation { createThread { id } }"))["createThread"]["id"]
+    for _ in range(5):
+        run = await gql(CREATE_RUN, threadId=thread_id, input={"assistantId": assistant})
+        await wait_for(gql, run["createRun"]["id"])
+    async with serving(app, ws_send_timeout_seconds=0.5) as (changed, server):
+        # A small receive buffer, and a client that reads nothing until told to.
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before the handshake
+        sock.connect(("127.0.0.1", server.port))
+        # Its log line tells when the server gave up on the client: the close frame itself
+        # waits behind what the client has not read.
+        logged = CapturingLogger()
+        monkeypatch.setattr(websockets_handlers, "log", logged)
+        async with websockets.connect(
+            server.ws_url,
+            sock=sock,
+            subprotocols=[protocol],  # type: ignore[list-item]
+            max_queue=1,
+            max_size=None,
+            compression=None,  # the instructions would compress to nothing
+        ) as ws:
+            await init(ws, dev_key)
+            await ws.recv()  # connection_ack
+            # Each replays the log: ten times what any kernel buffers on a connection.
+            for operation in range(10):
+                await ws.send(start(protocol, str(operation), BIG_EVENTS, t=thread_id))
+            await until(
+                lambda: any(call.args[0] == "websocket_closed_limit" for call in logged.calls)
+            )
+            refused = await closed(ws)  # reads what was sent before the close
+        await until(lambda: connections(changed).total() == 0)
+        assert changed.state.engine.bus.listeners(thread_id) == 0
+    assert refused == (
+        4408,
+        "Too slow: a result went unread for 0.5 s (THREADLINE_WS_SEND_TIMEOUT_SECONDS)",
+    )
