@@ -12,6 +12,7 @@ import structlog
 import uvicorn
 
 from app.settings import Settings
+from engine import models_file
 from engine.models_file import ModelsFileError
 
 if TYPE_CHECKING:
@@ -51,6 +52,8 @@ def _serve(settings: Settings) -> None:
         app = create_app(settings, embedded=embedded)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
         return
+    if settings.models is not None:
+        models_file.load(settings.models)  # a bad file told once, here, not by each process
     try:
         if settings.mongodb_uri is None:
             # Started here, so that it outlives any one server process; they get its address.

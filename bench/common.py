@@ -98,6 +98,8 @@ class ThreadlineServer(Server):
             # Nor a bound on what one key has in flight or open (0 switches them off).
             "THREADLINE_MAX_CONCURRENT_PER_KEY": "0",
             "THREADLINE_WS_MAX_CONNECTIONS_PER_KEY": "0",
+            # One server process, so that its pid's CPU is the whole server's.
+            "THREADLINE_PROCESSES": "1",
             **env,
         }
         # Its output (keys announced on first start, warnings) goes to a log, shown on failure.

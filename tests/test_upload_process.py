@@ -11,6 +11,7 @@ from typing import IO, Any
 import httpx
 import pytest
 
+from app.embedded_db import MEMORY, EmbeddedDatabase
 from app.keys import DEV_KEY_FILE, read_secret
 from app.processes import free_port
 from tests.graphql import UPLOAD_FILE
@@ -52,7 +53,7 @@ def test_a_200_mb_file_streams_both_ways(
 ) -> None:
     path, sha256 = big_file
     port = free_port()
-    env = environment(mongodb_uri, "threadline_upload", tmp_path, port=port, workers=0)
+    env = environment(mongodb_uri, "threadline_upload", tmp_path, port=port, workers=0, processes=1)
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen([THREADLINE, "run"], env=env, stdout=out, stderr=out)
