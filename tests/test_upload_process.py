@@ -47,13 +47,24 @@ def big_file(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     path.unlink()
 
 
+@pytest.fixture
+def own_database() -> Iterator[str]:
+    """A database of its own: the file and its oplog entries take 400 MB of an in-memory
+    database's 1 GB, which the session's database shares with every other test."""
+    database = EmbeddedDatabase(MEMORY)
+    yield database.start()
+    database.stop()
+
+
 @pytest.mark.timeout(600)
 def test_a_200_mb_file_streams_both_ways(
-    mongodb_uri: str, tmp_path: Path, big_file: tuple[Path, str]
+    own_database: str, tmp_path: Path, big_file: tuple[Path, str]
 ) -> None:
     path, sha256 = big_file
     port = free_port()
-    env = environment(mongodb_uri, "threadline_upload", tmp_path, port=port, workers=0, processes=1)
+    env = environment(
+        own_database, "threadline_upload", tmp_path, port=port, workers=0, processes=1
+    )
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen([THREADLINE, "run"], env=env, stdout=out, stderr=out)
