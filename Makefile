@@ -93,6 +93,7 @@ bench: install
 	$(BIN)/python bench/auth_overhead.py
 	$(BIN)/python bench/client_tokens.py
 	$(BIN)/python bench/event_latency.py
+	$(BIN)/python bench/idle_subscribers.py
 	$(BIN)/python bench/stream_first_delta.py
 	$(BIN)/python bench/fairness.py
 	$(BIN)/python bench/run_throughput.py

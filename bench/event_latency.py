@@ -10,7 +10,11 @@ the writer and the subscribers share this process). The next event is written on
 subscriber has the last one, so each measures one event's trip, not a queue. Rounds alternate
 between the two threads (A B, then B A), so noise hits both.
 
-    .venv/bin/python bench/event_latency.py [--subscribers N] [--events E] [--rounds R] [--quick]
+    .venv/bin/python bench/event_latency.py [--subscribers N] [--events E] [--rounds R]
+        [--processes P] [--no-deflate] [--quick]
+
+With `--processes 2`, the server runs two processes on its port (THREADLINE_PROCESSES), each
+following the log and fanning events out to the subscribers the kernel gave it.
 """
 
 # ruff: noqa: T201
@@ -189,7 +193,7 @@ def print_row(label: str, rows: list[Round]) -> None:
 async def bench(arguments: argparse.Namespace, uri: str, servers: Servers) -> None:
     count: int = arguments.subscribers
     raise_fd_limit(count * 2 + 256)
-    server = servers.start(uri, workers=0)
+    server = servers.start(uri, workers=0, THREADLINE_PROCESSES=str(arguments.processes))
     await server.wait_until_ready()
     key = server.key()
     database = Database(uri, DATABASE_NAME)
@@ -287,6 +291,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per thread")
     parser.add_argument(
         "--no-deflate", action="store_true", help="websockets without permessage-deflate"
+    )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="the server's processes (THREADLINE_PROCESSES)"
     )
     parser.add_argument("--quick", action="store_true", help="a smoke run: 100 subscribers")
     arguments = parser.parse_args(argv)
