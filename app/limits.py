@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pymongo
 import structlog
 from graphql import ASTValidationRule
 from limits import RateLimitItem, parse_many
@@ -40,6 +41,7 @@ from models.errors import BadUserInput, RateLimited, ThreadlineError
 
 ExtensionFactory = Callable[[], SchemaExtension]
 log = structlog.get_logger()
+LOAD_SECONDS = 1.0  # the longest a caller's first request in a window waits for the counts
 
 
 @dataclass
@@ -91,7 +93,9 @@ class SharedWindows:
 
     async def _load(self, name: str, window: _Window) -> None:
         try:
-            counts = await rate_count.add_hits({name: (0, _moment(window.ends))})
+            # On a request's path: a database that does not answer at once is done without.
+            with pymongo.timeout(LOAD_SECONDS):
+                counts = await rate_count.add_hits({name: (0, _moment(window.ends))})
             window.counted = counts.get(name, 0)
         except PyMongoError as error:
             log.warning("rate_limit_read_failed", error=str(error))
