@@ -92,6 +92,11 @@ class Authenticator:
         self._keys: TTLCache[str, ActiveKey] | None = (
             TTLCache(maxsize=KEY_CACHE_SIZE, ttl=key_cache_seconds) if key_cache_seconds else None
         )
+        # Each key's last answer from the database to "still active?", and when it came: every
+        # open websocket of a key shares it (app/context.py).
+        self._checked: TTLCache[str, tuple[float, bool]] = TTLCache(
+            maxsize=KEY_CACHE_SIZE, ttl=max(key_cache_seconds, 1.0)
+        )
 
     async def authenticate(self, authorization: object) -> Principal:
         token = bearer_token(authorization)
@@ -112,6 +117,7 @@ class Authenticator:
 
     def forget(self, key_id: str) -> None:
         """A key revoked here: refused from the next request on."""
+        self._checked.pop(key_id, None)
         if self._keys is not None:
             for digest, key in list(self._keys.items()):
                 if key.id == key_id:
@@ -127,9 +133,17 @@ class Authenticator:
             expires_at=claims.expires_at,
         )
 
-    async def still_valid(self, principal: Principal) -> bool:
+    async def still_valid(self, principal: Principal, within: float = 0) -> bool:
         """False once the key was revoked or the client token expired (the admin key lasts as
-        long as the process)."""
+        long as the process). An answer the database gave less than `within` seconds ago, for
+        any connection of this key, will do."""
         if principal.is_client:
             return not principal.expired()
-        return principal.is_admin or await api_key.is_active(principal.key_id)
+        if principal.is_admin:
+            return True
+        checked = self._checked.get(principal.key_id)
+        if checked is not None and time.monotonic() - checked[0] < within:
+            return checked[1]
+        active = await api_key.is_active(principal.key_id)
+        self._checked[principal.key_id] = (time.monotonic(), active)
+        return active

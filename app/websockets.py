@@ -4,7 +4,8 @@ limit, a connection that goes past one of the websocket limits (see CLOSE_CODES)
 
 Both protocols authenticate in `connection_init` (the router's `on_ws_connect`). After that,
 each new operation re-checks the key in the database, and results being streamed re-check it
-at most every `ws_auth_recheck_seconds`: so subscriptions added later are covered as they are.
+at most every `ws_auth_recheck_seconds` (one read per key and period, shared by all the key's
+connections): so subscriptions added later are covered as they are.
 A client token's expiry is known in advance: the connection is closed at that moment, even
 while nothing is being streamed.
 """

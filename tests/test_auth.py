@@ -16,6 +16,7 @@ from app.settings import Settings
 from models import api_key
 from models.api_key import ApiKeyDocument, digest
 from models.errors import Unauthenticated
+from tests.commands import commands_sent
 from tests.graphql import GraphQLClient, ProjectClient, bearer
 
 ASSISTANTS = "{ assistants { nodes { id } } }"
@@ -201,3 +202,26 @@ async def test_a_key_revoked_elsewhere_stops_working_within_the_cache_time(
     remembering.forget(other.key_id)
     with pytest.raises(Unauthenticated):
         await remembering.authenticate(header)
+
+
+async def test_a_keys_connections_share_one_revocation_check(
+    app: FastAPI, admin: GraphQLClient, other: ProjectClient
+) -> None:
+    """An open websocket re-checks its key while streaming (app/websockets.py). A key's
+    connections share the last answer: a thousand of them make one read per period."""
+    here: Authenticator = app.state.authenticator
+    elsewhere = Authenticator("another-admin-key", here.client_tokens)  # another process
+    principal = await here.authenticate(f"Bearer {other.key}")
+    for authenticator in (here, elsewhere):
+        with commands_sent() as sent:
+            for _ in range(50):
+                assert await authenticator.still_valid(principal, within=60)
+        assert [(s.name, s.collection) for s in sent] == [("find", "api_keys")]
+
+    await admin(REVOKE, id=other.key_id)
+    # Revoked through this process: known here at once.
+    assert not await here.still_valid(principal, within=60)
+    # Through another: there, the shared answer holds until it is older than `within`.
+    assert await elsewhere.still_valid(principal, within=60)
+    assert not await elsewhere.still_valid(principal, within=0)
+    assert not await elsewhere.still_valid(principal, within=60)
