@@ -50,7 +50,13 @@ def _serve(settings: Settings) -> None:
         from app.main import create_app
 
         app = create_app(settings, embedded=embedded)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            ws_per_message_deflate=settings.ws_per_message_deflate,
+        )
         return
     if settings.models is not None:
         models_file.load(settings.models)  # a bad file told once, here, not by each process
@@ -67,6 +73,7 @@ def _serve(settings: Settings) -> None:
             host=settings.host,
             port=settings.port,
             log_level="warning",
+            ws_per_message_deflate=settings.ws_per_message_deflate,
         )
     finally:
         embedded.stop()  # nothing to do unless it was started

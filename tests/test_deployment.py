@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 from pymongo import AsyncMongoClient
 
 from app.keys import DEV_KEY_FILE, read_secret
@@ -21,6 +22,7 @@ from tests.processes import THREADLINE, http_url, server, worker
 from tests.runs import new_assistant, start_run, wait_for, wait_until_streaming
 from tests.servers import until, wait_until_serving
 from tests.test_subscriptions import collect_run
+from tests.ws import TRANSPORT_WS
 
 pytestmark = pytest.mark.slow
 RATE_QUERY = "{ assistants(first: 1) { nodes { id } } }"
@@ -202,3 +204,17 @@ async def has_hits(uri: str, database: str, hits: int) -> bool:
     found = await shared_hits(uri, database)
     assert found <= hits
     return found == hits
+
+
+@pytest.mark.parametrize("deflate", [True, False])
+async def test_permessage_deflate_is_a_setting(
+    mongodb_uri: str, tmp_path: Path, deflate: bool
+) -> None:
+    database = f"threadline_deflate_{deflate}"  # each its own, with its dev key in tmp_path
+    with server(mongodb_uri, database, tmp_path, ws_per_message_deflate=deflate) as live:
+        async with websockets.connect(
+            live.ws_url, subprotocols=[TRANSPORT_WS], compression="deflate"
+        ) as socket:
+            assert socket.response is not None
+            extensions = socket.response.headers.get("Sec-WebSocket-Extensions", "")
+    assert ("permessage-deflate" in extensions) is deflate
