@@ -14,6 +14,7 @@ import httpx
 import pytest
 import websockets
 from pymongo import AsyncMongoClient
+from websockets.typing import Subprotocol
 
 from app.keys import DEV_KEY_FILE, read_secret
 from app.processes import free_port
@@ -213,7 +214,7 @@ async def test_permessage_deflate_is_a_setting(
     database = f"threadline_deflate_{deflate}"  # each its own, with its dev key in tmp_path
     with server(mongodb_uri, database, tmp_path, ws_per_message_deflate=deflate) as live:
         async with websockets.connect(
-            live.ws_url, subprotocols=[TRANSPORT_WS], compression="deflate"
+            live.ws_url, subprotocols=[Subprotocol(TRANSPORT_WS)], compression="deflate"
         ) as socket:
             assert socket.response is not None
             extensions = socket.response.headers.get("Sec-WebSocket-Extensions", "")
