@@ -63,9 +63,10 @@ def _serve(settings: Settings) -> None:
     try:
         if settings.mongodb_uri is None:
             # Started here, so that it outlives any one server process; they get its address.
-            os.environ["THREADLINE_MONGODB_URI"] = embedded.start()
+            uri = os.environ["THREADLINE_MONGODB_URI"] = embedded.start()
+            settings = settings.model_copy(update={"mongodb_uri": uri})
         # First-start work (keys, indexes, migrations) done once, before any process races it.
-        asyncio.run(_prepare(Settings()))
+        asyncio.run(_prepare(settings))
         uvicorn.run(
             "app.cli:server_process_app",
             factory=True,

@@ -152,16 +152,15 @@ class KeyChecks:
         # rather than held (with what it has not read) for ever. Its subscriptions' feeds are
         # bounded meanwhile (engine/bus.py), and other subscribers are never waiting on it.
         seconds = self.context.settings.ws_send_timeout_seconds
+        text = shared_result_text(message)
         try:
             async with asyncio.timeout(seconds):
-                text = shared_result_text(message)
                 if text is None:
                     await super().send_message(message)  # type: ignore[misc]
-                    return
-                try:
+                else:
                     await self.websocket.ws.send_text(text)
-                except WebSocketDisconnect as gone:
-                    raise WebSocketDisconnected from gone
+        except WebSocketDisconnect as gone:
+            raise WebSocketDisconnected from gone
         except TimeoutError:
             await self.close_with(
                 TOO_SLOW,

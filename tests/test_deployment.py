@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import httpx
 import pytest
 import websockets
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 from websockets.typing import Subprotocol
 
 from app.keys import DEV_KEY_FILE, read_secret
@@ -147,22 +150,26 @@ async def test_two_servers_and_two_workers_on_one_database(
             assert told == f"You said: {WORDS}"
 
 
-async def lease_owners(uri: str, database: str, run_ids: list[str]) -> set[str]:
+@asynccontextmanager
+async def database_of(uri: str, name: str) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
+    """The servers' database, read directly."""
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
     try:
-        runs = client[database]["runs"].find({"_id": {"$in": run_ids}}, {"lease": 1})
-        return {run["lease"]["owner"] async for run in runs if run.get("lease")}
+        yield client[name]
     finally:
         await client.close()
+
+
+async def lease_owners(uri: str, database: str, run_ids: list[str]) -> set[str]:
+    async with database_of(uri, database) as db:
+        runs = db["runs"].find({"_id": {"$in": run_ids}}, {"lease": 1})
+        return {run["lease"]["owner"] async for run in runs if run.get("lease")}
 
 
 async def shared_hits(uri: str, database: str) -> int:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
-    try:
-        counts = client[database]["rate_counts"].find({"_id": {"$regex": r"^api-key\|"}})
+    async with database_of(uri, database) as db:
+        counts = db["rate_counts"].find({"_id": {"$regex": r"^api-key\|"}})
         return sum([count["hits"] async for count in counts])
-    finally:
-        await client.close()
 
 
 @pytest.mark.timeout(240)
