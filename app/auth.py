@@ -1,6 +1,7 @@
 """Who is calling, from `Authorization: Bearer <secret>`: the admin key, a project's API key, or
 a client token (an end user of a project's app; see app/client_tokens.py)."""
 
+import asyncio
 import hmac
 import time
 from dataclasses import dataclass
@@ -97,6 +98,9 @@ class Authenticator:
         self._checked: TTLCache[str, tuple[float, bool]] = TTLCache(
             maxsize=KEY_CACHE_SIZE, ttl=max(key_cache_seconds, 1.0)
         )
+        # The read in flight for a key: its connections that find the last answer too old
+        # all at once (they do, being timed alike) wait for one read rather than make their own.
+        self._checking: dict[str, asyncio.Future[bool]] = {}
 
     async def authenticate(self, authorization: object) -> Principal:
         token = bearer_token(authorization)
@@ -141,9 +145,22 @@ class Authenticator:
             return not principal.expired()
         if principal.is_admin:
             return True
-        checked = self._checked.get(principal.key_id)
+        key_id = principal.key_id
+        checked = self._checked.get(key_id)
         if checked is not None and time.monotonic() - checked[0] < within:
             return checked[1]
-        active = await api_key.is_active(principal.key_id)
-        self._checked[principal.key_id] = (time.monotonic(), active)
-        return active
+        reading = self._checking.get(key_id)
+        if reading is None or within == 0:  # 0: a read begun before this call will not do
+            reading = asyncio.ensure_future(self._read_active(key_id))
+            self._checking[key_id] = reading
+        # Shielded: a connection that leaves does not cancel the read the others wait for.
+        return await asyncio.shield(reading)
+
+    async def _read_active(self, key_id: str) -> bool:
+        try:
+            active = await api_key.is_active(key_id)
+            self._checked[key_id] = (time.monotonic(), active)
+            return active
+        finally:
+            if self._checking.get(key_id) is asyncio.current_task():
+                del self._checking[key_id]
