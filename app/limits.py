@@ -34,6 +34,7 @@ from strawberry.types.graphql import OperationType
 from app.auth import Principal
 from app.cost import operation_cost
 from app.errors import coded
+from app.live import CURRENT
 from app.policy import check_document
 from app.settings import Settings
 from models import rate_count
@@ -253,6 +254,9 @@ class QueryCost(SchemaExtension):
                 "(THREADLINE_MAX_QUERY_COST): ask for smaller pages or fewer nested lists."
             )
             raise coded(BadUserInput(message, cost=self.cost, limit=self.limit))
+        live = CURRENT.get()
+        if live is not None:
+            live.extensions = self.get_results()  # for results sent by app/live.py
         yield
 
     def get_results(self) -> dict[str, Any]:

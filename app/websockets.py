@@ -12,12 +12,12 @@ while nothing is being streamed.
 
 import asyncio
 import contextlib
-import json
+import functools
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
-from cachetools import TTLCache
 from starlette.websockets import WebSocketDisconnect
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -25,6 +25,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
+from app import live
 from models.errors import RateLimited, Unauthenticated
 
 log = structlog.get_logger()
@@ -40,24 +41,6 @@ STARTS = {"subscribe", "start"}  # a new operation, in either protocol
 RESULTS = {"next", "data"}
 
 
-# A result's data serialised once for all its subscribers (schema/execution.py shares it).
-_SERIALISED: TTLCache[int, tuple[object, str]] = TTLCache(maxsize=4096, ttl=10)
-
-
-def shared_result_text(message: dict[str, Any]) -> str | None:
-    """The message as JSON text, its data serialised once however many get the same object;
-    None for a result with errors or extensions (sent the usual way)."""
-    payload = message.get("payload")
-    if not isinstance(payload, dict) or payload.keys() != {"data"}:
-        return None
-    data = payload["data"]
-    known = _SERIALISED.get(id(data))
-    if known is None or known[0] is not data:
-        known = _SERIALISED[id(data)] = (data, json.dumps(data, separators=(",", ":")))
-    head = json.dumps({"type": message["type"], "id": message["id"]}, separators=(",", ":"))
-    return f'{head[:-1]},"payload":{{"data":{known[1]}}}}}'
-
-
 class KeyChecks:
     """Mixed into both protocols' handlers (which share these attribute and method names)."""
 
@@ -67,6 +50,8 @@ class KeyChecks:
     closed_for_auth = False
     expiry: asyncio.Task[None] | None = None
     connection_key: str | None = None  # the caller holding one of its connection slots
+
+    result_type: str  # the protocol's name for a result message
 
     def open_operations(self) -> set[str]:
         raise NotImplementedError
@@ -115,6 +100,12 @@ class KeyChecks:
             return
         if starts and await self.too_many_operations(message):
             return
+        if starts:
+            # The operation's task, made by Strawberry next, takes it along (app/live.py).
+            operation = live.LiveOperation(
+                self.send_result_text, self.result_type, message.get("id")
+            )
+            live.CURRENT.set(operation)
         await super().handle_message(message)  # type: ignore[misc]
         if self.connection_acknowledged and self.expiry is None:
             principal = self.context.principal
@@ -145,6 +136,14 @@ class KeyChecks:
         if message.get("type") not in RESULTS:
             await super().send_message(message)  # type: ignore[misc]
             return
+        await self._send_result(functools.partial(super().send_message, message))  # type: ignore[misc]
+
+    async def send_result_text(self, text: str) -> None:
+        """A result message already made (app/live.py)."""
+        if not self.closed_for_auth:
+            await self._send_result(functools.partial(self.websocket.ws.send_text, text))
+
+    async def _send_result(self, send: Callable[[], Awaitable[None]]) -> None:
         every = self.context.settings.ws_auth_recheck_seconds
         if not await self.key_still_valid(every):
             return
@@ -152,13 +151,9 @@ class KeyChecks:
         # rather than held (with what it has not read) for ever. Its subscriptions' feeds are
         # bounded meanwhile (engine/bus.py), and other subscribers are never waiting on it.
         seconds = self.context.settings.ws_send_timeout_seconds
-        text = shared_result_text(message)
         try:
             async with asyncio.timeout(seconds):
-                if text is None:
-                    await super().send_message(message)  # type: ignore[misc]
-                else:
-                    await self.websocket.ws.send_text(text)
+                await send()
         except WebSocketDisconnect as gone:
             raise WebSocketDisconnected from gone
         except TimeoutError:
@@ -187,6 +182,8 @@ class TransportWSHandler(KeyChecks, BaseGraphQLTransportWSHandler[Any, Any]):
     """graphql-transport-ws: Strawberry checks the message's shape and the connection_init
     deadline (4408); the key and the limits are checked here first."""
 
+    result_type = "next"
+
     def open_operations(self) -> set[str]:
         return set(self.operations)
 
@@ -207,6 +204,8 @@ class TransportWSHandler(KeyChecks, BaseGraphQLTransportWSHandler[Any, Any]):
 
 class LegacyWSHandler(KeyChecks, BaseGraphQLWSHandler[Any, Any]):
     """graphql-ws: Strawberry would close a rejected connection_init with 1011; 4403 here too."""
+
+    result_type = "data"
 
     def open_operations(self) -> set[str]:
         return set(self.tasks)

@@ -1,10 +1,12 @@
-"""Subscriptions: a run's or a thread's events, replayed from the log, then live."""
+"""Subscriptions: a run's or a thread's events, replayed from the log, then live. Over a
+websocket, each is sent straight to the connection when it can be (app/live.py)."""
 
 from collections.abc import AsyncGenerator
 
 import strawberry
 
 from app.context import Info
+from app.live import deliver
 from engine.follow import follow
 from models.errors import BadUserInput, NotFound
 from schema.event import RunEvent, event_from_document
@@ -30,7 +32,9 @@ class EventSubscription:
             raise NotFound("run", run_id)
         bus = info.context.engine.bus
         async for event in follow(bus, run.project_id, run.thread_id, after, run_id=run.id):
-            yield event_from_document(event)
+            answer = event_from_document(event)
+            if not await deliver(answer):
+                yield answer
 
     @strawberry.subscription(
         description="Every event of every run on a thread after `afterSequence`, then live."
@@ -44,4 +48,6 @@ class EventSubscription:
             raise NotFound("thread", thread_id)
         bus = info.context.engine.bus
         async for event in follow(bus, thread.project_id, thread.id, after):
-            yield event_from_document(event)
+            answer = event_from_document(event)
+            if not await deliver(answer):
+                yield answer

@@ -12,11 +12,14 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     OperationDefinitionNode,
+    OperationType,
     VariableNode,
     visit,
 )
 from graphql.language import Visitor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from app.live import CURRENT
 
 # An event's answers, shared while its subscribers take them (a slow one computes its own).
 SHARED_ANSWERS: TTLCache[tuple[Any, ...], Any] = TTLCache(maxsize=4096, ttl=10)
@@ -36,6 +39,17 @@ class SubscriptionSafeExecutor(StrawberryGraphQLCoreExecutionContext):
 
     _shared_as: tuple[Any, ...] | None = None
 
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        executor = super().build(*args, **kwargs)
+        live = CURRENT.get()
+        subscribes = isinstance(executor, SubscriptionSafeExecutor) and (
+            executor.operation.operation is OperationType.SUBSCRIPTION
+        )
+        if live is not None and subscribes:
+            live.executor = executor  # its events can be executed and sent (app/live.py)
+        return executor
+
     def build_per_event_executor(self, payload: Any) -> Any:
         executor = super().build_per_event_executor(payload)
         executor._relevant_sub_fields = {}
@@ -53,11 +67,16 @@ class SubscriptionSafeExecutor(StrawberryGraphQLCoreExecutionContext):
             if isawaitable(shared):
                 shared = asyncio.ensure_future(shared)
             SHARED_ANSWERS[key] = shared
-        if isinstance(shared, asyncio.Future):
-            # Each waits through a shield: a subscriber that leaves (its task cancelled) must
-            # not cancel the execution the others wait for.
-            return asyncio.shield(shared)
-        return shared
+        return _shielded(shared)
+
+    def answer(self, payload: Any) -> Any:
+        """An event's answer (for app/live.py): the shared one, once made, without building
+        an executor for it (that copy is a tenth of a subscriber's cost)."""
+        key = self._answer_key(payload)
+        shared = None if key is None else SHARED_ANSWERS.get(key)
+        if shared is None:
+            return self.build_per_event_executor(payload).execute_operation(False)
+        return _shielded(shared)
 
     _subscription_key: tuple[Any, ...] | None = None
 
@@ -82,6 +101,12 @@ class SubscriptionSafeExecutor(StrawberryGraphQLCoreExecutionContext):
                 getattr(self.context_value, "base_url", None),  # file links name the host
             )
         return (thread_id, sequence, *self._subscription_key)
+
+
+def _shielded(shared: Any) -> Any:
+    """Each waits through a shield: a subscriber that leaves (its task cancelled) must not
+    cancel the execution the others wait for."""
+    return asyncio.shield(shared) if isinstance(shared, asyncio.Future) else shared
 
 
 def _variables_below_root(

@@ -3,8 +3,12 @@ those: subscribers with another view of the project, or other variables below th
 subscription field, get their own."""
 
 import asyncio
+import json
 from typing import Any
 
+from graphql import ExecutionResult
+
+from app.live import LiveOperation, answer_text
 from tests.graphql import GraphQLClient
 from tests.runs import CREATE_RUN, CREATE_THREAD, new_assistant
 from tests.tokens import mint
@@ -76,3 +80,28 @@ async def test_subscribers_share_only_what_they_would_each_get(
     names = [[event["event"] for event in events] for events in seen]
     assert names[0][-1] == "thread.run.completed"
     assert all(each == names[0] for each in names)
+
+
+def test_a_live_result_is_the_protocol_s_message_around_the_shared_answer() -> None:
+    """An answer's data is made into text once, however many operations send it; the envelope
+    and the extensions are each operation's own."""
+
+    async def nowhere(_text: str) -> None:
+        raise AssertionError("not sent here")
+
+    answer = ExecutionResult(data={"threadEvents": {"sequence": 3, "event": "thread.run.queued"}})
+    text = answer_text(answer)
+    assert answer_text(answer) is text
+    assert answer_text(ExecutionResult(data=dict(answer.data or {}))) == text  # another answer
+    plain = LiveOperation(nowhere, "next", "1")
+    costed = LiveOperation(nowhere, "data", 'b"2', extensions={"cost": {"requested": 4}})
+    assert json.loads(plain.message(text)) == {
+        "type": "next",
+        "id": "1",
+        "payload": {"data": answer.data},
+    }
+    assert json.loads(costed.message(text)) == {
+        "type": "data",
+        "id": 'b"2',
+        "payload": {"data": answer.data, "extensions": {"cost": {"requested": 4}}},
+    }
