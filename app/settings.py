@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     # (4408), so that it holds no memory for others; it resumes with `afterSequence`.
     ws_send_timeout_seconds: float = Field(default=10.0, gt=0)
     # permessage-deflate when a client offers it (browsers do): less bandwidth, but about 46 KB
-    # more memory per open websocket and a third more CPU per subscriber and event
+    # more memory per open websocket and a tenth more CPU per subscriber and event
     # (bench/README.md). Events are small JSON messages: off unless bandwidth matters more.
     ws_per_message_deflate: bool = False
     # How often an open websocket re-checks that its key is still valid while streaming.
