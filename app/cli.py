@@ -46,6 +46,13 @@ def _serve(settings: Settings) -> None:
                 hint="stop that server first, or give this one another THREADLINE_STATE_DIR",
             )
             sys.exit(2)
+    # uvicorn's own lines are off (warning level): this one says where to go.
+    log.info(
+        "threadline_serving",
+        graphql=settings.address,
+        processes=processes,
+        hint="GraphiQL at that address in a browser; Ctrl-C stops",
+    )
     if processes == 1:
         from app.main import create_app
 

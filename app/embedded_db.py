@@ -122,7 +122,7 @@ class EmbeddedDatabase:
             Path(self.storage).mkdir(parents=True, exist_ok=True)
         self.claim()
         self._stop_orphan()
-        self.port = free_port(self.host)
+        self.port = self.port or free_port(self.host)  # started again: where it was before
         command = [sys.executable, "-m", "secantus", "--host", self.host]
         command += ["--port", str(self.port), "--storage-path", self.storage]
         command += ["--log-level", "WARNING"]

@@ -45,6 +45,7 @@ from app.auth import Authenticator, Principal
 from app.batches import is_batched
 from app.errors import coded
 from app.limits import RateLimiter
+from app.request_log import note
 from app.settings import Settings
 from models.errors import RateLimited, ThreadlineError, Unauthenticated
 
@@ -216,11 +217,13 @@ async def authenticate(
     """The caller, for GraphQL, `/v1` and file downloads alike. A bad key raises
     Unauthenticated, counted against `address`: past the limit, RateLimited instead."""
     try:
-        return await authenticator.authenticate(authorization)
+        principal = await authenticator.authenticate(authorization)
     except Unauthenticated:
         if fairness is not None:
             await fairness.bad_key(authorization, address)
         raise
+    note(project=principal.project_id)  # in the request's log line (app/request_log.py)
+    return principal
 
 
 class Concurrency(SchemaExtension):
@@ -249,6 +252,7 @@ class Concurrency(SchemaExtension):
         try:
             self.operations.take(key)
         except ThreadlineError as error:
+            execution.context.refusal = error
             raise coded(error) from None
         self.project = project
         try:

@@ -20,10 +20,12 @@ from app.examples import router as examples_router
 from app.fairness import Concurrency, Fairness, client_address
 from app.files import router as files_router
 from app.graphiql import mount_graphiql_assets
+from app.health import router as health_router
 from app.keys import admin_key, ensure_dev_key, token_secret
 from app.limits import limit_extensions, rate_limiter
 from app.logging import configure_logging
 from app.origins import add_cors
+from app.request_log import RequestLog
 from app.router import ThreadlineRouter, is_loopback
 from app.settings import Settings
 from app.ws_size import WebSocketMessageLimit
@@ -75,9 +77,11 @@ def create_app(
             # stalled the event loop for 0.4-0.6 s at a time under a big query (issue 12).
             gc.collect()
             gc.freeze()
+            app.state.database = database  # /readyz asks it
             log.info("threadline_ready", host=settings.host, port=settings.port)
             yield
         finally:
+            app.state.database = None  # draining: not ready for more
             await engine.stop()
             if limits is not None:
                 await limits.shared.stop()
@@ -110,7 +114,16 @@ def create_app(
             return None
         return {"Authorization": f"Bearer {dev_key}"}
 
-    app = FastAPI(title="Threadline", lifespan=lifespan)
+    # FastAPI's /docs and /redoc load their pages from CDNs: not served. The OpenAPI document
+    # of /v1 is, outside production.
+    app = FastAPI(
+        title="Threadline",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None if settings.production else "/openapi.json",
+    )
+    app.state.database = None
     app.state.settings = settings
     app.state.engine = engine
     app.state.services = services
@@ -138,6 +151,7 @@ def create_app(
     )
     app.include_router(graphql, prefix="/graphql")
     app.include_router(files_router)
+    app.include_router(health_router)
     rest.mount(app)
     if guarded and settings.max_body_bytes:
         app.add_middleware(
@@ -147,7 +161,8 @@ def create_app(
         )
     if guarded and settings.ws_max_message_bytes:
         app.add_middleware(WebSocketMessageLimit, max_bytes=settings.ws_max_message_bytes)
-    add_cors(app, settings.cors_origins)  # last: outermost
+    add_cors(app, settings.cors_origins)
+    app.add_middleware(RequestLog)  # last: outermost, so that every answer is logged
     if not settings.production:
         mount_graphiql_assets(app)
         app.include_router(examples_router)

@@ -58,6 +58,19 @@ class Database:
         await migrate(self.client[self.name])
         process.start(lease_seconds)
 
+    async def missing_indexes(self) -> list[str]:
+        """The indexes the models declare that the database lacks (`collection.name`): none
+        once `connect` has made them, unless the database lost them since (an in-memory one
+        restarted, a collection dropped by hand)."""
+        database = self.client[self.name]
+        missing = []
+        for model in DOCUMENTS:
+            name = model.get_collection_name()
+            present = {index["name"] async for index in await database[name].list_indexes()}
+            wanted = {index.name for index in model.get_settings().indexes}
+            missing += [f"{name}.{index}" for index in sorted(wanted - present)]
+        return missing
+
     async def close(self) -> None:
         await process.stop()
         await self.client.close()

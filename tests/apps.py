@@ -20,6 +20,7 @@ def changed_app(app: FastAPI, **limits: Any) -> FastAPI:
     application = create_app(settings.model_copy(update=limits))
     application.state.authenticator = app.state.authenticator
     application.state.dev_key = app.state.dev_key
+    application.state.database = app.state.database
     return application
 
 
