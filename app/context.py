@@ -40,6 +40,9 @@ class Context(BaseContext):
         self.fairness: Fairness | None = None
         self.address: str | None = None
         self._checked_at = time.monotonic()
+        # Why the operation was refused before it ran (no key, a rate limit): over HTTP, the
+        # response's status and Retry-After follow it (app/router.py).
+        self.refusal: ThreadlineError | None = None
 
     async def authenticate(self, authorization: object) -> None:
         """Remembers the caller, or why there is none (raised when the operation starts): a
@@ -53,9 +56,13 @@ class Context(BaseContext):
             self.principal, self.auth_error = None, error
 
     async def authenticate_connection(self) -> None:
-        """A websocket's `connection_init`: `{"authorization": "Bearer <key>"}`."""
+        """A websocket's `connection_init`: `{"authorization": "Bearer <key>"}`; without it, the
+        handshake's `Authorization` header (what server-side clients send)."""
         params = self.connection_params if isinstance(self.connection_params, dict) else {}
-        await self.authenticate(params.get("authorization", params.get("Authorization")))
+        given = params.get("authorization", params.get("Authorization"))
+        if given is None and self.request is not None:
+            given = self.request.headers.get("authorization")
+        await self.authenticate(given)
         self.authenticated()
 
     def authenticated(self) -> Principal:

@@ -213,6 +213,7 @@ class Guard(SchemaExtension):
             if self.limiter is not None:
                 await self.limiter.check(principal)
         except ThreadlineError as error:
+            context.refusal = error
             # Raised before ErrorCodes is entered, so coded here.
             raise coded(error) from None
         yield

@@ -9,6 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.errors import ErrorCodes, ProductionErrorCodes
+from app.operation_choice import OperationChoice
 from resolvers.admin import AdminMutation, AdminQuery
 from resolvers.assistant import AssistantMutation, AssistantQuery
 from resolvers.client_token import ClientTokenMutation
@@ -81,6 +82,7 @@ def build_schema(
         extensions=[
             *guards,
             ProductionErrorCodes if production else ErrorCodes,
+            OperationChoice,
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
         ],

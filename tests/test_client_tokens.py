@@ -287,9 +287,9 @@ ADMINISTRATION = [
     # Allowed fields do not carry a forbidden one past the check, through a fragment either.
     "query { threads { nodes { id } } ...F } fragment F on Query { files { nodes { id } } }",
     "query { __typename ... on Query { assistants { nodes { id } } } }",
-    # Every operation of the document counts, whichever one is named to run.
-    "query A { threads { nodes { id } } } query B { files { nodes { id } } }",
 ]
+# Every operation of the document counts, whichever one is named to run.
+TWO_OPERATIONS = "query A { threads { nodes { id } } } query B { files { nodes { id } } }"
 
 
 async def test_a_client_token_cannot_administer(
@@ -298,6 +298,10 @@ async def test_a_client_token_cannot_administer(
     async with as_client(app, await mint(gql, ALICE, [assistant])) as alice:
         minting = await alice.execute(MINT, input={"subject": BOB, "assistantIds": [assistant]})
         refused = [await alice.execute(query) for query in ADMINISTRATION]
+        named = await alice.http.post(
+            "/graphql", json={"query": TWO_OPERATIONS, "operationName": "A"}
+        )
+    assert code(named.json()) == "FORBIDDEN"
     assert code(minting) == "FORBIDDEN"
     for query, body in zip(ADMINISTRATION, refused, strict=True):
         assert code(body) == "FORBIDDEN", (query, body)
