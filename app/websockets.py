@@ -39,6 +39,13 @@ TOO_SLOW = 4408
 TOO_MANY = 4429  # connections per key, operations per connection, failed authentications
 STARTS = {"subscribe", "start"}  # a new operation, in either protocol
 RESULTS = {"next", "data"}
+MAX_REASON_BYTES = 123  # RFC 6455: a close frame's reason, after its 2-byte code
+
+
+def forbidden(error: Unauthenticated) -> str:
+    """A 4403's close reason: what was wrong with the key (a reason is at most 123 bytes)."""
+    reason = f"Forbidden: {error.message}"
+    return reason if len(reason.encode()) <= MAX_REASON_BYTES else "Forbidden"
 
 
 class KeyChecks:
@@ -73,8 +80,8 @@ class KeyChecks:
         and a free connection slot for its caller. Else the close code and reason."""
         try:
             await self.context.authenticate_connection()
-        except Unauthenticated:
-            return FORBIDDEN, "Forbidden"
+        except Unauthenticated as error:
+            return FORBIDDEN, forbidden(error)
         except RateLimited:
             return TOO_MANY, "Too many failed authentications from this address"
         fairness = self.context.fairness
@@ -166,16 +173,16 @@ class KeyChecks:
     async def key_still_valid(self, at_most_every: float) -> bool:
         try:
             await self.context.ensure_still_authorized(at_most_every)
-        except Unauthenticated:
-            await self.close_forbidden()
+        except Unauthenticated as error:
+            await self.close_forbidden(error)
             return False
         return True
 
-    async def close_forbidden(self) -> None:
+    async def close_forbidden(self, error: Unauthenticated) -> None:
         if not self.closed_for_auth:
             self.closed_for_auth = True
             log.info("websocket_closed_key_invalid")
-            await self.websocket.close(code=FORBIDDEN, reason="Forbidden")
+            await self.websocket.close(code=FORBIDDEN, reason=forbidden(error))
 
 
 class TransportWSHandler(KeyChecks, BaseGraphQLTransportWSHandler[Any, Any]):

@@ -55,26 +55,67 @@ async def run(ws: ClientConnection, protocol: str, operation_id: str, query: str
 
 async def closed_with(ws: ClientConnection) -> int | None:
     """The close code the server sent, once the connection ends (messages before are skipped)."""
+    return (await close_of(ws))[0]
+
+
+async def close_of(ws: ClientConnection) -> tuple[int | None, str | None]:
+    """The close code and reason the server sent, once the connection ends."""
     try:
         while True:
             await ws.recv()
     except websockets.ConnectionClosed as closed:
-        return closed.rcvd.code if closed.rcvd else None
+        return (closed.rcvd.code, closed.rcvd.reason) if closed.rcvd else (None, None)
+
+
+MISSING = "Forbidden: Missing API key: send `Authorization: Bearer <key>`."
+INVALID = "Forbidden: The API key is invalid or has been revoked."
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize(
-    "payload", [None, {}, {"authorization": "Bearer tl-proj-wrong"}, {"authorization": 42}]
+    ("payload", "reason"),
+    [
+        (None, MISSING),
+        ({}, MISSING),
+        ({"authorization": "Bearer tl-proj-wrong"}, INVALID),
+        ({"authorization": 42}, INVALID),
+    ],
 )
 async def test_connection_init_without_a_valid_key_closes_4403(
-    server: InProcessServer, protocol: str, payload: dict[str, Any] | None
+    server: InProcessServer, protocol: str, payload: dict[str, Any] | None, reason: str
 ) -> None:
+    """The close reason says what was wrong with the key."""
     async with await connect(server, protocol) as ws:
         message: dict[str, Any] = {"type": "connection_init"}
         if payload is not None:
             message["payload"] = payload
         await ws.send(json.dumps(message))
-        assert await closed_with(ws) == 4403
+        assert await close_of(ws) == (4403, reason)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_the_handshake_s_authorization_header_is_a_key_too(
+    server: InProcessServer, protocol: str, other: ProjectClient
+) -> None:
+    """Server-side clients send the key as a header; connection_init's payload, when it has
+    one, is the one used."""
+    headers = {"Authorization": f"Bearer {other.key}"}
+    async with websockets.connect(
+        server.ws_url,
+        subprotocols=[protocol],  # type: ignore[list-item]
+        additional_headers=headers,
+    ) as ws:
+        assert (await init(ws, None))["type"] == "connection_ack"
+        assert "errors" not in await run(ws, protocol, "1", QUERY)
+    async with websockets.connect(
+        server.ws_url,
+        subprotocols=[protocol],  # type: ignore[list-item]
+        additional_headers=headers,
+    ) as ws:
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"authorization": "Bearer nope"}})
+        )
+        assert await close_of(ws) == (4403, INVALID)
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
@@ -125,4 +166,4 @@ async def test_revoking_a_key_closes_its_open_websocket(
         await admin("mutation($id: ID!) { revokeApiKey(id: $id) { id } }", id=other.key_id)
         start = "subscribe" if protocol == TRANSPORT else "start"
         await ws.send(json.dumps({"id": "2", "type": start, "payload": {"query": QUERY}}))
-        assert await closed_with(ws) == 4403
+        assert await close_of(ws) == (4403, "Forbidden: The API key has been revoked.")
