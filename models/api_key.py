@@ -81,16 +81,19 @@ async def is_active(key_id: str) -> bool:
     return found is not None
 
 
-async def revoke(key_id: str) -> None:
-    """Revokes a key at once (idempotent); its requests and websockets stop being served."""
+async def revoke(key_id: str) -> ApiKeyDocument:
+    """Revokes a key at once (idempotent: a revoked key keeps its first `revoked_at`); its
+    requests and websockets stop being served. The key as it now is."""
     if not (key_id.startswith("key_") and len(key_id) <= MAX_ID_LENGTH):
         raise NotFound("API key", key_id)
     collection = ApiKeyDocument.get_pymongo_collection()
-    result = await collection.update_one(
+    await collection.update_one(
         {"_id": key_id, "revoked_at": None}, {"$set": {"revoked_at": utcnow()}}
     )
-    if result.matched_count == 0 and await collection.find_one({"_id": key_id}) is None:
+    revoked = await ApiKeyDocument.get(key_id)
+    if revoked is None:
         raise NotFound("API key", key_id)
+    return revoked
 
 
 async def count_keys(project_id: str) -> int:

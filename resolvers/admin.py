@@ -7,7 +7,7 @@ from models import api_key
 from models.pagination import PageRequest, SortOrder
 from models.project import create_project, get_project, page_projects, update_project
 from schema.admin import ApiKey, ApiKeySecret, Project, UpdateProjectInput
-from schema.common import PAGE_ARGUMENTS_HELP, Connection, DeletedObject, input_data
+from schema.common import PAGE_ARGUMENTS_HELP, Connection, input_data
 
 
 @strawberry.type
@@ -77,11 +77,12 @@ class AdminMutation:
         )
 
     @strawberry.mutation(
-        description="Revokes a key: at once on this server, open websockets included; other "
-        "server processes refuse it within THREADLINE_WS_AUTH_RECHECK_SECONDS."
+        description="Revokes a key and answers it, `revokedAt` set (revoking it again keeps the "
+        "first time): refused at once on this server, open websockets included; other server "
+        "processes refuse it within THREADLINE_WS_AUTH_RECHECK_SECONDS. It stays listed."
     )
-    async def revoke_api_key(self, info: Info, id: strawberry.ID) -> DeletedObject:
+    async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKey:
         info.context.require_admin()
-        await api_key.revoke(id)
+        revoked = await api_key.revoke(id)
         info.context.authenticator.forget(id)
-        return DeletedObject(id=id)
+        return ApiKey.from_document(revoked)

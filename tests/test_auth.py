@@ -21,7 +21,7 @@ from tests.graphql import GraphQLClient, ProjectClient, bearer
 
 ASSISTANTS = "{ assistants { nodes { id } } }"
 CREATE_PROJECT = 'mutation { createProject(name: "p") { id name createdAt } }'
-REVOKE = "mutation($id: ID!) { revokeApiKey(id: $id) { id deleted } }"
+REVOKE = "mutation($id: ID!) { revokeApiKey(id: $id) { id projectId revokedAt } }"
 LIST_KEYS = """query($p: ID!) { apiKeys(projectId: $p) {
   nodes { id name projectId redactedKey revokedAt } } }"""
 
@@ -120,17 +120,18 @@ async def test_admin_creates_lists_and_revokes_keys(
     projects = (await admin("{ projects(first: 100) { nodes { id } } }"))["projects"]["nodes"]
     assert {"id": project["id"]} in projects
 
-    assert (await admin(REVOKE, id=created["id"]))["revokeApiKey"] == {
-        "id": created["id"],
-        "deleted": True,
-    }
+    # The answer is the key as it now is: revoked, and when.
+    answer = (await admin(REVOKE, id=created["id"]))["revokeApiKey"]
+    assert (answer["id"], answer["projectId"]) == (created["id"], project["id"])
+    assert answer["revokedAt"] is not None
     revoked = await anonymous_http.post(
         "/graphql", json={"query": ASSISTANTS}, headers=bearer(created["key"])
     )
     assert revoked.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-    # Revoking again is harmless; the listing keeps the key, marked revoked.
-    await admin(REVOKE, id=created["id"])
-    assert (await admin(LIST_KEYS, p=project["id"]))["apiKeys"]["nodes"][0]["revokedAt"]
+    # Revoking again is harmless and keeps the first time; the listing keeps the key.
+    assert (await admin(REVOKE, id=created["id"]))["revokeApiKey"] == answer
+    listed = (await admin(LIST_KEYS, p=project["id"]))["apiKeys"]["nodes"][0]
+    assert listed["revokedAt"] == answer["revokedAt"]
 
 
 async def test_admin_errors_are_coded(admin: GraphQLClient) -> None:
