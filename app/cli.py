@@ -46,17 +46,11 @@ def _serve(settings: Settings) -> None:
                 hint="stop that server first, or give this one another THREADLINE_STATE_DIR",
             )
             sys.exit(2)
-    # uvicorn's own lines are off (warning level): this one says where to go.
-    log.info(
-        "threadline_serving",
-        graphql=settings.address,
-        processes=processes,
-        hint="GraphiQL at that address in a browser; Ctrl-C stops",
-    )
     if processes == 1:
         from app.main import create_app
 
         app = create_app(settings, embedded=embedded)
+        _say_where(settings, processes)
         uvicorn.run(
             app,
             host=settings.host,
@@ -74,6 +68,7 @@ def _serve(settings: Settings) -> None:
             settings = settings.model_copy(update={"mongodb_uri": uri})
         # First-start work (keys, indexes, migrations) done once, before any process races it.
         asyncio.run(_prepare(settings))
+        _say_where(settings, processes)
         uvicorn.run(
             "app.cli:server_process_app",
             factory=True,
@@ -85,6 +80,16 @@ def _serve(settings: Settings) -> None:
         )
     finally:
         embedded.stop()  # nothing to do unless it was started
+
+
+def _say_where(settings: Settings, processes: int) -> None:
+    """uvicorn's own lines are off (warning level): this one says where to go."""
+    log.info(
+        "threadline_serving",
+        graphql=settings.address,
+        processes=processes,
+        hint="GraphiQL at that address in a browser; Ctrl-C stops",
+    )
 
 
 def server_process_app() -> "FastAPI":
