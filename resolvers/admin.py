@@ -1,5 +1,7 @@
 """Administration: projects and API keys, for the admin key only."""
 
+from typing import Annotated
+
 import strawberry
 
 from app.context import Info
@@ -7,7 +9,16 @@ from models import api_key
 from models.pagination import PageRequest, SortOrder
 from models.project import create_project, get_project, page_projects, update_project
 from schema.admin import ApiKey, ApiKeySecret, Project, UpdateProjectInput
-from schema.common import PAGE_ARGUMENTS_HELP, Connection, input_data
+from schema.common import (
+    PAGE_ARGUMENTS_HELP,
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Order,
+    input_data,
+)
 
 
 @strawberry.type
@@ -16,11 +27,11 @@ class AdminQuery:
     async def projects(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        order: SortOrder = SortOrder.DESC,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        order: Order = SortOrder.DESC,
     ) -> Connection[Project]:
         info.context.require_admin()
         request = PageRequest(first=first, after=after, last=last, before=before, order=order)
@@ -30,12 +41,14 @@ class AdminQuery:
     async def api_keys(
         self,
         info: Info,
-        project_id: strawberry.ID,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        order: SortOrder = SortOrder.DESC,
+        project_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The project's id (`proj_…`).")
+        ],
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        order: Order = SortOrder.DESC,
     ) -> Connection[ApiKey]:
         info.context.require_admin()
         project = await get_project(project_id)
@@ -47,7 +60,13 @@ class AdminQuery:
 @strawberry.type
 class AdminMutation:
     @strawberry.mutation(description="Creates a project (admin key only).")
-    async def create_project(self, info: Info, name: str) -> Project:
+    async def create_project(
+        self,
+        info: Info,
+        name: Annotated[
+            str, strawberry.argument(description="The project's name (1 to 256 characters).")
+        ],
+    ) -> Project:
         info.context.require_admin()
         return Project.from_document(await create_project(name))
 
@@ -56,14 +75,27 @@ class AdminMutation:
         "(admin key only)."
     )
     async def update_project(
-        self, info: Info, id: strawberry.ID, input: UpdateProjectInput
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The project's id.")],
+        input: Annotated[
+            UpdateProjectInput, strawberry.argument(description="The fields to change.")
+        ],
     ) -> Project:
         info.context.require_admin()
         return Project.from_document(await update_project(id, input_data(input)))
 
     @strawberry.mutation(description="A new key for a project; its secret is shown this once.")
     async def create_api_key(
-        self, info: Info, project_id: strawberry.ID, name: str | None = None
+        self,
+        info: Info,
+        project_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The project the key is for.")
+        ],
+        name: Annotated[
+            str | None,
+            strawberry.argument(description="A name to tell the key by (at most 256 characters)."),
+        ] = None,
     ) -> ApiKeySecret:
         info.context.require_admin()
         project = await get_project(project_id)
@@ -81,7 +113,11 @@ class AdminMutation:
         "first time): refused at once on this server, open websockets included; other server "
         "processes refuse it within THREADLINE_WS_AUTH_RECHECK_SECONDS. It stays listed."
     )
-    async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKey:
+    async def revoke_api_key(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The key's id (`key_…`).")],
+    ) -> ApiKey:
         info.context.require_admin()
         revoked = await api_key.revoke(id)
         info.context.authenticator.forget(id)

@@ -1,19 +1,39 @@
 """Assistant queries and mutations."""
 
+from typing import Annotated
+
 import strawberry
 
 from app.context import Info
 from models.pagination import PageRequest, SortOrder
 from models.validation import validated
 from schema.assistant import Assistant, CreateAssistantInput, UpdateAssistantInput
-from schema.common import PAGE_ARGUMENTS_HELP, Connection, DeletedObject, input_data
+from schema.common import (
+    PAGE_ARGUMENTS_HELP,
+    After,
+    Before,
+    Connection,
+    DeletedObject,
+    First,
+    Last,
+    Order,
+    input_data,
+)
 from services.assistants import CreateAssistant, UpdateAssistant
 
 
 @strawberry.type
 class AssistantQuery:
-    @strawberry.field
-    async def assistant(self, info: Info, id: strawberry.ID) -> Assistant | None:
+    @strawberry.field(
+        description="An assistant by its id; null if there is none the caller may see."
+    )
+    async def assistant(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The assistant's id (`asst_…`).")
+        ],
+    ) -> Assistant | None:
         document = await info.context.access.assistant(id)
         return Assistant.from_document(document) if document else None
 
@@ -21,11 +41,11 @@ class AssistantQuery:
     async def assistants(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        order: SortOrder = SortOrder.DESC,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        order: Order = SortOrder.DESC,
     ) -> Connection[Assistant]:
         request = PageRequest(first=first, after=after, last=last, before=before, order=order)
         page = await info.context.services.assistants.page(info.context.project_id, request)
@@ -34,22 +54,45 @@ class AssistantQuery:
 
 @strawberry.type
 class AssistantMutation:
-    @strawberry.mutation
-    async def create_assistant(self, info: Info, input: CreateAssistantInput) -> Assistant:
+    @strawberry.mutation(
+        description="Creates an assistant: a model with instructions and tools (OpenAI: "
+        "`POST /assistants`)."
+    )
+    async def create_assistant(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateAssistantInput, strawberry.argument(description="The assistant's fields.")
+        ],
+    ) -> Assistant:
         given = validated(CreateAssistant, input_data(input))
         document = await info.context.services.assistants.create(info.context.project_id, given)
         return Assistant.from_document(document)
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Changes an assistant's fields (OpenAI: `POST /assistants/{id}`)."
+    )
     async def update_assistant(
-        self, info: Info, id: strawberry.ID, input: UpdateAssistantInput
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The assistant's id.")],
+        input: Annotated[
+            UpdateAssistantInput, strawberry.argument(description="The fields to change.")
+        ],
     ) -> Assistant:
         given = validated(UpdateAssistant, input_data(input))
         service = info.context.services.assistants
         document = await service.update(info.context.project_id, id, given)
         return Assistant.from_document(document)
 
-    @strawberry.mutation
-    async def delete_assistant(self, info: Info, id: strawberry.ID) -> DeletedObject:
+    @strawberry.mutation(
+        description="Deletes an assistant; its threads and runs stay (OpenAI: "
+        "`DELETE /assistants/{id}`)."
+    )
+    async def delete_assistant(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The assistant's id.")],
+    ) -> DeletedObject:
         await info.context.services.assistants.delete(info.context.project_id, id)
         return DeletedObject(id=id)

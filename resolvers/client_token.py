@@ -1,5 +1,7 @@
 """`createClientToken`: a project key (the app's backend) mints a token for one end user."""
 
+from typing import Annotated
+
 import strawberry
 
 from app.client_tokens import check_request
@@ -28,7 +30,13 @@ class ClientTokenMutation:
         "a browser: it sees and creates that subject's threads only, and runs only "
         "`assistantIds`. Project key only."
     )
-    async def create_client_token(self, info: Info, input: CreateClientTokenInput) -> ClientToken:
+    async def create_client_token(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateClientTokenInput, strawberry.argument(description="The token's grant.")
+        ],
+    ) -> ClientToken:
         project_id = info.context.require_project_key()
         ids = [str(assistant_id) for assistant_id in input.assistant_ids]
         granted, ttl = check_request(input.subject, ids, input.ttl_seconds)

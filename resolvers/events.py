@@ -2,6 +2,7 @@
 websocket, each is sent straight to the connection when it can be (app/live.py)."""
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 
@@ -24,7 +25,16 @@ class EventSubscription:
         description="A run's events after `afterSequence`, then live; ends after its last."
     )
     async def run_events(
-        self, info: Info, run_id: strawberry.ID, after_sequence: int | None = None
+        self,
+        info: Info,
+        run_id: Annotated[strawberry.ID, strawberry.argument(description="The run's id.")],
+        after_sequence: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Start after this event `sequence` (0 or more; default 0: replay "
+                "every stored event)."
+            ),
+        ] = None,
     ) -> AsyncGenerator[RunEvent, None]:
         after = _start(after_sequence)
         run = await info.context.access.run(run_id)
@@ -40,7 +50,16 @@ class EventSubscription:
         description="Every event of every run on a thread after `afterSequence`, then live."
     )
     async def thread_events(
-        self, info: Info, thread_id: strawberry.ID, after_sequence: int | None = None
+        self,
+        info: Info,
+        thread_id: Annotated[strawberry.ID, strawberry.argument(description="The thread's id.")],
+        after_sequence: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Start after this event `sequence` (0 or more; default 0: replay "
+                "every stored event)."
+            ),
+        ] = None,
     ) -> AsyncGenerator[RunEvent, None]:
         after = _start(after_sequence)
         thread = await info.context.access.thread(thread_id)

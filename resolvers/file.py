@@ -1,6 +1,6 @@
 """File queries and mutations; the bytes themselves are served by app/files.py."""
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from starlette.datastructures import UploadFile
@@ -10,15 +10,29 @@ from app.context import Info
 from models.errors import BadUserInput
 from models.pagination import PageRequest, SortOrder
 from models.validation import validated
-from schema.common import PAGE_ARGUMENTS_HELP, Connection, DeletedObject, input_data
+from schema.common import (
+    PAGE_ARGUMENTS_HELP,
+    After,
+    Before,
+    Connection,
+    DeletedObject,
+    First,
+    Last,
+    Order,
+    input_data,
+)
 from schema.file import File, FileExpiresAfterInput, FilePurpose
 from services import files as file_service
 
 
 @strawberry.type
 class FileQuery:
-    @strawberry.field
-    async def file(self, info: Info, id: strawberry.ID) -> File | None:
+    @strawberry.field(description="A file by its id; null if there is none the caller may see.")
+    async def file(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The file's id (`file-…`).")],
+    ) -> File | None:
         context = info.context
         document = await context.services.files.find(context.project_id, id)
         return File.from_document(document, context.base_url) if document else None
@@ -27,12 +41,15 @@ class FileQuery:
     async def files(
         self,
         info: Info,
-        purpose: FilePurpose | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        order: SortOrder = SortOrder.DESC,
+        purpose: Annotated[
+            FilePurpose | None,
+            strawberry.argument(description="Only the files with this purpose; all if null."),
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        order: Order = SortOrder.DESC,
     ) -> Connection[File]:
         context = info.context
         request = PageRequest(first=first, after=after, last=last, before=before, order=order)
@@ -53,9 +70,24 @@ class FileMutation:
     async def upload_file(
         self,
         info: Info,
-        file: Upload,
-        purpose: FilePurpose,
-        expires_after: FileExpiresAfterInput | None = None,
+        file: Annotated[
+            Upload,
+            strawberry.argument(
+                description="The file, as a multipart part (its name at most 512 characters)."
+            ),
+        ],
+        purpose: Annotated[
+            FilePurpose,
+            strawberry.argument(
+                description="ASSISTANTS, VISION (PNG, JPEG, GIF or WebP images) or USER_DATA."
+            ),
+        ],
+        expires_after: Annotated[
+            FileExpiresAfterInput | None,
+            strawberry.argument(
+                description="Delete it after this long; kept until deleted if null."
+            ),
+        ] = None,
     ) -> File:
         if not isinstance(file, UploadFile):
             raise BadUserInput("file: send the file as a multipart upload.")
@@ -69,6 +101,10 @@ class FileMutation:
         return File.from_document(document, context.base_url)
 
     @strawberry.mutation(description="Deletes a file and its bytes.")
-    async def delete_file(self, info: Info, id: strawberry.ID) -> DeletedObject:
+    async def delete_file(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The file's id.")],
+    ) -> DeletedObject:
         await info.context.services.files.delete(info.context.project_id, id)
         return DeletedObject(id=id)

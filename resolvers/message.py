@@ -1,5 +1,7 @@
 """Message queries and mutations."""
 
+from typing import Annotated
+
 import strawberry
 
 from app.context import Info
@@ -11,17 +13,30 @@ from services.messages import CreateMessage, UpdateMessage
 
 @strawberry.type
 class MessageQuery:
-    @strawberry.field
-    async def message(self, info: Info, id: strawberry.ID) -> Message | None:
+    @strawberry.field(description="A message by its id; null if there is none the caller may see.")
+    async def message(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The message's id (`msg_…`).")
+        ],
+    ) -> Message | None:
         document = await info.context.access.message(id)
         return Message.from_document(document) if document else None
 
 
 @strawberry.type
 class MessageMutation:
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Adds a message to a thread (OpenAI: `POST /threads/{thread_id}/messages`)."
+    )
     async def create_message(
-        self, info: Info, thread_id: strawberry.ID, input: CreateMessageInput
+        self,
+        info: Info,
+        thread_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The thread to add it to.")
+        ],
+        input: Annotated[CreateMessageInput, strawberry.argument(description="The message.")],
     ) -> Message:
         data = input_data(input)
         access = info.context.access
@@ -36,14 +51,23 @@ class MessageMutation:
         description="Changes a message's metadata, the only field that can change."
     )
     async def update_message(
-        self, info: Info, id: strawberry.ID, input: UpdateMessageInput
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The message's id.")],
+        input: Annotated[UpdateMessageInput, strawberry.argument(description="The new metadata.")],
     ) -> Message:
         given = validated(UpdateMessage, input_data(input))
         service = info.context.services.messages
         document = await service.update(info.context.project_id, id, given)
         return Message.from_document(document)
 
-    @strawberry.mutation
-    async def delete_message(self, info: Info, id: strawberry.ID) -> DeletedObject:
+    @strawberry.mutation(
+        description="Deletes a message; refused (CONFLICT) while a run is active on its thread."
+    )
+    async def delete_message(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The message's id.")],
+    ) -> DeletedObject:
         await info.context.services.messages.delete(info.context.project_id, id)
         return DeletedObject(id=id)

@@ -1,7 +1,7 @@
 """`node(id)`: any object by its id, whose prefix names its type."""
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -52,7 +52,14 @@ NODE_TYPES: list[tuple[Repository[Any], Lookup, Callable[[Any], Node]]] = [
 @strawberry.type
 class NodeQuery:
     @strawberry.field(description="Any object by its id; another project's id reads as null.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="Any object's id; its prefix names its type."),
+        ],
+    ) -> Node | None:
         access = info.context.access
         if files.owns(id):  # its download link names where the server was reached
             if not access.sees_project_wide:

@@ -1,5 +1,7 @@
 """Run and run step queries and mutations."""
 
+from typing import Annotated
+
 import strawberry
 
 from app.context import Info
@@ -18,13 +20,21 @@ from services.runs import CreateRun, CreateThreadAndRun, ToolOutput, UpdateRun
 
 @strawberry.type
 class RunQuery:
-    @strawberry.field
-    async def run(self, info: Info, id: strawberry.ID) -> Run | None:
+    @strawberry.field(description="A run by its id; null if there is none the caller may see.")
+    async def run(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The run's id (`run_…`).")],
+    ) -> Run | None:
         document = await info.context.access.run(id)
         return Run.from_document(document) if document else None
 
-    @strawberry.field
-    async def run_step(self, info: Info, id: strawberry.ID) -> RunStep | None:
+    @strawberry.field(description="A run step by its id; null if there is none the caller may see.")
+    async def run_step(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The step's id (`step_…`).")],
+    ) -> RunStep | None:
         document = await info.context.access.run_step(id)
         return RunStep.from_document(document) if document else None
 
@@ -34,7 +44,16 @@ class RunMutation:
     @strawberry.mutation(
         description="Queues a run of an assistant on a thread; follow it with `runEvents`."
     )
-    async def create_run(self, info: Info, thread_id: strawberry.ID, input: CreateRunInput) -> Run:
+    async def create_run(
+        self,
+        info: Info,
+        thread_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The thread to run the assistant on.")
+        ],
+        input: Annotated[
+            CreateRunInput, strawberry.argument(description="The assistant and run options.")
+        ],
+    ) -> Run:
         service, access = info.context.services.runs, info.context.access
         data = input_data(input)
         access.check_run_input(data)
@@ -44,7 +63,14 @@ class RunMutation:
         return Run.from_document(document)
 
     @strawberry.mutation(description="Creates a thread and queues a run on it, atomically.")
-    async def create_thread_and_run(self, info: Info, input: CreateThreadAndRunInput) -> Run:
+    async def create_thread_and_run(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateThreadAndRunInput,
+            strawberry.argument(description="The new thread, the assistant and run options."),
+        ],
+    ) -> Run:
         service, access = info.context.services.runs, info.context.access
         data = input_data(input)
         access.check_run_input(data)
@@ -55,7 +81,12 @@ class RunMutation:
         return Run.from_document(document)
 
     @strawberry.mutation(description="Changes a run's metadata, the only field that can change.")
-    async def update_run(self, info: Info, id: strawberry.ID, input: UpdateRunInput) -> Run:
+    async def update_run(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The run's id.")],
+        input: Annotated[UpdateRunInput, strawberry.argument(description="The new metadata.")],
+    ) -> Run:
         given = validated(UpdateRun, input_data(input))
         document = await info.context.services.runs.update(info.context.project_id, id, given)
         return Run.from_document(document)
@@ -64,7 +95,15 @@ class RunMutation:
         description="Answers every pending tool call of a run in `REQUIRES_ACTION`, once."
     )
     async def submit_tool_outputs(
-        self, info: Info, run_id: strawberry.ID, tool_outputs: list[ToolOutputInput]
+        self,
+        info: Info,
+        run_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The run waiting for the outputs.")
+        ],
+        tool_outputs: Annotated[
+            list[ToolOutputInput],
+            strawberry.argument(description="One output for each call in `requiredAction`."),
+        ],
     ) -> Run:
         await info.context.access.check_run_action(run_id)
         outputs = [validated(ToolOutput, item) for item in input_data(tool_outputs)]
@@ -73,7 +112,11 @@ class RunMutation:
         return Run.from_document(submitted.run)
 
     @strawberry.mutation(description="Cancels a run: `CANCELLING` while its model stops.")
-    async def cancel_run(self, info: Info, run_id: strawberry.ID) -> Run:
+    async def cancel_run(
+        self,
+        info: Info,
+        run_id: Annotated[strawberry.ID, strawberry.argument(description="The run's id.")],
+    ) -> Run:
         await info.context.access.check_run_action(run_id)
         document = await info.context.services.runs.cancel(info.context.project_id, run_id)
         return Run.from_document(document)

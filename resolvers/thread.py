@@ -1,5 +1,7 @@
 """Thread queries and mutations."""
 
+from typing import Annotated
+
 import strawberry
 from strawberry.scalars import JSON
 
@@ -9,7 +11,17 @@ from models.pagination import Page, PageRequest, SortOrder
 from models.project import indexed_metadata_keys
 from models.thread import ThreadOrder, page_threads
 from models.validation import validated
-from schema.common import PAGE_ARGUMENTS_HELP, Connection, DeletedObject, input_data
+from schema.common import (
+    PAGE_ARGUMENTS_HELP,
+    After,
+    Before,
+    Connection,
+    DeletedObject,
+    First,
+    Last,
+    Order,
+    input_data,
+)
 from schema.thread import CreateThreadInput, Thread, UpdateThreadInput
 from services.threads import CreateThread, UpdateThread
 
@@ -34,8 +46,14 @@ async def _metadata_filter(project_id: str, metadata: JSON | None) -> dict[str, 
 
 @strawberry.type
 class ThreadQuery:
-    @strawberry.field
-    async def thread(self, info: Info, id: strawberry.ID) -> Thread | None:
+    @strawberry.field(description="A thread by its id; null if there is none the caller may see.")
+    async def thread(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The thread's id (`thread_…`).")
+        ],
+    ) -> Thread | None:
         document = await info.context.access.thread(id)
         return Thread.from_document(document) if document else None
 
@@ -49,14 +67,23 @@ class ThreadQuery:
     async def threads(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        order: SortOrder = SortOrder.DESC,
-        order_by: ThreadOrder = ThreadOrder.CREATED_AT,
-        owner: str | None = None,
-        metadata: JSON | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        order: Order = SortOrder.DESC,
+        order_by: Annotated[
+            ThreadOrder, strawberry.argument(description="The time the listing sorts by.")
+        ] = ThreadOrder.CREATED_AT,
+        owner: Annotated[
+            str | None, strawberry.argument(description="Only this end user's threads.")
+        ] = None,
+        metadata: Annotated[
+            JSON | None,
+            strawberry.argument(
+                description="Only threads with these string values on these indexed keys."
+            ),
+        ] = None,
     ) -> Connection[Thread]:
         context = info.context
         request = PageRequest(first=first, after=after, last=last, before=before, order=order)
@@ -75,7 +102,14 @@ class ThreadMutation:
         description="Creates a thread, seeded with `input.messages` at once. With a client "
         "token, the thread is its subject's."
     )
-    async def create_thread(self, info: Info, input: CreateThreadInput | None = None) -> Thread:
+    async def create_thread(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateThreadInput | None,
+            strawberry.argument(description="The thread's fields; an empty thread if null."),
+        ] = None,
+    ) -> Thread:
         access = info.context.access
         data = input_data(input) if input else {}
         access.check_thread_input(data)
@@ -84,16 +118,28 @@ class ThreadMutation:
         document = await info.context.services.threads.create(info.context.project_id, given)
         return Thread.from_document(document)
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Changes a thread's tool resources or metadata (OpenAI: "
+        "`POST /threads/{thread_id}`)."
+    )
     async def update_thread(
-        self, info: Info, id: strawberry.ID, input: UpdateThreadInput
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The thread's id.")],
+        input: Annotated[
+            UpdateThreadInput, strawberry.argument(description="The fields to change.")
+        ],
     ) -> Thread:
         given = validated(UpdateThread, input_data(input))
         service = info.context.services.threads
         document = await service.update(info.context.project_id, id, given)
         return Thread.from_document(document)
 
-    @strawberry.mutation(description="Deletes a thread and its messages.")
-    async def delete_thread(self, info: Info, id: strawberry.ID) -> DeletedObject:
+    @strawberry.mutation(description="Deletes a thread with its messages, runs, steps and events.")
+    async def delete_thread(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The thread's id.")],
+    ) -> DeletedObject:
         await info.context.services.threads.delete(info.context.project_id, id)
         return DeletedObject(id=id)

@@ -1,6 +1,6 @@
 """Vector store queries and mutations, and search."""
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -10,7 +10,18 @@ from engine.files.search import DEFAULT_MAX_RESULTS
 from models.errors import BadUserInput
 from models.pagination import PageRequest, SortOrder
 from models.validation import validated
-from schema.common import PAGE_ARGUMENTS_HELP, Connection, DeletedObject, input_data, json_value
+from schema.common import (
+    PAGE_ARGUMENTS_HELP,
+    After,
+    Before,
+    Connection,
+    DeletedObject,
+    First,
+    Last,
+    Order,
+    input_data,
+    json_value,
+)
 from schema.tool import RankingOptionsInput
 from schema.vector_store import (
     ChunkingStrategyInput,
@@ -43,8 +54,16 @@ def _object(value: JSON | None, name: str) -> dict[str, Any] | None:
 
 @strawberry.type
 class VectorStoreQuery:
-    @strawberry.field
-    async def vector_store(self, info: Info, id: strawberry.ID) -> VectorStore | None:
+    @strawberry.field(
+        description="A vector store by its id; null if there is none the caller may see."
+    )
+    async def vector_store(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The vector store's id (`vs_…`).")
+        ],
+    ) -> VectorStore | None:
         context = info.context
         observed = await context.services.vector_stores.observe(context.project_id, id)
         if observed is None:
@@ -57,27 +76,36 @@ class VectorStoreQuery:
     async def vector_stores(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        order: SortOrder = SortOrder.DESC,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        order: Order = SortOrder.DESC,
     ) -> Connection[VectorStore]:
         request = PageRequest(first=first, after=after, last=last, before=before, order=order)
         page = await info.context.services.vector_stores.page(info.context.project_id, request)
         return Connection[VectorStore].from_page(page, VectorStore.from_document)
 
-    @strawberry.field
+    @strawberry.field(
+        description="A file's entry in a vector store; NOT_FOUND if the file is not in it."
+    )
     async def vector_store_file(
-        self, info: Info, vector_store_id: strawberry.ID, file_id: strawberry.ID
+        self,
+        info: Info,
+        vector_store_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The vector store's id (`vs_…`).")
+        ],
+        file_id: Annotated[strawberry.ID, strawberry.argument(description="The file's id.")],
     ) -> VectorStoreFile:
         service = info.context.services.vector_stores
         document = await service.file(info.context.project_id, vector_store_id, file_id)
         return VectorStoreFile.from_document(document)
 
-    @strawberry.field
+    @strawberry.field(description="A file batch by its id; null if there is none.")
     async def vector_store_file_batch(
-        self, info: Info, id: strawberry.ID
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The batch's id (`vsfb_…`).")],
     ) -> VectorStoreFileBatch | None:
         service = info.context.services.vector_stores
         document = await service.find_batch(info.context.project_id, id)
@@ -90,11 +118,25 @@ class VectorStoreQuery:
     async def search_vector_store(
         self,
         info: Info,
-        id: strawberry.ID,
-        query: str,
-        max_num_results: int = DEFAULT_MAX_RESULTS,
-        ranking_options: RankingOptionsInput | None = None,
-        filters: JSON | None = None,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The vector store to search.")
+        ],
+        query: Annotated[
+            str, strawberry.argument(description="What to look for (1 to 4,096 characters).")
+        ],
+        max_num_results: Annotated[
+            int, strawberry.argument(description="At most this many chunks (1 to 50).")
+        ] = DEFAULT_MAX_RESULTS,
+        ranking_options: Annotated[
+            RankingOptionsInput | None,
+            strawberry.argument(description="Only its `scoreThreshold` counts here."),
+        ] = None,
+        filters: Annotated[
+            JSON | None,
+            strawberry.argument(
+                description="A filter on file attributes (OpenAI: `filters`); none if null."
+            ),
+        ] = None,
     ) -> list[VectorStoreSearchResult]:
         data: dict[str, Any] = {"query": query, "max_num_results": max_num_results}
         if ranking_options is not None:
@@ -122,15 +164,28 @@ class VectorStoreQuery:
 class VectorStoreMutation:
     @strawberry.mutation(description="A store, with `fileIds` (≤ 500) ingested in the background.")
     async def create_vector_store(
-        self, info: Info, input: CreateVectorStoreInput | None = None
+        self,
+        info: Info,
+        input: Annotated[
+            CreateVectorStoreInput | None,
+            strawberry.argument(description="The store's fields; an empty store if null."),
+        ] = None,
     ) -> VectorStore:
         given = validated(CreateVectorStore, input_data(input) if input else {})
         document = await info.context.services.vector_stores.create(info.context.project_id, given)
         return VectorStore.from_document(document)
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Changes a vector store's name, expiry or metadata (OpenAI: "
+        "`POST /vector_stores/{id}`)."
+    )
     async def update_vector_store(
-        self, info: Info, id: strawberry.ID, input: UpdateVectorStoreInput
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The vector store's id.")],
+        input: Annotated[
+            UpdateVectorStoreInput, strawberry.argument(description="The fields to change.")
+        ],
     ) -> VectorStore:
         service = info.context.services.vector_stores
         given = validated(UpdateVectorStore, input_data(input))
@@ -138,7 +193,11 @@ class VectorStoreMutation:
         return VectorStore.from_document(document)
 
     @strawberry.mutation(description="Deletes the store, its files' entries and chunks.")
-    async def delete_vector_store(self, info: Info, id: strawberry.ID) -> DeletedObject:
+    async def delete_vector_store(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The vector store's id.")],
+    ) -> DeletedObject:
         await info.context.services.vector_stores.delete(info.context.project_id, id)
         return DeletedObject(id=id)
 
@@ -146,10 +205,23 @@ class VectorStoreMutation:
     async def add_vector_store_files(
         self,
         info: Info,
-        vector_store_id: strawberry.ID,
-        file_ids: list[strawberry.ID],
-        chunking_strategy: ChunkingStrategyInput | None = None,
-        attributes: JSON | None = None,
+        vector_store_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The vector store's id (`vs_…`).")
+        ],
+        file_ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(description="The files to add (1 to 2,000)."),
+        ],
+        chunking_strategy: Annotated[
+            ChunkingStrategyInput | None,
+            strawberry.argument(description="How to split the files; AUTO if null."),
+        ] = None,
+        attributes: Annotated[
+            JSON | None,
+            strawberry.argument(
+                description="Attributes given to every file of the batch (at most 16)."
+            ),
+        ] = None,
     ) -> VectorStoreFileBatch:
         data = {"file_ids": file_ids, "attributes": attributes, **_chunking(chunking_strategy)}
         given = validated(AddFiles, data)
@@ -157,14 +229,28 @@ class VectorStoreMutation:
         batch = await service.add_files(info.context.project_id, vector_store_id, given)
         return VectorStoreFileBatch.from_document(batch)
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Adds one file to a vector store, ingested in the background (OpenAI: "
+        "`POST /vector_stores/{id}/files`)."
+    )
     async def add_vector_store_file(
         self,
         info: Info,
-        vector_store_id: strawberry.ID,
-        file_id: strawberry.ID,
-        chunking_strategy: ChunkingStrategyInput | None = None,
-        attributes: JSON | None = None,
+        vector_store_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The vector store's id (`vs_…`).")
+        ],
+        file_id: Annotated[strawberry.ID, strawberry.argument(description="The file to add.")],
+        chunking_strategy: Annotated[
+            ChunkingStrategyInput | None,
+            strawberry.argument(description="How to split the file; AUTO if null."),
+        ] = None,
+        attributes: Annotated[
+            JSON | None,
+            strawberry.argument(
+                description="The file's attributes, for search filters (a JSON object, at most "
+                "16 keys)."
+            ),
+        ] = None,
     ) -> VectorStoreFile:
         data = {"file_id": file_id, "attributes": _object(attributes, "attributes")}
         given = validated(AddFile, {**data, **_chunking(chunking_strategy)})
@@ -172,13 +258,21 @@ class VectorStoreMutation:
         document = await service.add_file(info.context.project_id, vector_store_id, given)
         return VectorStoreFile.from_document(document)
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Replaces a file's attributes in a vector store (OpenAI: "
+        "`POST /vector_stores/{id}/files/{file_id}`)."
+    )
     async def update_vector_store_file_attributes(
         self,
         info: Info,
-        vector_store_id: strawberry.ID,
-        file_id: strawberry.ID,
-        attributes: JSON,
+        vector_store_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The vector store's id (`vs_…`).")
+        ],
+        file_id: Annotated[strawberry.ID, strawberry.argument(description="The file's id.")],
+        attributes: Annotated[
+            JSON,
+            strawberry.argument(description="The new attributes (a JSON object, at most 16 keys)."),
+        ],
     ) -> VectorStoreFile:
         data = {"attributes": _object(attributes, "attributes")}
         given = validated(UpdateFileAttributes, data)
@@ -190,7 +284,12 @@ class VectorStoreMutation:
 
     @strawberry.mutation(description="Takes a file out of the store; the file itself stays.")
     async def remove_vector_store_file(
-        self, info: Info, vector_store_id: strawberry.ID, file_id: strawberry.ID
+        self,
+        info: Info,
+        vector_store_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The vector store's id (`vs_…`).")
+        ],
+        file_id: Annotated[strawberry.ID, strawberry.argument(description="The file's id.")],
     ) -> DeletedObject:
         service = info.context.services.vector_stores
         await service.remove_file(info.context.project_id, vector_store_id, file_id)
@@ -198,7 +297,9 @@ class VectorStoreMutation:
 
     @strawberry.mutation(description="Files of the batch not yet ingested end CANCELLED.")
     async def cancel_vector_store_file_batch(
-        self, info: Info, id: strawberry.ID
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The batch's id.")],
     ) -> VectorStoreFileBatch:
         batch = await info.context.services.vector_stores.cancel_batch(info.context.project_id, id)
         return VectorStoreFileBatch.from_document(batch)

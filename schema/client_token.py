@@ -5,7 +5,7 @@ from datetime import datetime
 import strawberry
 
 
-@strawberry.input
+@strawberry.input(description="Who a client token acts for, what it may run, and for how long.")
 class CreateClientTokenInput:
     subject: str = strawberry.field(
         description="The end user the token acts for (your app's user id; 1 to 256 characters): "
@@ -24,7 +24,9 @@ class CreateClientTokenInput:
     "`Authorization: Bearer <token>` until `expiresAt`."
 )
 class ClientToken:
-    token: str
-    expires_at: datetime
-    subject: str
-    assistant_ids: list[strawberry.ID]
+    token: str = strawberry.field(description="The secret to send as a Bearer key.")
+    expires_at: datetime = strawberry.field(description="When the token stops being accepted.")
+    subject: str = strawberry.field(description="The end user the token acts for.")
+    assistant_ids: list[strawberry.ID] = strawberry.field(
+        description="The assistants it may read and run."
+    )

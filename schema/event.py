@@ -23,50 +23,66 @@ from schema.thread import Thread
     description="One stored event of a thread; `sequence` is 1, 2, 3… per thread."
 )
 class RunEvent:
-    sequence: int
+    sequence: int = strawberry.field(
+        description="The event's number in its thread, across all its runs: 1, 2, 3…"
+    )
     event: str = strawberry.field(description="The OpenAI stream event name.")
-    run_id: strawberry.ID
-    thread_id: strawberry.ID
-    created_at: datetime
+    run_id: strawberry.ID = strawberry.field(description="The run the event is about.")
+    thread_id: strawberry.ID = strawberry.field(description="The run's thread.")
+    created_at: datetime = strawberry.field(description="When the event happened.")
 
 
-@strawberry.type
+@strawberry.type(
+    description="thread.run.created, queued, in_progress, requires_action, completed, …: the "
+    "run as it is then."
+)
 class RunStatusEvent(RunEvent):
-    run: Run
+    run: Run = strawberry.field(description="The run at the time of the event.")
 
 
-@strawberry.type
+@strawberry.type(
+    description="thread.run.step.created, in_progress, completed, …: the step as it is then."
+)
 class RunStepEvent(RunEvent):
-    step: RunStep
+    step: RunStep = strawberry.field(description="The step at the time of the event.")
 
 
-@strawberry.type
+@strawberry.type(description="thread.run.step.delta: a piece of a step being written.")
 class RunStepDeltaEvent(RunEvent):
-    step_id: strawberry.ID
-    delta: JSON
+    step_id: strawberry.ID = strawberry.field(description="The step being written.")
+    delta: JSON = strawberry.field(
+        description="The change, as OpenAI's `thread.run.step.delta` event's `delta`."
+    )
 
 
-@strawberry.type
+@strawberry.type(
+    description="thread.message.created, in_progress, completed, incomplete: the message as "
+    "it is then."
+)
 class MessageEvent(RunEvent):
-    message: Message
+    message: Message = strawberry.field(description="The message at the time of the event.")
 
 
-@strawberry.type
+@strawberry.type(description="thread.message.delta: a piece of a message being written.")
 class MessageDeltaEvent(RunEvent):
-    message_id: strawberry.ID
-    text_delta: str | None
-    delta: JSON
+    message_id: strawberry.ID = strawberry.field(description="The message being written.")
+    text_delta: str | None = strawberry.field(
+        description="The text added, if the delta adds text: append it to what came before."
+    )
+    delta: JSON = strawberry.field(
+        description="The change, as OpenAI's `thread.message.delta` event's `delta`."
+    )
 
 
 @strawberry.type(description="thread.created: the thread `createThreadAndRun` made, as made.")
 class ThreadEvent(RunEvent):
-    thread: Thread
+    thread: Thread = strawberry.field(description="The thread, as it was created.")
 
 
 @strawberry.type(description="error: the run failed on an internal error (its `lastError`).")
 class ErrorEvent(RunEvent):
-    code: str
-    message: str
+    code: str = strawberry.field(description="The error's code (e.g. `server_error`).")
+    message: str = strawberry.field(description="What went wrong.")
 
 
 EVENT_TYPES = [

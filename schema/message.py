@@ -12,50 +12,84 @@ from schema.common import Node, json_value
 from schema.tool import ToolType
 
 
-@strawberry.enum
+@strawberry.enum(description="Who wrote a message (OpenAI: `message.role`).")
 class MessageRole(enum.Enum):
-    USER = "user"
-    ASSISTANT = "assistant"
+    _value_: str  # each value once strawberry.enum has unwrapped its enum_value (for mypy)
+
+    USER = strawberry.enum_value("user", description="Written by the end user (OpenAI: `user`).")
+    ASSISTANT = strawberry.enum_value(
+        "assistant",
+        description="Written by an assistant, or given as its words (OpenAI: `assistant`).",
+    )
 
 
-@strawberry.enum
+@strawberry.enum(description="Where a message stands (OpenAI: `message.status`).")
 class MessageStatus(enum.Enum):
-    IN_PROGRESS = "in_progress"
-    INCOMPLETE = "incomplete"
-    COMPLETED = "completed"
+    _value_: str  # each value once strawberry.enum has unwrapped its enum_value (for mypy)
+
+    IN_PROGRESS = strawberry.enum_value(
+        "in_progress", description="A run is still writing it (OpenAI: `in_progress`)."
+    )
+    INCOMPLETE = strawberry.enum_value(
+        "incomplete", description="Its run stopped before it was finished (OpenAI: `incomplete`)."
+    )
+    COMPLETED = strawberry.enum_value("completed", description="Finished (OpenAI: `completed`).")
 
 
-@strawberry.enum
+@strawberry.enum(
+    description="How closely the model looks at an image (OpenAI: `image_file.detail`)."
+)
 class ImageDetail(enum.Enum):
-    AUTO = "auto"
-    LOW = "low"
-    HIGH = "high"
+    _value_: str  # each value once strawberry.enum has unwrapped its enum_value (for mypy)
+
+    AUTO = strawberry.enum_value("auto", description="The model chooses (OpenAI: `auto`).")
+    LOW = strawberry.enum_value(
+        "low", description="A low-resolution view: fewer tokens (OpenAI: `low`)."
+    )
+    HIGH = strawberry.enum_value(
+        "high", description="A high-resolution view: more tokens (OpenAI: `high`)."
+    )
 
 
-@strawberry.enum
+@strawberry.enum(description="The kind of a content part given (OpenAI: `content[].type`).")
 class MessageContentType(enum.Enum):
-    TEXT = "text"
-    IMAGE_FILE = "image_file"
-    IMAGE_URL = "image_url"
+    _value_: str  # each value once strawberry.enum has unwrapped its enum_value (for mypy)
+
+    TEXT = strawberry.enum_value("text", description="A text part: set `text` (OpenAI: `text`).")
+    IMAGE_FILE = strawberry.enum_value(
+        "image_file", description="An uploaded image: set `imageFile` (OpenAI: `image_file`)."
+    )
+    IMAGE_URL = strawberry.enum_value(
+        "image_url", description="An image on the web: set `imageUrl` (OpenAI: `image_url`)."
+    )
 
 
-@strawberry.type
+@strawberry.type(
+    description="A quote from a file that file search found (OpenAI: `file_citation` annotation)."
+)
 class FileCitationAnnotation:
-    text: str
-    start_index: int
-    end_index: int
-    file_id: strawberry.ID
+    text: str = strawberry.field(description="The text in the message that the citation marks.")
+    start_index: int = strawberry.field(description="Where that text starts in the message text.")
+    end_index: int = strawberry.field(description="Where that text ends in the message text.")
+    file_id: strawberry.ID = strawberry.field(description="The file cited.")
 
 
-@strawberry.type
+@strawberry.type(
+    description="A link to a file code interpreter wrote (OpenAI: `file_path` annotation)."
+)
 class FilePathAnnotation:
-    text: str
-    start_index: int
-    end_index: int
-    file_id: strawberry.ID
+    text: str = strawberry.field(description="The text in the message that the link marks.")
+    start_index: int = strawberry.field(description="Where that text starts in the message text.")
+    end_index: int = strawberry.field(description="Where that text ends in the message text.")
+    file_id: strawberry.ID = strawberry.field(description="The file written.")
 
 
-Annotation = Annotated[FileCitationAnnotation | FilePathAnnotation, strawberry.union("Annotation")]
+Annotation = Annotated[
+    FileCitationAnnotation | FilePathAnnotation,
+    strawberry.union(
+        "Annotation", description="A note on part of a text (OpenAI: `text.annotations[]`)."
+    ),
+]
 
 
 def _annotation(annotation: m.Annotation) -> FileCitationAnnotation | FilePathAnnotation:
@@ -69,47 +103,51 @@ def _annotation(annotation: m.Annotation) -> FileCitationAnnotation | FilePathAn
     )
 
 
-@strawberry.type
+@strawberry.type(description="A text and its annotations (OpenAI: `content[].text`).")
 class TextValue:
-    value: str
-    annotations: list[Annotation]
+    value: str = strawberry.field(description="The text (OpenAI: `text.value`).")
+    annotations: list[Annotation] = strawberry.field(
+        description="Citations and file links in the text (OpenAI: `text.annotations`)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A text part of a message (OpenAI: content of type `text`).")
 class TextContent:
-    text: TextValue
+    text: TextValue = strawberry.field(description="The text and its annotations.")
 
 
-@strawberry.type
+@strawberry.type(description="An uploaded image (OpenAI: `image_file`).")
 class ImageFile:
-    file_id: strawberry.ID
-    detail: ImageDetail
+    file_id: strawberry.ID = strawberry.field(description="The image file's id.")
+    detail: ImageDetail = strawberry.field(description="How closely the model looks at it.")
 
 
-@strawberry.type
+@strawberry.type(
+    description="An uploaded image in a message (OpenAI: content of type `image_file`)."
+)
 class ImageFileContent:
-    image_file: ImageFile
+    image_file: ImageFile = strawberry.field(description="The image.")
 
 
-@strawberry.type
+@strawberry.type(description="An image on the web (OpenAI: `image_url`).")
 class ImageUrl:
-    url: str
-    detail: ImageDetail
+    url: str = strawberry.field(description="The image's http(s) URL.")
+    detail: ImageDetail = strawberry.field(description="How closely the model looks at it.")
 
 
-@strawberry.type
+@strawberry.type(description="An image URL in a message (OpenAI: content of type `image_url`).")
 class ImageUrlContent:
-    image_url: ImageUrl
+    image_url: ImageUrl = strawberry.field(description="The image.")
 
 
-@strawberry.type
+@strawberry.type(description="The model declined to answer (OpenAI: content of type `refusal`).")
 class RefusalContent:
-    refusal: str
+    refusal: str = strawberry.field(description="The model's explanation.")
 
 
 MessageContent = Annotated[
     TextContent | ImageFileContent | ImageUrlContent | RefusalContent,
-    strawberry.union("MessageContent"),
+    strawberry.union("MessageContent", description="One part of a message (OpenAI: `content[]`)."),
 ]
 
 
@@ -132,32 +170,59 @@ def _content(
     return RefusalContent(refusal=part.refusal or "")
 
 
-@strawberry.type
+@strawberry.type(description="A file attached to a message (OpenAI: `message.attachments[]`).")
 class Attachment:
-    file_id: strawberry.ID
-    tools: list[ToolType]
+    file_id: strawberry.ID = strawberry.field(description="The file's id.")
+    tools: list[ToolType] = strawberry.field(
+        description="The tools it was added to: CODE_INTERPRETER, FILE_SEARCH."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="Why something stopped unfinished (OpenAI: `incomplete_details`).")
 class IncompleteDetails:
-    reason: str
+    reason: str = strawberry.field(
+        description="The reason, as OpenAI names it (e.g. `max_completion_tokens`)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A message in a thread (OpenAI: the `thread.message` object).")
 class Message(Node):
-    created_at: datetime
-    thread_id: strawberry.ID
-    role: MessageRole
-    status: MessageStatus
-    content: list[MessageContent]
+    created_at: datetime = strawberry.field(
+        description="When it was created (OpenAI: `message.created_at`)."
+    )
+    thread_id: strawberry.ID = strawberry.field(
+        description="The thread it belongs to (OpenAI: `message.thread_id`)."
+    )
+    role: MessageRole = strawberry.field(description="Who wrote it (OpenAI: `message.role`).")
+    status: MessageStatus = strawberry.field(
+        description="Where it stands (OpenAI: `message.status`)."
+    )
+    content: list[MessageContent] = strawberry.field(
+        description="Its parts: text, images, refusals (OpenAI: `message.content`)."
+    )
     text: str = strawberry.field(description="The message's text parts, joined.")
-    assistant_id: strawberry.ID | None
-    run_id: strawberry.ID | None
-    attachments: list[Attachment]
-    metadata: JSON
-    completed_at: datetime | None
-    incomplete_at: datetime | None
-    incomplete_details: IncompleteDetails | None
+    assistant_id: strawberry.ID | None = strawberry.field(
+        description="The assistant that wrote it, if one did (OpenAI: `message.assistant_id`)."
+    )
+    run_id: strawberry.ID | None = strawberry.field(
+        description="The run that wrote it, if one did (OpenAI: `message.run_id`)."
+    )
+    attachments: list[Attachment] = strawberry.field(
+        description="Files attached for tools (OpenAI: `message.attachments`)."
+    )
+    metadata: JSON = strawberry.field(
+        description="Your key-value strings: at most 16 keys of 64 characters, values of 512 "
+        "(OpenAI: `message.metadata`)."
+    )
+    completed_at: datetime | None = strawberry.field(
+        description="When it was completed (OpenAI: `message.completed_at`)."
+    )
+    incomplete_at: datetime | None = strawberry.field(
+        description="When it ended incomplete (OpenAI: `message.incomplete_at`)."
+    )
+    incomplete_details: IncompleteDetails | None = strawberry.field(
+        description="Why it is incomplete (OpenAI: `message.incomplete_details`)."
+    )
 
     @classmethod
     def from_document(cls, document: m.MessageDocument) -> "Message":
@@ -187,41 +252,75 @@ class Message(Node):
         )
 
 
-@strawberry.input
+@strawberry.input(description="An uploaded image for a message (OpenAI: `image_file`).")
 class ImageFileInput:
-    file_id: strawberry.ID
-    detail: ImageDetail = ImageDetail.AUTO
+    file_id: strawberry.ID = strawberry.field(
+        description="An image file of this project (PNG, JPEG, GIF or WebP)."
+    )
+    detail: ImageDetail = strawberry.field(
+        default=ImageDetail.AUTO, description="How closely the model looks at it."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="An image on the web for a message (OpenAI: `image_url`).")
 class ImageUrlInput:
-    url: str
-    detail: ImageDetail = ImageDetail.AUTO
+    url: str = strawberry.field(description="The image's http(s) URL.")
+    detail: ImageDetail = strawberry.field(
+        default=ImageDetail.AUTO, description="How closely the model looks at it."
+    )
 
 
 @strawberry.input(description="One content part: `type` names the one field to set.")
 class MessageContentPartInput:
-    type: MessageContentType
-    text: str | None = strawberry.UNSET
-    image_file: ImageFileInput | None = strawberry.UNSET
-    image_url: ImageUrlInput | None = strawberry.UNSET
+    type: MessageContentType = strawberry.field(description="The kind of part.")
+    text: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The text, for TEXT parts."
+    )
+    image_file: ImageFileInput | None = strawberry.field(
+        default=strawberry.UNSET, description="The image, for IMAGE_FILE parts."
+    )
+    image_url: ImageUrlInput | None = strawberry.field(
+        default=strawberry.UNSET, description="The image, for IMAGE_URL parts."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A file to attach to a message (OpenAI: `attachments[]`).")
 class AttachmentInput:
-    file_id: strawberry.ID
-    tools: list[ToolType] = strawberry.field(default_factory=list)
+    file_id: strawberry.ID = strawberry.field(description="A file of this project.")
+    tools: list[ToolType] = strawberry.field(
+        default_factory=list,
+        description="The tools to add it to: CODE_INTERPRETER, FILE_SEARCH (its thread's "
+        "vector store).",
+    )
 
 
 @strawberry.input(description="Give `content` (plain text) or `contentParts`, not both.")
 class CreateMessageInput:
-    role: MessageRole = MessageRole.USER
-    content: str | None = strawberry.UNSET
-    content_parts: list[MessageContentPartInput] | None = strawberry.UNSET
-    attachments: list[AttachmentInput] | None = strawberry.UNSET
-    metadata: JSON | None = strawberry.UNSET
+    role: MessageRole = strawberry.field(
+        default=MessageRole.USER, description="Who wrote it (OpenAI: `role`)."
+    )
+    content: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Plain text, at most 256,000 characters (OpenAI: `content` as a string).",
+    )
+    content_parts: list[MessageContentPartInput] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Text and image parts, at most 32 (OpenAI: `content` as an array).",
+    )
+    attachments: list[AttachmentInput] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Files for tools, at most 20 (OpenAI: `attachments`).",
+    )
+    metadata: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A JSON object of strings: at most 16 keys of 64 characters, values of 512 "
+        "(OpenAI: `metadata`).",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A message's new metadata (OpenAI: `POST …/messages/{id}`'s body).")
 class UpdateMessageInput:
-    metadata: JSON | None = strawberry.UNSET
+    metadata: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Replaces its metadata: at most 16 keys; null clears it (OpenAI: `metadata`).",
+    )

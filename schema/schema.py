@@ -29,7 +29,10 @@ from schema.run_step import RunStep
 from schema.thread import Thread
 
 
-@strawberry.type
+@strawberry.type(
+    description="Reads: objects by id, and listings of the caller's project (or, with a client "
+    "token, of its subject)."
+)
 class Query(
     NodeQuery,
     AssistantQuery,
@@ -43,7 +46,7 @@ class Query(
     pass
 
 
-@strawberry.type
+@strawberry.type(description="Writes: create, change and delete objects; start and answer runs.")
 class Mutation(
     AssistantMutation,
     ThreadMutation,
@@ -57,7 +60,7 @@ class Mutation(
     pass
 
 
-@strawberry.type
+@strawberry.type(description="Live events of runs, replayed from the stored log first.")
 class Subscription(EventSubscription):
     pass
 

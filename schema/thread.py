@@ -12,7 +12,18 @@ from models.message import page_messages
 from models.pagination import PageRequest, SortOrder
 from models.run import runs
 from models.thread import ThreadDocument, ThreadOrder
-from schema.common import PAGE_ARGUMENTS_HELP, Connection, Node, json_value
+from schema.common import (
+    PAGE_ARGUMENTS_HELP,
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Node,
+    Order,
+    describe_values,
+    json_value,
+)
 from schema.message import CreateMessageInput, Message
 from schema.tool import ToolResources, ToolResourcesInput
 
@@ -20,19 +31,36 @@ if TYPE_CHECKING:
     from schema.run import Run
 
 
-ThreadOrderBy = strawberry.enum(
-    ThreadOrder,
-    name="ThreadOrderBy",
-    description="What a thread listing sorts by: creation, or the last activity (a message "
-    "added, a run created, moving or ending), newest first with the default order.",
+ThreadOrderBy = describe_values(
+    strawberry.enum(
+        ThreadOrder,
+        name="ThreadOrderBy",
+        description="What a thread listing sorts by: creation, or the last activity (a message "
+        "added, a run created, moving or ending), newest first with the default order.",
+    ),
+    {
+        "CREATED_AT": "When the thread was created (`createdAt`).",
+        "LAST_ACTIVITY": "When the thread last had activity (`lastActivityAt`).",
+    },
 )
 
 
-@strawberry.type
+@strawberry.type(
+    description="A conversation: messages, and the runs of assistants on them (OpenAI: the "
+    "`thread` object)."
+)
 class Thread(Node):
-    created_at: datetime
-    metadata: JSON
-    tool_resources: ToolResources | None
+    created_at: datetime = strawberry.field(
+        description="When it was created (OpenAI: `thread.created_at`)."
+    )
+    metadata: JSON = strawberry.field(
+        description="Your key-value strings: at most 16 keys of 64 characters, values of 512 "
+        "(OpenAI: `thread.metadata`)."
+    )
+    tool_resources: ToolResources | None = strawberry.field(
+        description="Files and a vector store for its runs' tools, beside the assistant's "
+        "(OpenAI: `thread.tool_resources`)."
+    )
     owner: str | None = strawberry.field(
         description="The end user the thread belongs to: the subject of the client token that "
         "created it, or the `owner` a project key gave. Never changes."
@@ -48,12 +76,15 @@ class Thread(Node):
     )
     async def messages(
         self,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        order: SortOrder = SortOrder.DESC,
-        run_id: strawberry.ID | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        order: Order = SortOrder.DESC,
+        run_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only the messages this run wrote (OpenAI: `run_id`)."),
+        ] = None,
     ) -> Connection[Message]:
         request = PageRequest(first=first, after=after, last=last, before=before, order=order)
         page = await page_messages(self.document, request, run_id)
@@ -65,11 +96,11 @@ class Thread(Node):
     async def runs(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        order: SortOrder = SortOrder.DESC,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        order: Order = SortOrder.DESC,
     ) -> Connection[Annotated["Run", strawberry.lazy("schema.run")]]:
         from schema.run import Run
 
@@ -101,11 +132,21 @@ class Thread(Node):
         )
 
 
-@strawberry.input
+@strawberry.input(description="A new thread (OpenAI: `POST /threads`'s body).")
 class CreateThreadInput:
-    messages: list[CreateMessageInput] | None = strawberry.UNSET
-    tool_resources: ToolResourcesInput | None = strawberry.UNSET
-    metadata: JSON | None = strawberry.UNSET
+    messages: list[CreateMessageInput] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Messages to start it with, at most 100, in order (OpenAI: `messages`).",
+    )
+    tool_resources: ToolResourcesInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Files and a vector store for its runs' tools (OpenAI: `tool_resources`).",
+    )
+    metadata: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="A JSON object of strings: at most 16 keys of 64 characters, values of 512 "
+        "(OpenAI: `metadata`).",
+    )
     owner: str | None = strawberry.field(
         default=strawberry.UNSET,
         description="The end user the thread belongs to (1 to 256 characters). A client token's "
@@ -113,7 +154,13 @@ class CreateThreadInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="Fields left out stay as they are; `null` clears a field.")
 class UpdateThreadInput:
-    tool_resources: ToolResourcesInput | None = strawberry.UNSET
-    metadata: JSON | None = strawberry.UNSET
+    tool_resources: ToolResourcesInput | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Replaces its tool resources (OpenAI: `tool_resources`).",
+    )
+    metadata: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Replaces its metadata: at most 16 keys (OpenAI: `metadata`).",
+    )
