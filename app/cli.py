@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -51,6 +52,7 @@ def _serve(settings: Settings) -> None:
 
         app = create_app(settings, embedded=embedded)
         _say_where(settings, processes)
+        _exit_zero_after_shutdown()
         uvicorn.run(
             app,
             host=settings.host,
@@ -68,6 +70,7 @@ def _serve(settings: Settings) -> None:
             settings = settings.model_copy(update={"mongodb_uri": uri})
         # First-start work (keys, indexes, migrations) done once, before any process races it.
         asyncio.run(_prepare(settings))
+        _count_metrics_across(settings.state_dir / "metrics")
         _say_where(settings, processes)
         uvicorn.run(
             "app.cli:server_process_app",
@@ -90,6 +93,22 @@ def _say_where(settings: Settings, processes: int) -> None:
         processes=processes,
         hint="GraphiQL at that address in a browser; Ctrl-C stops",
     )
+
+
+def _exit_zero_after_shutdown() -> None:
+    """uvicorn, once it has shut down in order, raises the signal that stopped it again, for
+    the handler it found: this one, which ends the process with 0 rather than as killed by
+    the signal (`make run` then reported `make: *** … Terminated`)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: sys.exit(0))
+
+
+def _count_metrics_across(folder: Path) -> None:
+    """prometheus-client's multiprocess mode for the processes about to start (app/metrics.py):
+    their samples go to files in `folder`, emptied first (a previous run's would add up)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 def server_process_app() -> "FastAPI":

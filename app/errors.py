@@ -10,6 +10,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
+from app.metrics import GRAPHQL_ERRORS
 from models.errors import ThreadlineError
 
 log = structlog.get_logger()
@@ -21,7 +22,8 @@ SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
 
 def coded(error: ThreadlineError) -> GraphQLError:
     """A domain error as a GraphQL error, for the hooks that run before ErrorCodes can."""
-    return GraphQLError(error.message, extensions={**error.extensions, "code": error.code})
+    extensions = {**error.extensions, "code": error.code}
+    return counted(GraphQLError(error.message, extensions=extensions))
 
 
 def _with_code(error: GraphQLError, hide_suggestions: bool = False) -> GraphQLError:
@@ -68,16 +70,28 @@ class ErrorCodes(SchemaExtension):
         except GraphQLError as error:
             # A cached parse fails inside another extension's hook and is raised through this
             # one; Strawberry then answers with the raised error itself, so raise it coded.
-            raise _with_code(error, self.hide_suggestions) from None
+            raise self._coded(error) from None
         result = self.execution_context.result
         if result is not None and result.errors:
-            result.errors = [_with_code(error, self.hide_suggestions) for error in result.errors]
+            result.errors = [self._coded(error) for error in result.errors]
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         """Websocket operations and subscriptions: each streamed result, coded the same way."""
         if result.errors:
-            result.errors = [_with_code(error, self.hide_suggestions) for error in result.errors]
+            result.errors = [self._coded(error) for error in result.errors]
         yield
+
+    def _coded(self, error: GraphQLError) -> GraphQLError:
+        if error.extensions and "code" in error.extensions:
+            return error  # coded, and counted, by `coded` (or a stream's earlier hook)
+        return counted(_with_code(error, self.hide_suggestions))
+
+
+def counted(error: GraphQLError) -> GraphQLError:
+    """The error, counted by its code for /metrics (app/metrics.py)."""
+    code = (error.extensions or {}).get("code", "INTERNAL_SERVER_ERROR")
+    GRAPHQL_ERRORS.labels(code=str(code)).inc()
+    return error
 
 
 class ProductionErrorCodes(ErrorCodes):

@@ -1,7 +1,7 @@
 """`create_app()`: the FastAPI application, with a lifespan that owns every resource."""
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -24,10 +24,13 @@ from app.health import router as health_router
 from app.keys import admin_key, ensure_dev_key, token_secret
 from app.limits import limit_extensions, rate_limiter
 from app.logging import configure_logging
+from app.metrics import process_ended
+from app.metrics import router as metrics_router
 from app.origins import add_cors
 from app.request_log import RequestLog
 from app.router import ThreadlineRouter, is_loopback
 from app.settings import Settings
+from app.shutdown import close_websockets_first
 from app.ws_size import WebSocketMessageLimit
 from engine.engine import Engine
 from models.database import Database
@@ -57,6 +60,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        undo_signals: Callable[[], None] = lambda: None  # noqa: E731 - until started
         uri = settings.mongodb_uri
         if uri is None:
             # Started from the main thread: the child's "die with my parent" is tied to it.
@@ -78,15 +82,18 @@ def create_app(
             gc.collect()
             gc.freeze()
             app.state.database = database  # /readyz asks it
+            undo_signals = close_websockets_first()
             log.info("threadline_ready", host=settings.host, port=settings.port)
             yield
         finally:
             app.state.database = None  # draining: not ready for more
+            undo_signals()
             await engine.stop()
             if limits is not None:
                 await limits.shared.stop()
             await database.close()
             served.stop()  # nothing to do unless it was started
+            process_ended()
 
     engine = Engine(settings)
     services = Services.build(
@@ -152,6 +159,7 @@ def create_app(
     app.include_router(graphql, prefix="/graphql")
     app.include_router(files_router)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     rest.mount(app)
     if guarded and settings.max_body_bytes:
         app.add_middleware(

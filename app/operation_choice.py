@@ -8,17 +8,21 @@ from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
+from app.metrics import operation_started
 from app.request_log import note
 
 UNNAMED = "Must provide operation name if query contains multiple operations."
 
 
 class OperationChoice(SchemaExtension):
-    """Also names the operation in its HTTP request's log line (app/request_log.py)."""
+    """Also names the operation in its HTTP request's log line (app/request_log.py), and
+    counts it (app/metrics.py)."""
 
     def on_validate(self) -> Iterator[None]:
         execution = self.execution_context
-        note(operation=execution.operation_name, operation_type=_type_name(execution))
+        kind = _type_name(execution)
+        note(operation=execution.operation_name, operation_type=kind)
+        operation_started(kind or "unknown", execution.operation_name)
         document = execution.graphql_document
         # `operation_name` falls back to the first operation's: what the client sent is this.
         provided = execution._provided_operation_name

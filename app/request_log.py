@@ -1,12 +1,15 @@
 """One log line per HTTP request: method, path, status and duration, and for GraphQL the
 operation's name and the caller's project, noted while the request is served (`note`).
-Health probes are logged only when they fail: an orchestrator asks every few seconds."""
+Health probes are logged only when they fail: an orchestrator asks every few seconds.
+The request is counted and timed for /metrics here too, by its route's template."""
 
 import time
 from contextvars import ContextVar
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import metrics
 
 log = structlog.get_logger()
 QUIET_PATHS = {"/healthz", "/readyz"}
@@ -44,6 +47,7 @@ class RequestLog:
             await self.app(scope, receive, sending)
         finally:
             _fields.reset(token)
+            metrics.observe_request(scope["method"], route_template(scope), status, started)
             path = scope["path"]
             if path not in QUIET_PATHS or status != 200:
                 log.info(
@@ -54,3 +58,19 @@ class RequestLog:
                     duration_ms=round((time.perf_counter() - started) * 1000, 1),
                     **fields,
                 )
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route as written (`/v1/threads/{thread_id}`), not the path asked for: a
+    label per route, not per id. FastAPI keeps the full one (prefixes included) in its own
+    part of the scope; a route's own path lacks its router's prefix."""
+    effective = scope.get("fastapi", {}).get("effective_route_context")
+    starlette_route = getattr(effective, "starlette_route", None)
+    for template in (
+        getattr(starlette_route, "path_format", None),
+        getattr(effective, "path_format", None),
+        getattr(scope.get("route"), "path_format", None),
+    ):
+        if isinstance(template, str) and template:
+            return template
+    return "unmatched"

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import functools
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,7 +26,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
-from app import live
+from app import live, metrics
 from models.errors import RateLimited, Unauthenticated
 
 log = structlog.get_logger()
@@ -48,6 +49,22 @@ def forbidden(error: Unauthenticated) -> str:
     return reason if len(reason.encode()) <= MAX_REASON_BYTES else "Forbidden"
 
 
+# Every open connection's handler, for closing them all when the server stops.
+_open: "weakref.WeakSet[KeyChecks]" = weakref.WeakSet()
+GOING_AWAY = 1001
+SHUTTING_DOWN = "The server is shutting down: reconnect"
+
+
+async def close_all() -> None:
+    """Closes every open websocket with 1001 (going away), so that clients reconnect at once,
+    to another server behind the load balancer (uvicorn's own shutdown would say 1012)."""
+    for handler in list(_open):
+        if not handler.closed_for_auth:
+            handler.closed_for_auth = True  # nothing more is sent on it
+            with contextlib.suppress(Exception):  # it may be closing already
+                await handler.websocket.close(code=GOING_AWAY, reason=SHUTTING_DOWN)
+
+
 class KeyChecks:
     """Mixed into both protocols' handlers (which share these attribute and method names)."""
 
@@ -64,8 +81,10 @@ class KeyChecks:
         raise NotImplementedError
 
     async def handle(self) -> None:
+        _open.add(self)
         try:
-            await super().handle()  # type: ignore[misc]
+            with metrics.held(metrics.WEBSOCKETS_OPEN):
+                await super().handle()  # type: ignore[misc]
         finally:
             if self.connection_key is not None:
                 self.context.fairness.connections.give_back(self.connection_key)

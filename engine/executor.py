@@ -1,8 +1,12 @@
 """Drives one claimed run: prompt → model stream → steps, messages and events, until the
 run waits for tool outputs or ends."""
 
+import contextlib
+from collections.abc import AsyncIterator
+
 import structlog
 
+from app import metrics
 from engine import endings, tokens
 from engine.budgets import completion_tokens_left, prompt_tokens_left
 from engine.catalog import Catalog
@@ -94,7 +98,10 @@ class Executor:
         )
         await turn.resume()
         provider = self.catalog.provider(writer.run.model)
-        async with ModelStream(provider.stream(request), stop) as stream:  # type: ignore[arg-type]
+        async with (
+            counted_call(writer.run.model),
+            ModelStream(provider.stream(request), stop) as stream,  # type: ignore[arg-type]
+        ):
             while not isinstance(delta := await stream.next(turn.flush_due()), End):
                 if delta is None:
                     await turn.flush()
@@ -109,6 +116,11 @@ class Executor:
                 elif isinstance(delta, Finish):
                     turn.finished(delta)
         await turn.finish()
+        spent = turn.counts()
+        metrics.MODEL_TOKENS.labels(model=writer.run.model, kind="prompt").inc(spent.prompt_tokens)
+        metrics.MODEL_TOKENS.labels(model=writer.run.model, kind="completion").inc(
+            spent.completion_tokens
+        )
         return turn.continues
 
     async def _request(
@@ -146,3 +158,14 @@ class Executor:
                 await self._end(writer, CANCELLED)
             else:
                 log.info("run_end_skipped", run_id=writer.run.id, reason=stopped.reason)
+
+
+@contextlib.asynccontextmanager
+async def counted_call(model: str) -> AsyncIterator[None]:
+    """A model call, counted by how it ended (app/metrics.py)."""
+    outcome = "error"
+    try:
+        yield
+        outcome = "ok"
+    finally:
+        metrics.MODEL_CALLS.labels(model=model, outcome=outcome).inc()

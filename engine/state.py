@@ -6,6 +6,7 @@ from typing import Any
 
 import structlog
 
+from app import metrics
 from models.base import ScopedDocument, utcnow
 from models.event import EventDocument, NewEvent
 from models.run import TERMINAL_STATUSES, RunDocument, RunStatus
@@ -87,6 +88,9 @@ async def move(
         )
     )
     log.info("run_transition", run_id=run.id, source=run.status, to=to, fence=fence)
+    if to in TERMINAL_STATUSES:
+        metrics.RUNS_ENDED.labels(status=to).inc()
+        metrics.RUN_SECONDS.observe((utcnow() - run.created_at).total_seconds())
     return moved
 
 
@@ -96,6 +100,7 @@ def created(run: RunDocument, thread: ThreadDocument | None = None) -> list[NewE
     OpenAI's stream begins."""
     snapshot = run.snapshot()
     log.info("run_transition", run_id=run.id, source=None, to=run.status)
+    metrics.RUNS_CREATED.inc()
     made = [NewEvent("thread.created", run.id, {"thread": thread.snapshot()})] if thread else []
     return [
         *made,

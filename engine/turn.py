@@ -400,7 +400,7 @@ class Turn:
     async def finish(self) -> None:
         """Writes what is untold, completes the message or step, and moves the run on, in one
         transaction: a crash never leaves a finished answer that a takeover would repeat."""
-        usage = self._usage()
+        usage = self.counts()
         fields: dict[str, Any] = {"spent": (self.writer.run.spent or UsageCounts()) + usage}
         writes = Writes()
         self._message_writes(writes, final=True)
@@ -525,7 +525,7 @@ class Turn:
     async def _move(self, to: RunStatus, fields: dict[str, Any], writes: Writes) -> None:
         await self.writer.move(to, fields=fields, documents=writes.documents, events=writes.events)
 
-    def _usage(self) -> UsageCounts:
+    def counts(self) -> UsageCounts:
         """The endpoint's counts; ours when it reports none (or when the budget stopped the
         stream here, before its usage came)."""
         prompt = self.usage.prompt_tokens if self.usage else self.prompt_tokens

@@ -10,9 +10,11 @@ import contextlib
 import structlog
 from pymongo.errors import PyMongoError
 
+from app import metrics
 from engine.executor import Executor
 from engine.expiry import expire_overdue
 from engine.stop import Stop
+from models.base import utcnow
 from models.liveness import process, reap_dead_processes
 from models.run import RunDocument, claim_next, extend_lease, release_lease
 
@@ -95,13 +97,18 @@ class WorkerPool:
 
     def _start(self, run: RunDocument) -> None:
         log.info("run_claimed", run_id=run.id, fence=run.fence, status=run.status)
+        if run.status != "queued":
+            metrics.RUN_TAKEOVERS.inc()  # its worker stopped: shut down, died or stalled
+        elif run.fence == 1:  # its first claim (tool outputs queue it again)
+            metrics.RUN_QUEUE_SECONDS.observe((utcnow() - run.created_at).total_seconds())
         self.running[run.id] = asyncio.create_task(self._execute(run))
 
     async def _execute(self, run: RunDocument) -> None:
         stop = self.stops[run.id] = Stop()
         heartbeat = asyncio.create_task(self._heartbeat(run, stop))
         try:
-            await self.executor.execute(run, stop)
+            with metrics.held(metrics.RUNS_IN_PROGRESS):
+                await self.executor.execute(run, stop)
             if stop.reason == "shutdown":
                 await release_lease(run.id, run.fence)
                 log.info("run_released", run_id=run.id)

@@ -1,16 +1,32 @@
 """Subscriptions: a run's or a thread's events, replayed from the log, then live. Over a
 websocket, each is sent straight to the connection when it can be (app/live.py)."""
 
+import contextlib
 from collections.abc import AsyncGenerator
 from typing import Annotated
 
 import strawberry
 
+from app import metrics
 from app.context import Info
 from app.live import deliver
 from engine.follow import follow
 from models.errors import BadUserInput, NotFound
+from models.event import EventDocument
 from schema.event import RunEvent, event_from_document
+
+
+async def _sent(events: AsyncGenerator[EventDocument, None]) -> AsyncGenerator[RunEvent, None]:
+    """Each event sent straight to a websocket subscriber, or yielded for Strawberry to send
+    (app/live.py); counted, as is the subscription while it lasts (app/metrics.py). The
+    events' generator is closed with this one: it holds the subscriber's place on the bus."""
+    with metrics.held(metrics.SUBSCRIPTIONS_ACTIVE):
+        async with contextlib.aclosing(events):
+            async for event in events:
+                answer = event_from_document(event)
+                if not await deliver(answer):
+                    yield answer
+                metrics.EVENTS_SENT.inc()
 
 
 def _start(after_sequence: int | None) -> int:
@@ -41,9 +57,9 @@ class EventSubscription:
         if run is None:
             raise NotFound("run", run_id)
         bus = info.context.engine.bus
-        async for event in follow(bus, run.project_id, run.thread_id, after, run_id=run.id):
-            answer = event_from_document(event)
-            if not await deliver(answer):
+        events = follow(bus, run.project_id, run.thread_id, after, run_id=run.id)
+        async with contextlib.aclosing(_sent(events)) as answers:
+            async for answer in answers:
                 yield answer
 
     @strawberry.subscription(
@@ -66,7 +82,7 @@ class EventSubscription:
         if thread is None:
             raise NotFound("thread", thread_id)
         bus = info.context.engine.bus
-        async for event in follow(bus, thread.project_id, thread.id, after):
-            answer = event_from_document(event)
-            if not await deliver(answer):
+        events = follow(bus, thread.project_id, thread.id, after)
+        async with contextlib.aclosing(_sent(events)) as answers:
+            async for answer in answers:
                 yield answer
