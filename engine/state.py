@@ -87,7 +87,14 @@ async def move(
             events=[*events, status_event],
         )
     )
-    log.info("run_transition", run_id=run.id, source=run.status, to=to, fence=fence)
+    log.info(
+        "run_transition",
+        run_id=run.id,
+        thread_id=run.thread_id,
+        source=run.status,
+        to=to,
+        fence=fence,
+    )
     if to in TERMINAL_STATUSES:
         metrics.RUNS_ENDED.labels(status=to).inc()
         metrics.RUN_SECONDS.observe((utcnow() - run.created_at).total_seconds())
@@ -99,7 +106,7 @@ def created(run: RunDocument, thread: ThreadDocument | None = None) -> list[NewE
     of all, when the run made its thread (createThreadAndRun), that thread is created, as
     OpenAI's stream begins."""
     snapshot = run.snapshot()
-    log.info("run_transition", run_id=run.id, source=None, to=run.status)
+    log.info("run_transition", run_id=run.id, thread_id=run.thread_id, source=None, to=run.status)
     metrics.RUNS_CREATED.inc()
     made = [NewEvent("thread.created", run.id, {"thread": thread.snapshot()})] if thread else []
     return [
