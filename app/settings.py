@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # Each runs THREADLINE_WORKERS runs of its own.
     processes: int = Field(default=0, ge=0)
     workers: int = 2
+    # `threadline worker` serves /healthz, /readyz and /metrics on this port (none: no server).
+    worker_health_port: int | None = Field(default=None, ge=1, le=65535)
     run_lease_seconds: float = Field(default=30, gt=0)
     # On SIGTERM, running runs get this long to finish before they are handed back.
     drain_seconds: float = Field(default=5, ge=0)

@@ -10,7 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
+from app.processes import free_port, is_listening
 from tests.graphql import GraphQLClient
 from tests.processes import http_url, server, worker
 from tests.runs import (
@@ -176,3 +178,38 @@ async def test_random_kills_never_lose_or_repeat_anything(
     print(summary(stress))  # noqa: T201 - shown with -s
     for run in runs:
         await check_run(gql, live, run)
+
+
+async def test_a_worker_serves_its_health_and_metrics(
+    cluster: Any, mongodb_uri: str, tmp_path: Path
+) -> None:
+    """THREADLINE_WORKER_HEALTH_PORT: the worker's own /healthz, /readyz and /metrics, which
+    count the runs it executed; they stop with it."""
+    database, live, gql = cluster
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with worker(
+        mongodb_uri, database, tmp_path, "probed", workers=1, worker_health_port=port
+    ) as probed:
+        deadline = asyncio.get_running_loop().time() + 60
+        while not is_listening("127.0.0.1", port):
+            assert probed.poll() is None, (tmp_path / "probed.log").read_text()
+            assert asyncio.get_running_loop().time() < deadline, "the probes never served"
+            await asyncio.sleep(0.05)
+        async with httpx.AsyncClient(base_url=base) as probes:
+            assert (await probes.get("/healthz")).json() == {"status": "ok"}
+            assert (await probes.get("/readyz")).json() == {"status": "ready"}
+            run = await start_run(gql, await new_assistant(gql), WORDS)
+            await assert_one_answer(gql, live, run)
+            text = (await probes.get("/metrics")).text
+        samples = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+        assert samples[("threadline_runs_ended_total", (("status", "completed"),))] == 1
+        model = (("model", "threadline/scripted"), ("outcome", "ok"))
+        assert samples[("threadline_model_calls_total", model)] == 1
+        probed.send_signal(signal.SIGTERM)
+        assert probed.wait(timeout=10) == 0
+    assert not is_listening("127.0.0.1", port)
