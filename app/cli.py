@@ -19,7 +19,7 @@ from engine.models_file import ModelsFileError
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 
 
 def server_processes(settings: Settings) -> int:
@@ -31,7 +31,7 @@ def _serve(settings: Settings) -> None:
     from app.embedded_db import DatabaseInUse, EmbeddedDatabase
     from app.logging import configure_logging
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_levels)
     processes = server_processes(settings)
     embedded = EmbeddedDatabase(settings.data_dir.resolve(), owner=settings.address)
     if settings.mongodb_uri is None:

@@ -24,7 +24,7 @@ import structlog
 
 from app.processes import die_with_parent, free_port, is_listening
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 
 MEMORY = ":memory:"
 LOCK_FILE = "db.lock"

@@ -13,7 +13,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from app.metrics import GRAPHQL_ERRORS
 from models.errors import ThreadlineError
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 # graphql-core's "Did you mean …?" hints name fields, arguments, types and enum values.
 # Raised for the request's own mistakes (e.g. a query sent as a legacy graphql-ws subscription).
 REQUEST_MISTAKES = (GraphQLError, InvalidOperationTypeError, CannotGetOperationTypeError)

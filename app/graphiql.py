@@ -68,7 +68,7 @@ def offline_graphiql_html(html: str, default_headers: dict[str, str] | None = No
 def mount_graphiql_assets(app: FastAPI, directory: Path = ASSETS_DIR) -> None:
     """Serve `directory` at ASSETS_URL; without it GraphiQL's page stays blank, so say so."""
     if not (directory / ".complete").is_file():
-        structlog.get_logger().warning(
+        structlog.get_logger(__name__).warning(
             "graphiql_assets_missing",
             directory=str(directory),
             hint="run `make install` (scripts/fetch_graphiql_assets.py): GraphiQL will not load",

@@ -12,7 +12,7 @@ from pymongo.errors import PyMongoError
 
 from models.database import Database
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 READY_TIMEOUT_SECONDS = 2.0  # a probe waits this long for the database, then answers 503
 
 router = APIRouter(include_in_schema=False)

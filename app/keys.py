@@ -15,7 +15,7 @@ from app.settings import Settings
 from models import api_key
 from models.project import ensure_default_project
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 
 ADMIN_KEY_FILE = "admin-key"
 DEV_KEY_FILE = "dev-key"

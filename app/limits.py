@@ -41,7 +41,7 @@ from models import rate_count
 from models.errors import BadUserInput, RateLimited, ThreadlineError
 
 ExtensionFactory = Callable[[], SchemaExtension]
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 LOAD_SECONDS = 1.0  # the longest a caller's first request in a window waits for the counts
 
 

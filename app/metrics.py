@@ -25,7 +25,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from models.errors import Unauthenticated
+from models.errors import RateLimited, Unauthenticated
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # Operation names are the client's: past this many distinct ones, the rest count as "other".
@@ -142,11 +142,17 @@ router = APIRouter(include_in_schema=False)
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
     if request.app.state.settings.production:
+        from app.fairness import authenticate, client_address  # it counts errors from here
+
         try:
-            caller = await request.app.state.authenticator.authenticate(
-                request.headers.get("authorization")
+            # As every keyed route does: a bad key counts against its address.
+            caller = await authenticate(
+                request.app.state.authenticator,
+                getattr(request.app.state, "fairness", None),
+                request.headers.get("authorization"),
+                client_address(request),
             )
-        except Unauthenticated as error:
+        except (Unauthenticated, RateLimited) as error:
             return JSONResponse({"error": error.message}, status_code=401)
         if not caller.is_admin:
             return JSONResponse({"error": "Metrics need the admin key."}, status_code=403)

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 QUIET_PATHS = {"/healthz", "/readyz"}
 
 _fields: ContextVar[dict[str, object] | None] = ContextVar("request_log_fields", default=None)

@@ -9,6 +9,15 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.origins import parse_origin
 
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def known_level(level: str) -> str:
+    name = level.strip().upper()
+    if name not in LEVELS:
+        raise ValueError(f"unknown log level {level!r}: one of {', '.join(LEVELS)}")
+    return name
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="THREADLINE_", extra="ignore")
@@ -53,6 +62,9 @@ class Settings(BaseSettings):
     # Changing it invalidates every client token at once.
     token_secret: SecretStr | None = Field(default=None, min_length=32)
     log_level: str = "INFO"
+    # Levels per module over log_level, e.g. `engine=DEBUG,app.request_log=WARNING`: a name
+    # covers the modules under it (`engine` is engine.*), the longest name that matches wins.
+    log_levels: Annotated[dict[str, str], NoDecode] = {}
     # The largest file `uploadFile` takes (OpenAI's limit: 512 MB; sizes are GraphQL Ints).
     max_file_bytes: int = Field(default=512 * 1024 * 1024, ge=1, le=2**31 - 1)
 
@@ -113,6 +125,27 @@ class Settings(BaseSettings):
     # Origins whose pages may call the API (CORS) and open websockets: exact
     # `scheme://host[:port]`, comma-separated or a JSON list. Empty: no other site may.
     cors_origins: Annotated[list[str], NoDecode] = []
+
+    @field_validator("log_levels", mode="before")
+    @classmethod
+    def _levels_from_text(cls, value: object) -> object:
+        """`module=LEVEL` pairs separated by commas."""
+        if not isinstance(value, str):
+            return value
+        pairs = [pair.strip() for pair in value.split(",") if pair.strip()]
+        if any(pair.count("=") != 1 for pair in pairs):
+            raise ValueError("expected module=LEVEL pairs separated by commas")
+        return dict(pair.split("=") for pair in pairs)
+
+    @field_validator("log_level")
+    @classmethod
+    def _level_is_known(cls, value: str) -> str:
+        return known_level(value)
+
+    @field_validator("log_levels")
+    @classmethod
+    def _levels_are_known(cls, value: dict[str, str]) -> dict[str, str]:
+        return {module.strip(): known_level(level) for module, level in value.items()}
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -29,7 +29,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from app import live, metrics
 from models.errors import RateLimited, Unauthenticated
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 
 # graphql-transport-ws's own 44xx codes (HTTP's statuses + 4000), for every limit.
 FORBIDDEN = 4403  # a bad, revoked or expired key
@@ -60,9 +60,8 @@ async def close_all() -> None:
     to another server behind the load balancer (uvicorn's own shutdown would say 1012)."""
     for handler in list(_open):
         if not handler.closed_for_auth:
-            handler.closed_for_auth = True  # nothing more is sent on it
             with contextlib.suppress(Exception):  # it may be closing already
-                await handler.websocket.close(code=GOING_AWAY, reason=SHUTTING_DOWN)
+                await handler.close_with(GOING_AWAY, SHUTTING_DOWN, "websocket_closed_shutdown")
 
 
 class KeyChecks:
@@ -76,16 +75,26 @@ class KeyChecks:
     connection_key: str | None = None  # the caller holding one of its connection slots
 
     result_type: str  # the protocol's name for a result message
+    protocol: str  # the subprotocol's name, for the log
 
     def open_operations(self) -> set[str]:
         raise NotImplementedError
 
     async def handle(self) -> None:
         _open.add(self)
+        started = time.monotonic()
+        log.info("websocket_opened", address=self.context.address, protocol=self.protocol)
         try:
             with metrics.held(metrics.WEBSOCKETS_OPEN):
                 await super().handle()  # type: ignore[misc]
         finally:
+            principal = self.context.principal
+            log.info(
+                "websocket_ended",
+                address=self.context.address,
+                project=principal.project_id if principal is not None else None,
+                seconds=round(time.monotonic() - started, 1),
+            )
             if self.connection_key is not None:
                 self.context.fairness.connections.give_back(self.connection_key)
                 self.connection_key = None
@@ -115,8 +124,10 @@ class KeyChecks:
             self.connection_key = key
         return None
 
-    async def close_with(self, code: int, reason: str) -> None:
-        log.info("websocket_closed_limit", code=code, reason=reason)
+    async def close_with(
+        self, code: int, reason: str, event: str = "websocket_closed_limit"
+    ) -> None:
+        log.info(event, code=code, reason=reason)
         self.closed_for_auth = True  # nothing more is sent
         await self.websocket.close(code=code, reason=reason)
 
@@ -209,6 +220,7 @@ class TransportWSHandler(KeyChecks, BaseGraphQLTransportWSHandler[Any, Any]):
     deadline (4408); the key and the limits are checked here first."""
 
     result_type = "next"
+    protocol = "graphql-transport-ws"
 
     def open_operations(self) -> set[str]:
         return set(self.operations)
@@ -232,6 +244,7 @@ class LegacyWSHandler(KeyChecks, BaseGraphQLWSHandler[Any, Any]):
     """graphql-ws: Strawberry would close a rejected connection_init with 1011; 4403 here too."""
 
     result_type = "data"
+    protocol = "graphql-ws"
 
     def open_operations(self) -> set[str]:
         return set(self.tasks)

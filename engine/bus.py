@@ -15,7 +15,7 @@ from pymongo.errors import PyMongoError
 
 from models.event import EventDocument, parse
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 QUEUE_LIMIT = 10_000  # a subscriber this far behind drops events and re-reads the log
 RETRY_SECONDS = 0.5
 

@@ -7,7 +7,7 @@ from engine.stop import Stopped
 from engine.writer import RunWriter
 from models.run import overdue
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 WAITING = ("queued", "requires_action")
 
 

@@ -13,7 +13,7 @@ from models.run import TERMINAL_STATUSES, RunDocument, RunStatus
 from models.run_changes import Change, commit
 from models.thread import ThreadDocument
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "queued": frozenset({"in_progress", "cancelled", "failed", "expired"}),

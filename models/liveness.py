@@ -28,7 +28,7 @@ from pymongo.errors import PyMongoError
 
 from models.base import utcnow
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 DEFAULT_LEASE_SECONDS = 30.0
 # A frozen process's record outlives its last renewal by a lease; renewals come often enough
 # that a live one never gets near that.

@@ -22,7 +22,7 @@ from models.errors import (
     Unauthenticated,
 )
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 
 STATUSES: dict[type[ThreadlineError], int] = {
     BadUserInput: 400,

@@ -21,7 +21,7 @@ from models.run import RunDocument
 from models.run_step import RunStepDocument
 from rest import run_shapes, thread_shapes
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 PAUSE = "thread.run.requires_action"
 DONE = b"event: done\ndata: [DONE]\n\n"
 

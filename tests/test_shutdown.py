@@ -2,6 +2,7 @@
 reconnect at once, elsewhere; then it shuts down in order and exits 0."""
 
 import asyncio
+import json
 import signal
 import subprocess
 import time
@@ -43,6 +44,7 @@ async def test_sigterm_closes_websockets_with_1001_then_exits_0(
         port=port,
         workers=0,
         processes=processes,
+        log_levels="app.request_log=WARNING",  # no line per request; the rest at INFO
     )
     log = tmp_path / "server.log"
     with log.open("wb") as out:
@@ -70,6 +72,13 @@ async def test_sigterm_closes_websockets_with_1001_then_exits_0(
         assert closed.value.rcvd is not None
         assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (GOING_AWAY, SHUTTING_DOWN)
         assert process.wait(timeout=60) == 0, log.read_text()
+        lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+        logged = {line["event"]: line for line in lines}
+        assert logged["websocket_opened"]["protocol"] == "graphql-transport-ws"
+        assert logged["websocket_closed_shutdown"]["code"] == GOING_AWAY
+        assert logged["websocket_ended"]["project"] == "proj_default"
+        assert logged["websocket_ended"]["logger"] == "app.websockets"
+        assert "request" not in logged  # THREADLINE_LOG_LEVELS
     finally:
         if process.poll() is None:
             process.kill()

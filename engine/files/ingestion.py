@@ -28,7 +28,7 @@ from models.file import FileDocument, expired_files
 from models.liveness import process
 from models.vector_store import ChunkDocument, ErrorCode, VectorStoreFileDocument
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 POLL_SECONDS = 1.0
 SWEEP_EVERY_SECONDS = 5.0
 SAVE_BATCH = 500  # chunks per insert

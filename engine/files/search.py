@@ -43,7 +43,7 @@ from models.base import utcnow
 from models.file import filenames
 from models.vector_store import ChunkDocument
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 MAX_CACHED_STORES = 64
 DEFAULT_MAX_RESULTS = 10
 # Each ranking's best this many (or max_num_results, if more) are fused.

@@ -12,7 +12,7 @@ import structlog
 from engine.sandbox.jail import Jail
 from engine.sandbox.session import Session
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 
 
 class SandboxPool:

@@ -25,7 +25,7 @@ import structlog
 
 from engine.sandbox.jail import Jail, Limits, Unavailable
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CPU_POLL_SECONDS = 0.2
