@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 import rest
+from app import tracing
 from app.auth import Authenticator, Principal
 from app.body_limit import BodySizeLimit
 from app.client_tokens import ClientTokens
@@ -39,7 +40,7 @@ from schema.schema import build_schema
 from services import Services
 from services.runs import Runs
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 # `guarded=False` (benchmarks only, never from the environment): every request is the
 # default project's, with no limit. It measures what authentication and limits cost.
 UNGUARDED = Principal(key_id="unguarded", project_id=DEFAULT_PROJECT_ID)
@@ -53,7 +54,8 @@ def create_app(
 ) -> FastAPI:
     """Called with no argument by each of `threadline run`'s processes (uvicorn's factory)."""
     settings = settings or Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_levels)
+    traced = tracing.start("server")  # before the database's and the models' clients are made
 
     # Used only without THREADLINE_MONGODB_URI; `threadline run` claims its folder before serving.
     served = embedded or EmbeddedDatabase(settings.data_dir.resolve(), owner=settings.address)
@@ -94,6 +96,7 @@ def create_app(
             await database.close()
             served.stop()  # nothing to do unless it was started
             process_ended()
+            tracing.flush()
 
     engine = Engine(settings)
     services = Services.build(
@@ -129,6 +132,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None if settings.production else "/openapi.json",
+        telemetry=tracing.fastapi_telemetry(),
     )
     app.state.database = None
     app.state.settings = settings
@@ -144,7 +148,7 @@ def create_app(
         shared = fairness
         guards.append(lambda: Concurrency(shared))
     graphql = ThreadlineRouter(
-        build_schema(guards, production=settings.production),
+        build_schema(guards, production=settings.production, traced=traced),
         context_getter=get_context,
         graphql_ide=None if settings.production else "graphiql",
         multipart_uploads_enabled=True,  # for `uploadFile`, behind the router's CSRF check

@@ -11,6 +11,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
+from app import tracing
 from app.auth import Authenticator
 from app.client_tokens import ClientTokens
 from app.health import router as health_router
@@ -21,11 +22,11 @@ from app.settings import Settings
 from engine.engine import Engine
 from models.database import Database
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 
 
 async def run_workers(settings: Settings) -> None:
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_levels)
     if settings.mongodb_uri is None:
         log.error("worker_needs_database", hint="set THREADLINE_MONGODB_URI")
         sys.exit(2)
@@ -37,6 +38,7 @@ async def run_workers(settings: Settings) -> None:
             hint="set THREADLINE_WORKERS to 1 or more",
         )
         sys.exit(2)
+    tracing.start("worker")  # before the database's and the models' clients are made
     database = Database(settings.mongodb_uri, settings.database_name)
     await database.connect(settings.run_lease_seconds)
     engine = Engine(settings)
@@ -56,6 +58,7 @@ async def run_workers(settings: Settings) -> None:
             await serving
         await engine.stop()
         await database.close()
+        tracing.flush()
 
 
 class _ProbeServer(uvicorn.Server):
@@ -73,10 +76,10 @@ def _probes(settings: Settings, database: Database) -> uvicorn.Server | None:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.database = database
-    # /metrics asks for the admin key in production, as the servers do.
-    app.state.authenticator = Authenticator(
-        admin_key(settings), ClientTokens(token_secret(settings))
-    )
+    if settings.production:  # /metrics asks for the admin key there, as the servers do
+        app.state.authenticator = Authenticator(
+            admin_key(settings), ClientTokens(token_secret(settings))
+        )
     app.include_router(health_router)
     app.include_router(metrics_router)
     config = uvicorn.Config(app, host=settings.host, port=port, log_level="warning")

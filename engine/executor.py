@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import structlog
 
-from app import metrics
+from app import metrics, tracing
 from engine import endings, tokens
 from engine.budgets import completion_tokens_left, prompt_tokens_left
 from engine.catalog import Catalog
@@ -38,7 +38,7 @@ from engine.turn import Turn
 from engine.writer import RunWriter
 from models.run import LastError, RunDocument, runs
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 INTERNAL_ERROR = "The run failed on an internal error."
 
 
@@ -165,7 +165,8 @@ async def counted_call(model: str) -> AsyncIterator[None]:
     """A model call, counted by how it ended (app/metrics.py)."""
     outcome = "error"
     try:
-        yield
+        with tracing.model_call(model):
+            yield
         outcome = "ok"
     finally:
         metrics.MODEL_CALLS.labels(model=model, outcome=outcome).inc()

@@ -10,6 +10,7 @@ from typing import Any
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
+from app import tracing
 from engine import state
 from engine.catalog import Catalog
 from engine.endings import CANCELLED, close_open
@@ -131,6 +132,7 @@ class RunService:
             "model": model,
             "instructions": instructions,
             "expires_at": utcnow() + timedelta(seconds=self.expires_seconds),
+            "trace_context": tracing.current_context(),
         }
         return runs.build(project_id, fields)
 

@@ -10,7 +10,7 @@ import contextlib
 import structlog
 from pymongo.errors import PyMongoError
 
-from app import metrics
+from app import metrics, tracing
 from engine.executor import Executor
 from engine.expiry import expire_overdue
 from engine.stop import Stop
@@ -18,7 +18,7 @@ from models.base import utcnow
 from models.liveness import process, reap_dead_processes
 from models.run import RunDocument, claim_next, extend_lease, release_lease
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 # Runs queued in this process wake its workers at once; the poll finds the others' runs
 # (and expired leases). Each poll is a write attempt, so not too often.
 POLL_SECONDS = 1.0
@@ -107,7 +107,10 @@ class WorkerPool:
         stop = self.stops[run.id] = Stop()
         heartbeat = asyncio.create_task(self._heartbeat(run, stop))
         try:
-            with metrics.held(metrics.RUNS_IN_PROGRESS):
+            with (
+                tracing.run_execution(run.trace_context, run_attributes(run)),
+                metrics.held(metrics.RUNS_IN_PROGRESS),
+            ):
                 await self.executor.execute(run, stop)
             if stop.reason == "shutdown":
                 await release_lease(run.id, run.fence)
@@ -131,3 +134,15 @@ class WorkerPool:
             if status is None or status == "cancelling":
                 stop.set("lost" if status is None else "cancel")
                 return
+
+
+def run_attributes(run: RunDocument) -> dict[str, str | int]:
+    """What a run's execution span carries: enough to find it by the run's ids."""
+    return {
+        "threadline.run_id": run.id,
+        "threadline.thread_id": run.thread_id,
+        "threadline.assistant_id": run.assistant_id,
+        "threadline.project_id": run.project_id,
+        "threadline.run.fence": run.fence,  # which claim of the run: 2+ after a takeover
+        "gen_ai.request.model": run.model,
+    }

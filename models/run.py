@@ -18,7 +18,7 @@ from models.repository import Repository
 from models.tools import RankingOptions, ResponseFormat, Tool, check_tools
 from models.validation import Metadata, ReasoningEffort, ToolName
 
-log = structlog.get_logger()
+log = structlog.get_logger(__name__)
 
 RunStatus = Literal[
     "queued",
@@ -196,6 +196,8 @@ class RunDocument(ScopedDocument):
     fence: int = 0
     # Grows with every change, so that concurrent writers always conflict on this document.
     revision: int = 0
+    # The creating request's trace (W3C `traceparent`), when traced: its execution's parent.
+    trace_context: dict[str, str] | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -204,7 +206,7 @@ class RunDocument(ScopedDocument):
     def snapshot(self) -> dict[str, Any]:
         """The run as events carry it: without the engine's own bookkeeping."""
         snapshot: dict[str, Any] = self.model_dump(
-            exclude={"lease", "fence", "revision", "active", "spent"}
+            exclude={"lease", "fence", "revision", "active", "spent", "trace_context"}
         )
         return snapshot
 

@@ -10,6 +10,7 @@ from strawberry.types import ExecutionContext
 
 from app.errors import ErrorCodes, ProductionErrorCodes
 from app.operation_choice import OperationChoice
+from app.tracing import GraphQLSpans
 from resolvers.admin import AdminMutation, AdminQuery
 from resolvers.assistant import AssistantMutation, AssistantQuery
 from resolvers.client_token import ClientTokenMutation
@@ -74,15 +75,19 @@ class ThreadlineSchema(strawberry.Schema):
 
 
 def build_schema(
-    guards: Sequence[Callable[[], SchemaExtension]] = (), production: bool = False
+    guards: Sequence[Callable[[], SchemaExtension]] = (),
+    production: bool = False,
+    traced: bool = False,
 ) -> ThreadlineSchema:
-    """`guards` (app/limits.py) run first: nothing is parsed for a caller they refuse."""
+    """`guards` (app/limits.py) run first: nothing is parsed for a caller they refuse. Traced,
+    the operation's span comes before them, so that a refused operation is traced too."""
     return ThreadlineSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[Assistant, Thread, Message, Run, RunStep, *EVENT_TYPES],
         extensions=[
+            *([GraphQLSpans] if traced else []),
             *guards,
             ProductionErrorCodes if production else ErrorCodes,
             OperationChoice,
