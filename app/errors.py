@@ -26,19 +26,29 @@ def coded(error: ThreadlineError) -> GraphQLError:
     return counted(GraphQLError(error.message, extensions=extensions))
 
 
+def code_of(error: GraphQLError) -> str:
+    """The `extensions.code` an error is answered with."""
+    if error.extensions and "code" in error.extensions:
+        return str(error.extensions["code"])
+    original = error.original_error
+    if isinstance(original, ThreadlineError):
+        return original.code
+    if original is None or isinstance(original, REQUEST_MISTAKES):
+        # Syntax, validation and variable coercion errors: the request's mistakes.
+        return "BAD_USER_INPUT"
+    return "INTERNAL_SERVER_ERROR"
+
+
 def _with_code(error: GraphQLError, hide_suggestions: bool = False) -> GraphQLError:
     if error.extensions and "code" in error.extensions:
         return error  # coded already (a streamed result passes two hooks)
+    code = code_of(error)
     original = error.original_error
     if isinstance(original, ThreadlineError):
-        extensions = {**original.extensions, "code": original.code}
-        return _copy(error, original.message, extensions)
-    if original is None or isinstance(original, REQUEST_MISTAKES):
-        # Syntax, validation and variable coercion errors: the request's mistakes.
+        return _copy(error, original.message, {**original.extensions, "code": code})
+    if code == "BAD_USER_INPUT":
         message = SUGGESTION.sub("", error.message) if hide_suggestions else error.message
-        extensions = error.extensions or {}
-        code = extensions.get("code", "BAD_USER_INPUT")  # already coded by a limit's hook
-        return _copy(error, message, {**extensions, "code": code})
+        return _copy(error, message, {**(error.extensions or {}), "code": code})
     correlation_id = uuid.uuid4().hex
     log.error(
         "graphql_unexpected_error",
@@ -47,7 +57,7 @@ def _with_code(error: GraphQLError, hide_suggestions: bool = False) -> GraphQLEr
         exc_info=original,
     )
     message = f"Internal server error (correlation id {correlation_id})."
-    return _copy(error, message, {"code": "INTERNAL_SERVER_ERROR", "correlationId": correlation_id})
+    return _copy(error, message, {"code": code, "correlationId": correlation_id})
 
 
 def _copy(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:

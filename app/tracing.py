@@ -3,28 +3,28 @@
 instrumented, and every span below is the API's no-op.
 
 The spans: each HTTP request and websocket connection (FastAPI's own telemetry), each GraphQL
-operation with its parsing, validation and root fields (`GraphQLSpans`), each MongoDB command
-(PyMongo's instrumentation), each model call (`engine/executor.py`, with httpx's span of the
-HTTP request beneath it), and each execution of a run in a worker (`run_execution`): a child of
-the request that created the run, whose context the run keeps (`current_context`).
+query and mutation (`GraphQLSpans`), each MongoDB command (PyMongo's instrumentation), each
+model call (`engine/executor.py`, with httpx's span of the HTTP request beneath it), and each
+execution of a run in a worker (`run_execution`): a child of the request that created the run,
+whose context the run keeps (`current_context`).
 The rest of the OTEL_* variables (service name, resource attributes, sampler, headers) are the
 SDK's, as documented by OpenTelemetry."""
 
 import contextlib
 import os
 from collections.abc import Iterator, Mapping
-from inspect import isawaitable
 from typing import Any
 
 import structlog
 from fastapi.telemetry import TelemetryConfig
-from graphql import GraphQLResolveInfo
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
-from opentelemetry.trace import SpanKind
-from strawberry.extensions.tracing import OpenTelemetryExtension
-from strawberry.types.execution import ExecutionContext
+from opentelemetry.trace import SpanKind, StatusCode
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
+
+from app.errors import code_of
 
 log = structlog.get_logger(__name__)
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -44,7 +44,7 @@ def start(role: str) -> bool:
     global _started
     if _started or not wanted():
         return _started
-    # The SDK is imported only when it is used.
+    # The exporter and the instrumentations are imported only when they are used.
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.instrumentation.httpx import (
         HTTPX2ClientInstrumentor,
@@ -132,29 +132,30 @@ def model_call(model: str) -> contextlib.AbstractContextManager[trace.Span]:
     )
 
 
-def ids_only(arguments: dict[str, Any], info: GraphQLResolveInfo[Any]) -> dict[str, Any]:
-    """Of a field's arguments, the ids: inputs carry end users' text, never put in a trace."""
-    return {
-        name: value
-        for name, value in arguments.items()
-        if isinstance(value, str) and (name == "id" or name.endswith("Id"))
-    }
+class GraphQLSpans(SchemaExtension):
+    """One span per query or mutation (`mutation StartRun`), current while it executes: its
+    database commands, and the runs it creates, are its children. Neither the document nor the
+    arguments are recorded: inputs carry end users' text. Strawberry's OpenTelemetryExtension
+    adds spans for parsing, validation and every resolver, and wraps every field, which cost
+    the server a fifth more CPU per lookup (bench/observability.py). A subscription's span is
+    its websocket connection's, FastAPI's."""
 
-
-class GraphQLSpans(OpenTelemetryExtension):
-    """Strawberry's spans for an operation, its parsing and validation, and its root fields.
-    Not every nested field: a page of 100 messages would make hundreds of spans."""
-
-    def __init__(self, *, execution_context: ExecutionContext | None = None) -> None:
-        super().__init__(execution_context=execution_context, arg_filter=ids_only)
-
-    async def resolve(
-        self, _next: Any, root: Any, info: GraphQLResolveInfo[Any], *args: Any, **kwargs: Any
-    ) -> Any:
-        if info.path.prev is None:  # a root field
-            return await super().resolve(_next, root, info, *args, **kwargs)
-        result = _next(root, info, *args, **kwargs)
-        return await result if isawaitable(result) else result
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.operation_type is OperationType.SUBSCRIPTION:
+            yield
+            return
+        kind = context.operation_type.value
+        name = context.operation_name
+        with tracer.start_as_current_span(
+            f"{kind} {name}" if name else kind,
+            attributes={"graphql.operation.type": kind, "graphql.operation.name": name or ""},
+        ) as span:
+            yield
+            result = context.result
+            if result is not None and result.errors:
+                codes = {code_of(error) for error in result.errors}
+                span.set_status(StatusCode.ERROR, ", ".join(sorted(codes)))
 
 
 class WithoutLoneClientSpans(Sampler):

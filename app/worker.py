@@ -73,7 +73,9 @@ def _probes(settings: Settings, database: Database) -> uvicorn.Server | None:
     port = settings.worker_health_port
     if port is None:
         return None
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        docs_url=None, redoc_url=None, openapi_url=None, telemetry=tracing.fastapi_telemetry()
+    )
     app.state.settings = settings
     app.state.database = database
     if settings.production:  # /metrics asks for the admin key there, as the servers do

@@ -137,12 +137,21 @@ class Server:
                 self.process.wait()
 
 
-def start_uvicorn(target: str, port: int, env: dict[str, str], app_dir: str = ".") -> Server:
+def start_uvicorn(
+    target: str, port: int, env: dict[str, str], app_dir: str = ".", quiet: bool = False
+) -> Server:
+    """`quiet`: its output (a log line per request at INFO) goes to /dev/null."""
     command = [sys.executable, "-m", "uvicorn", target, "--factory", "--app-dir", app_dir]
     command += ["--host", HOST, "--port", str(port), "--workers", "1"]
     command += ["--log-level", "warning", "--no-access-log"]
+    output = subprocess.DEVNULL if quiet else None
     process = subprocess.Popen(
-        command, cwd=ROOT, env={**os.environ, **env}, preexec_fn=die_with_parent
+        command,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        preexec_fn=die_with_parent,
+        stdout=output,
+        stderr=output,
     )
     return Server(process, f"http://{HOST}:{port}")
 
@@ -385,7 +394,11 @@ class Target:
 RATIOS = (("rest", "bare"), ("graphql", "bare"), ("rest", "graphql"))
 
 
-async def measure(arguments: argparse.Namespace, targets: list[Target]) -> None:
+async def measure(
+    arguments: argparse.Namespace,
+    targets: list[Target],
+    ratios: tuple[tuple[str, str], ...] = RATIOS,
+) -> None:
     requests: int = arguments.requests
     rounds: int = arguments.rounds
     concurrency: int = arguments.concurrency
@@ -421,7 +434,7 @@ async def measure(arguments: argparse.Namespace, targets: list[Target]) -> None:
             f"  {statistics.median(r.database_cpu_ms for r in rows):>8.2f}"
             f"  {statistics.median(r.client_cpu_ms for r in rows):>6.2f}"
         )
-    report_ratios(results)
+    report_ratios(results, ratios)
     print("load average (1, 5, 15 min) at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
@@ -433,10 +446,12 @@ def median_ratio(
     return statistics.median(ratios) if ratios else float("nan")
 
 
-def report_ratios(results: dict[str, list[RoundResult]]) -> None:
+def report_ratios(
+    results: dict[str, list[RoundResult]], ratios: tuple[tuple[str, str], ...]
+) -> None:
     print("ratios, median of the per-round ratios:")
     print(f"{'':<14}  {'req/s':>6}  {'p50':>6}  {'p95':>6}  {'server CPU/request':>18}")
-    for top, bottom in RATIOS:
+    for top, bottom in ratios:
         if top not in results or bottom not in results:
             continue
         mine, theirs = results[top], results[bottom]
@@ -486,6 +501,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description="Threadline (GraphQL, REST) vs bare FastAPI + PyMongo: assistant lookups/s."
     )
+    arguments = load_arguments(parser, argv)
+    run_with_database(lambda uri, state, servers: bench(arguments, uri, state, servers))
+
+
+def load_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The load every lookup bench takes: --requests, --rounds, --concurrency, --quick."""
     parser.add_argument("--requests", type=int, default=1000, help="per round and contender")
     parser.add_argument("--rounds", type=int, default=6, help="rounds per contender")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
@@ -495,7 +516,7 @@ def main(argv: list[str] | None = None) -> None:
         arguments.requests, arguments.rounds = 300, 3
     if arguments.requests < 1 or arguments.rounds < 1 or arguments.concurrency < 1:
         parser.error("--requests, --rounds and --concurrency must be at least 1")
-    run_with_database(lambda uri, state, servers: bench(arguments, uri, state, servers))
+    return arguments
 
 
 if __name__ == "__main__":

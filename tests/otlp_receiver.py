@@ -11,10 +11,8 @@ import asyncio
 import gzip
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-import uvicorn
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -27,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.processes import free_port
+from tests.servers import InProcessServer
 
 PROTOBUF = "application/x-protobuf"
 
@@ -42,6 +40,7 @@ class Span:
     attributes: dict[str, Any]
     resource: dict[str, Any]  # the exporting process's (service.name, threadline.role…)
     status: str  # STATUS_CODE_UNSET, STATUS_CODE_ERROR…
+    status_message: str
 
 
 def _value(value: AnyValue) -> Any:
@@ -56,20 +55,16 @@ def _attributes(pairs: Iterable[KeyValue]) -> dict[str, Any]:
     return {pair.key: _value(pair.value) for pair in pairs}
 
 
-class OtlpReceiver:
+class OtlpReceiver(InProcessServer):
     def __init__(self) -> None:
-        self.port = free_port()
         self.spans: list[Span] = []
         self.changed = asyncio.Event()
-        app = Starlette(routes=[Route("/v1/traces", self._receive, methods=["POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.task: asyncio.Task[None] | None = None
+        super().__init__(Starlette(routes=[Route("/v1/traces", self._receive, methods=["POST"])]))
 
     @property
     def endpoint(self) -> str:
         """For OTEL_EXPORTER_OTLP_ENDPOINT (the exporter adds `/v1/traces`)."""
-        return f"http://127.0.0.1:{self.port}"
+        return self.base_url
 
     async def _receive(self, request: Request) -> Response:
         body = await request.body()
@@ -90,6 +85,7 @@ class OtlpReceiver:
                             attributes=_attributes(span.attributes),
                             resource=resource,
                             status=Status.StatusCode.Name(span.status.code),
+                            status_message=span.status.message,
                         )
                     )
         self.changed.set()
@@ -107,20 +103,3 @@ class OtlpReceiver:
                     return spans
                 self.changed.clear()
                 await self.changed.wait()
-
-    async def __aenter__(self) -> Self:
-        self.task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            assert not self.task.done(), "the receiver stopped before it started"
-            await asyncio.sleep(0.01)
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.server.should_exit = True
-        if self.task is not None:
-            await self.task

@@ -6,10 +6,11 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import httpx
 import uvicorn
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from app.processes import free_port
 
@@ -37,7 +38,7 @@ def _read(log: Path | None) -> str:
 class InProcessServer:
     """An app already started (its lifespan run elsewhere) served by uvicorn in this loop."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: Starlette) -> None:
         self.port = free_port()
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning"
@@ -53,7 +54,7 @@ class InProcessServer:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/graphql"
 
-    async def __aenter__(self) -> "InProcessServer":
+    async def __aenter__(self) -> Self:
         self.task = asyncio.create_task(self.server.serve())
         while not self.server.started:
             assert not self.task.done(), "uvicorn stopped before it started"

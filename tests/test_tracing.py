@@ -23,6 +23,9 @@ START_RUN = """mutation StartTracedRun($input: CreateThreadAndRunInput!) {
   createThreadAndRun(input: $input) { id threadId } }"""
 
 
+FAILED_SPANS = {"POST /graphql", "mutation Missing"}
+
+
 def children(spans: list[Span], parent: Span) -> list[Span]:
     return [span for span in spans if span.parent_id == parent.span_id]
 
@@ -88,22 +91,34 @@ async def test_a_runs_trace_goes_from_the_request_to_the_model_call(
                     headers={"traceparent": f"00-{trace_id}-{client_span}-01"},
                 )
                 run = answer.json()["data"]["createThreadAndRun"]
+                # An operation that fails is marked so, with its errors' codes.
+                failed_trace = secrets.token_hex(16)
+                missing = await http.post(
+                    "/graphql",
+                    json={"query": 'mutation Missing { deleteAssistant(id: "asst_gone") { id } }'},
+                    headers={"traceparent": f"00-{failed_trace}-{secrets.token_hex(8)}-01"},
+                )
+                assert missing.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
                 assert (await wait_for(gql, run["id"], timeout=60))["status"] == "COMPLETED"
                 spans = await receiver.trace(trace_id, until=run_is_traced)
+                failing = await receiver.trace(
+                    failed_trace, until=lambda spans: {s.name for s in spans} >= FAILED_SPANS
+                )
         worker_log = (tmp_path / "traced.log").read_text()
 
     # The request, as the server received it, under the client's span…
     request = only([s for s in spans if s.parent_id == client_span], "POST /graphql")
     assert request.kind == "SPAN_KIND_SERVER"
     assert request.resource["service.name"] == "threadline"
-    # …its GraphQL operation, and the root field, with the database commands it made.
-    operation = only(children(spans, request), "GraphQL Query: StartTracedRun")
-    field = only(children(spans, operation), "GraphQL Resolving: createThreadAndRun")
-    assert any(is_mongodb(span) for span in descendants(spans, field))
+    # …its GraphQL operation, with the database commands it made.
+    operation = only(children(spans, request), "mutation StartTracedRun")
+    assert operation.attributes["graphql.operation.name"] == "StartTracedRun"
+    assert operation.status == "STATUS_CODE_UNSET"
+    assert any(is_mongodb(span) for span in descendants(spans, operation))
 
-    # The run's execution, in the worker process, is a child of that request's field.
+    # The run's execution, in the worker process, is a child of that operation.
     execution = only(spans, "execute run")
-    assert execution.parent_id == field.span_id
+    assert execution.parent_id == operation.span_id
     assert execution.kind == "SPAN_KIND_CONSUMER"
     assert execution.resource["threadline.role"] == "worker"
     assert execution.attributes["threadline.run_id"] == run["id"]
@@ -115,6 +130,9 @@ async def test_a_runs_trace_goes_from_the_request_to_the_model_call(
     (http_request,) = children(spans, call)
     assert http_request.kind == "SPAN_KIND_CLIENT"
     assert model_server.base_url.split("//")[1] in json.dumps(http_request.attributes)
+
+    missing_span = only(failing, "mutation Missing")
+    assert (missing_span.status, missing_span.status_message) == ("STATUS_CODE_ERROR", "NOT_FOUND")
 
     # No end user's text in any span (documents' variables and inputs are not recorded).
     everything = receiver.spans
