@@ -92,6 +92,29 @@ SUBSCRIPTIONS_ACTIVE = Gauge(
     multiprocess_mode="livesum",
 )
 EVENTS_SENT = Counter("threadline_events_sent", "Run events sent to subscribers.")
+WORK_SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+SANDBOX_CALLS = Counter(
+    "threadline_sandbox_calls",
+    "code_interpreter calls, by outcome: ok, error (the code raised), limit (a limit ended it), "
+    "unavailable (no sandbox could be made), broken (the session broke).",
+    ["outcome"],
+)
+SANDBOX_SECONDS = Histogram(
+    "threadline_sandbox_call_seconds",
+    "A code_interpreter call, from asking for its session to its outputs stored.",
+    buckets=WORK_SECONDS_BUCKETS,
+)
+INGESTIONS = Counter(
+    "threadline_file_ingestions",
+    "Files ingested for vector stores, by how the attempt ended: completed, failed (with its "
+    "last_error code), or stopped (released, or taken over by another worker).",
+    ["outcome"],
+)
+INGESTION_SECONDS = Histogram(
+    "threadline_file_ingestion_seconds",
+    "A file's ingestion attempt, from its claim to its end (extract, chunk, embed, store).",
+    buckets=WORK_SECONDS_BUCKETS,
+)
 
 _operation_names: set[str] = set()
 

@@ -15,6 +15,8 @@ from tests.conftest import client
 from tests.graphql import GraphQLClient, ProjectClient, bearer
 from tests.processes import http_url, server
 from tests.runs import CREATE_THREAD, new_assistant, wait_for
+from tests.test_code_interpreter import CODE, run_code
+from tests.vector_stores import new_store, wait_for_store
 from tests.ws import Live, connect, subscribe
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -97,6 +99,25 @@ async def test_a_run_moves_the_counts_by_one(app: FastAPI, gql: GraphQLClient) -
         )
         == polls
     )
+
+
+async def test_code_interpreter_calls_and_file_ingestions_are_counted(gql: GraphQLClient) -> None:
+    assistant = await new_assistant(gql, tools=[CODE])
+    notes = await gql.upload("notes.txt", b"Sourdough needs a starter and a long proof.")
+    binary = await gql.upload("tool.exe", b"MZ\x90\x00" + bytes(range(256)))
+    before = await scrape(gql.http)
+    await run_code(gql, assistant, "print(6 * 7)")
+    await run_code(gql, assistant, "raise ValueError('not this time')")
+    store = await new_store(gql, fileIds=[notes["id"], binary["id"]])
+    assert (await wait_for_store(gql, store["id"]))["fileCounts"]["completed"] == 1
+    after = await scrape(gql.http)
+
+    assert delta(before, after, "threadline_sandbox_calls_total", outcome="ok") == 1
+    assert delta(before, after, "threadline_sandbox_calls_total", outcome="error") == 1
+    assert delta(before, after, "threadline_sandbox_call_seconds_count") == 2
+    assert delta(before, after, "threadline_file_ingestions_total", outcome="completed") == 1
+    assert delta(before, after, "threadline_file_ingestions_total", outcome="unsupported_file") == 1
+    assert delta(before, after, "threadline_file_ingestion_seconds_count") == 2
 
 
 async def test_websockets_and_subscriptions_are_counted_while_open(

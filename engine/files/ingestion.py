@@ -13,11 +13,13 @@ records the model; a file whose chunks the endpoint could not embed ends `failed
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 import structlog
 from pymongo.errors import PyMongoError
 
+from app import metrics, tracing
 from engine.files.chunking import Chunk, chunk_text
 from engine.files.embeddings import Embedder, EmbeddingsFailed
 from engine.files.extract import ExtractionFailed, extract_text
@@ -92,20 +94,23 @@ class IngestionPool:
     async def _run(self, document: VectorStoreFileDocument) -> None:
         log.info("ingestion_claimed", file_id=document.file_id, attempt=document.attempt)
         attempt = Attempt(document)
-        work = asyncio.create_task(ingest(attempt, self.embedder))
+        work = asyncio.create_task(traced(ingest(attempt, self.embedder), document))
         heartbeat = asyncio.create_task(self._heartbeat(attempt, work))
         try:
-            await work
+            with metrics.INGESTION_SECONDS.time():
+                await work
         except asyncio.CancelledError:
             # Stopping, or the file is no longer this attempt's: what it stored goes (unless
             # it was already writing its outcome, which decides what stays).
             if not attempt.ending:
+                metrics.INGESTIONS.labels(outcome="stopped").inc()
                 with contextlib.suppress(PyMongoError):
                     await stores_db.drop_chunks(document, "this")
             if self._stopping:
                 await _release(document)
         except PyMongoError as error:  # the lease runs out; another attempt follows
             log.warning("ingestion_database_error", file_id=document.file_id, error=str(error))
+            metrics.INGESTIONS.labels(outcome="stopped").inc()
         except Exception:
             log.exception("ingestion_failed", file_id=document.file_id)
             with contextlib.suppress(PyMongoError):
@@ -141,10 +146,24 @@ class Attempt:
     async def fail(self, code: ErrorCode, message: str) -> None:
         self.ending = True
         await stores_db.fail_file(self.document, code, message)
+        metrics.INGESTIONS.labels(outcome=code).inc()
 
     async def complete(self, usage_bytes: int, model: str | None) -> bool:
         self.ending = True
-        return await stores_db.complete_file(self.document, usage_bytes, model)
+        completed = await stores_db.complete_file(self.document, usage_bytes, model)
+        metrics.INGESTIONS.labels(outcome="completed" if completed else "stopped").inc()
+        return completed
+
+
+async def traced(work: Awaitable[None], document: VectorStoreFileDocument) -> None:
+    """An ingestion attempt as a trace of its own: its database commands and embeddings
+    requests are its children."""
+    attributes = {
+        "threadline.file_id": document.file_id,
+        "threadline.vector_store_id": document.vector_store_id,
+    }
+    with tracing.tracer.start_as_current_span("ingest file", attributes=attributes):
+        await work
 
 
 async def sweep() -> None:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from app import metrics, tracing
 from engine import tool_resources
 from engine.sandbox.jail import Unavailable
 from engine.sandbox.pool import SandboxPool
@@ -116,26 +117,34 @@ class CodeRunner:
         """The call with its outputs, as the step stores it. The code's failures (and a
         sandbox that cannot be made) are outputs too: the run goes on."""
         code = code_of(call.function.arguments if call.function else "")
-        try:
-            async with self.pool.session(run.thread_id) as session:
-                notes = await _provide(session, await input_files(run))
-                if notes:
-                    await on_logs(notes)
-                execution = await session.execute(code, on_logs)
-                execution.logs = notes + execution.logs
-        except Unavailable as unavailable:
-            message = f"code_interpreter is unavailable on this server: {unavailable}"
-            await on_logs(message)
-            execution = Execution(message, str(unavailable))
-        except SessionBroken as broken:
-            await self.pool.discard(run.thread_id)
-            message = f"The sandbox session broke while its files were copied in: {broken}"
-            await on_logs(message)
-            execution = Execution(message, str(broken))
-        try:
-            outputs, made = await _keep(run, execution)
-        finally:
-            execution.close()
+        with (
+            metrics.SANDBOX_SECONDS.time(),
+            tracing.tracer.start_as_current_span(
+                "code_interpreter", attributes={"threadline.thread_id": run.thread_id}
+            ),
+        ):
+            try:
+                async with self.pool.session(run.thread_id) as session:
+                    notes = await _provide(session, await input_files(run))
+                    if notes:
+                        await on_logs(notes)
+                    execution = await session.execute(code, on_logs)
+                    execution.logs = notes + execution.logs
+                outcome = "limit" if execution.limit else "error" if execution.error else "ok"
+            except Unavailable as unavailable:
+                message = f"code_interpreter is unavailable on this server: {unavailable}"
+                await on_logs(message)
+                execution, outcome = Execution(message, str(unavailable)), "unavailable"
+            except SessionBroken as broken:
+                await self.pool.discard(run.thread_id)
+                message = f"The sandbox session broke while its files were copied in: {broken}"
+                await on_logs(message)
+                execution, outcome = Execution(message, str(broken)), "broken"
+            metrics.SANDBOX_CALLS.labels(outcome=outcome).inc()
+            try:
+                outputs, made = await _keep(run, execution)
+            finally:
+                execution.close()
         return ToolCall(
             id=call.id,
             type="code_interpreter",
