@@ -15,16 +15,6 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 
 # Threadline's own packages log at THREADLINE_LOG_LEVEL; other libraries at WARNING unless named.
 OTHERS_LEVEL = logging.WARNING
-METHOD_LEVELS = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warning": logging.WARNING,
-    "warn": logging.WARNING,
-    "error": logging.ERROR,
-    "exception": logging.ERROR,
-    "critical": logging.CRITICAL,
-    "fatal": logging.CRITICAL,
-}
 
 
 class NamedPrintLogger(structlog.PrintLogger):
@@ -54,7 +44,9 @@ class ModuleLevels:
         return self._thresholds[module]
 
     def __call__(self, logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
-        if METHOD_LEVELS.get(method, logging.INFO) < self.threshold(logger.name):
+        if structlog.processors.NAME_TO_LEVEL.get(method, logging.INFO) < self.threshold(
+            logger.name
+        ):
             raise structlog.DropEvent
         return event
 

@@ -12,7 +12,7 @@ SDK's, as documented by OpenTelemetry."""
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import structlog
@@ -24,7 +24,9 @@ from opentelemetry.trace import SpanKind, StatusCode
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from app import request_log
 from app.errors import code_of
+from models.run import RunDocument
 
 log = structlog.get_logger(__name__)
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -96,7 +98,8 @@ def fastapi_telemetry() -> TelemetryConfig:
     }
 
 
-QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}  # probes and scrapes: no trace
+# Probes and scrapes: no trace (the request log also leaves out the probes that succeed).
+QUIET_PATHS = request_log.QUIET_PATHS | {"/metrics"}
 
 
 def current_context() -> dict[str, str] | None:
@@ -110,13 +113,21 @@ def current_context() -> dict[str, str] | None:
 
 
 @contextlib.contextmanager
-def run_execution(parent: Mapping[str, str] | None, attributes: dict[str, Any]) -> Iterator[None]:
+def run_execution(run: RunDocument) -> Iterator[None]:
     """A run's execution, as a child of the request that created it. Begun from a fresh
     context: the claim loop that starts it is no part of any trace."""
     if not _started:
         yield
         return
-    context = propagate.extract(parent or {}, context=otel_context.Context())
+    context = propagate.extract(run.trace_context or {}, context=otel_context.Context())
+    attributes: dict[str, str | int] = {
+        "threadline.run_id": run.id,
+        "threadline.thread_id": run.thread_id,
+        "threadline.assistant_id": run.assistant_id,
+        "threadline.project_id": run.project_id,
+        "threadline.run.fence": run.fence,  # which claim of the run: 2+ after a takeover
+        "gen_ai.request.model": run.model,
+    }
     with tracer.start_as_current_span(
         "execute run", context=context, kind=SpanKind.CONSUMER, attributes=attributes
     ):

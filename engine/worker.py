@@ -108,7 +108,7 @@ class WorkerPool:
         heartbeat = asyncio.create_task(self._heartbeat(run, stop))
         try:
             with (
-                tracing.run_execution(run.trace_context, run_attributes(run)),
+                tracing.run_execution(run),
                 metrics.held(metrics.RUNS_IN_PROGRESS),
             ):
                 await self.executor.execute(run, stop)
@@ -134,15 +134,3 @@ class WorkerPool:
             if status is None or status == "cancelling":
                 stop.set("lost" if status is None else "cancel")
                 return
-
-
-def run_attributes(run: RunDocument) -> dict[str, str | int]:
-    """What a run's execution span carries: enough to find it by the run's ids."""
-    return {
-        "threadline.run_id": run.id,
-        "threadline.thread_id": run.thread_id,
-        "threadline.assistant_id": run.assistant_id,
-        "threadline.project_id": run.project_id,
-        "threadline.run.fence": run.fence,  # which claim of the run: 2+ after a takeover
-        "gen_ai.request.model": run.model,
-    }
