@@ -103,6 +103,15 @@ class Context(BaseContext):
             raise Forbidden(PROJECT_KEY_ONLY)
         return self.project_id
 
+    def checked_within(self, at_most_every: float) -> bool:
+        """Whether `ensure_still_authorized(at_most_every)` would return without asking."""
+        principal = self.principal
+        return (
+            principal is not None
+            and not principal.expired()
+            and time.monotonic() - self._checked_at < at_most_every / 2
+        )
+
     async def ensure_still_authorized(self, at_most_every: float = 0) -> None:
         """For long-lived connections: raises UNAUTHENTICATED once the key has been revoked
         (known within `at_most_every` seconds; 0: the database is asked now) or the client

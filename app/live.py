@@ -12,6 +12,7 @@ The pieces meet in a context variable: the websocket handler sets it as an opera
 and the operation's task (made right after) carries it into the executor Strawberry builds,
 the extensions that run, and the resolver."""
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -29,6 +30,8 @@ class LiveOperation:
     send_text: Callable[[str], Awaitable[None]]  # a result message, to the connection
     result_type: str  # the protocol's name for a result message
     operation_id: object  # the client's, as its messages carry it
+    # A result message sent without waiting, when the connection can (False: it cannot).
+    send_now: Callable[[str], bool] | None = None
     executor: Any = None  # the subscription's (schema/execution.py), once it is built
     extensions: dict[str, Any] | None = None  # what every answer's `extensions` carries
     _ends: tuple[str, str] | None = field(default=None, repr=False)
@@ -44,6 +47,23 @@ class LiveOperation:
             return False
         await self.send_text(self.message(answer_text(result)))
         return True
+
+    def deliver_now(self, event: object) -> bool:
+        """Sends the event's answer without waiting for anything (engine/follow.py's `push`):
+        False, having sent nothing, when that cannot be done (no executor yet, an answer still
+        being made or with errors, a connection that has to wait) and `deliver` is to."""
+        if self.executor is None or self.send_now is None:
+            return False
+        result = self.executor.answer(event)
+        if isawaitable(result):  # shared, and still being made: taken when done, by `deliver`
+            if not isinstance(result, asyncio.Future) or not result.done():
+                return False
+            if result.cancelled() or result.exception() is not None:
+                return False
+            result = result.result()
+        if result.errors:
+            return False
+        return self.send_now(self.message(answer_text(result)))
 
     def message(self, data_text: str) -> str:
         """The protocol's result message around an answer's data, as JSON text."""

@@ -14,8 +14,9 @@ import asyncio
 import contextlib
 import functools
 import time
+import types
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
 
 import structlog
@@ -73,6 +74,7 @@ class KeyChecks:
     closed_for_auth = False
     expiry: asyncio.Task[None] | None = None
     connection_key: str | None = None  # the caller holding one of its connection slots
+    sending: asyncio.Task[None] | None = None  # the end of a send begun by send_result_now
 
     result_type: str  # the protocol's name for a result message
     protocol: str  # the subprotocol's name, for the log
@@ -98,10 +100,11 @@ class KeyChecks:
             if self.connection_key is not None:
                 self.context.fairness.connections.give_back(self.connection_key)
                 self.connection_key = None
-            if self.expiry is not None:
-                self.expiry.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self.expiry
+            for task in (self.expiry, self.sending):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     async def admit(self) -> tuple[int, str] | None:
         """`connection_init`: a valid key (and this address not refused for too many bad ones),
@@ -140,7 +143,7 @@ class KeyChecks:
         if starts:
             # The operation's task, made by Strawberry next, takes it along (app/live.py).
             operation = live.LiveOperation(
-                self.send_result_text, self.result_type, message.get("id")
+                self.send_result_text, self.result_type, message.get("id"), self.send_result_now
             )
             live.CURRENT.set(operation)
         await super().handle_message(message)  # type: ignore[misc]
@@ -180,17 +183,50 @@ class KeyChecks:
         if not self.closed_for_auth:
             await self._send_result(functools.partial(self.websocket.ws.send_text, text))
 
+    def send_result_now(self, text: str) -> bool:
+        """A result message sent without waiting (app/live.py), or False, having sent nothing:
+        the key is due a check, or a send is under way. The send is begun here: when the
+        client's buffers are full it waits, and its end is a task of its own (`sending`),
+        which every later result waits for."""
+        if self.closed_for_auth:
+            return True  # nothing more is sent (send_result_text drops it too)
+        every = self.context.settings.ws_auth_recheck_seconds
+        if self.sending is not None or not self.context.checked_within(every):
+            return False
+        send = self.websocket.ws.send_text(text)
+        try:
+            waits_for = send.send(None)
+        except StopIteration:
+            return True
+        except Exception:  # e.g. the client has gone: the waiting way sends it and says so
+            return False
+        self.sending = asyncio.create_task(self._end_of_send(resumed(send, waits_for)))
+        return True
+
+    async def _end_of_send(self, send: Awaitable[None]) -> None:
+        with contextlib.suppress(WebSocketDisconnected):  # the connection's end says so
+            await self._bounded(send)
+        self.sending = None
+
     async def _send_result(self, send: Callable[[], Awaitable[None]]) -> None:
         every = self.context.settings.ws_auth_recheck_seconds
         if not await self.key_still_valid(every):
             return
+        await self._bounded(self._after_sending(send))
+
+    async def _after_sending(self, send: Callable[[], Awaitable[None]]) -> None:
+        if self.sending is not None:
+            await asyncio.shield(self.sending)  # one this waits for is not to be cancelled
+        await send()
+
+    async def _bounded(self, send: Awaitable[None]) -> None:
         # A send waits while the client's buffers are full: one that does not read is closed,
         # rather than held (with what it has not read) for ever. Its subscriptions' feeds are
         # bounded meanwhile (engine/bus.py), and other subscribers are never waiting on it.
         seconds = self.context.settings.ws_send_timeout_seconds
         try:
             async with asyncio.timeout(seconds):
-                await send()
+                await send
         except WebSocketDisconnect as gone:
             raise WebSocketDisconnected from gone
         except TimeoutError:
@@ -213,6 +249,23 @@ class KeyChecks:
             self.closed_for_auth = True
             log.info("websocket_closed_key_invalid")
             await self.websocket.close(code=FORBIDDEN, reason=forbidden(error))
+
+
+@types.coroutine
+def resumed(coroutine: Coroutine[Any, Any, None], waits_for: Any) -> Generator[Any, None, None]:
+    """The rest of a coroutine stepped once by hand, which yielded `waits_for` (as it would to
+    its task): awaited, it goes on in the awaiting task, as if that task had run it all along."""
+    while True:
+        try:
+            yield waits_for  # to the task, as the coroutine yielded it
+        except BaseException as error:  # e.g. cancelled: it goes in, as the task would put it
+            try:
+                waits_for = coroutine.throw(error)
+            except StopIteration:
+                return
+        else:
+            break
+    yield from coroutine
 
 
 class TransportWSHandler(KeyChecks, BaseGraphQLTransportWSHandler[Any, Any]):

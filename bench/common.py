@@ -288,11 +288,12 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 @dataclass
 class CpuMeter:
-    """CPU seconds used by the server, the database and this process between `start` and
-    `stop`."""
+    """CPU seconds used by the server, the database and the client (this process and
+    `client_pids`) between `start` and `stop`."""
 
     server_pid: int | None
     db_pid: int | None = field(default_factory=database_pid)
+    client_pids: list[int] = field(default_factory=list)  # client processes besides this one
     used: dict[str, float] = field(default_factory=dict)
     _marks: dict[str, float] = field(default_factory=dict)
 
@@ -300,7 +301,7 @@ class CpuMeter:
         return {
             "server": server_cpu_seconds(self.server_pid),
             "database": cpu_seconds(self.db_pid),
-            "client": time.process_time(),
+            "client": time.process_time() + sum(map(cpu_seconds, self.client_pids)),
         }
 
     def start(self) -> None:

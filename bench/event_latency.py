@@ -1,17 +1,22 @@
 """Event latency: from an event's commit to its arrival at 1 and at 1,000 websocket subscribers.
 
-A real `threadline run` server (no workers) serves an in-memory embedded database. This process
-opens real websockets (graphql-transport-ws, the `websockets` library): one subscribes to
-`threadEvents` on thread A, 1,000 subscribe to `threadEvents` on thread B. It then writes
-`thread.message.delta` events itself, through the engine's own `models.event.append` in a
-transaction, as a worker does for each streamed token, and notes the clock right after the
-commit returns. Latency is each subscriber's receive time minus that commit time (one clock:
-the writer and the subscribers share this process). The next event is written only once every
-subscriber has the last one, so each measures one event's trip, not a queue. Rounds alternate
-between the two threads (A B, then B A), so noise hits both.
+A real `threadline run` server (no workers) serves an in-memory embedded database. Real
+websockets (graphql-transport-ws, the `websockets` library): one, in this process, subscribes to
+`threadEvents` on thread A; 1,000, in a client process of their own, subscribe to `threadEvents`
+on thread B. This process then writes `thread.message.delta` events itself, through the engine's
+own `models.event.append` in a transaction, as a worker does for each streamed token, and notes
+the clock right after the commit returns. Latency is each subscriber's receive time minus that
+commit time (one clock: CLOCK_MONOTONIC, the same in every process; the client process reports
+its receive times). The next event is written only once every subscriber has the last one, so
+each measures one event's trip, not a queue. Rounds alternate between the two threads (A B,
+then B A), so noise hits both.
 
     .venv/bin/python bench/event_latency.py [--subscribers N] [--events E] [--rounds R]
-        [--processes P] [--no-deflate] [--quick]
+        [--processes P] [--client-processes C] [--no-deflate] [--quick]
+
+The 1,000 are split over `--client-processes` (default 1). With 0 they share this process, as
+before issue 13's fourth stop: then the writer notes a commit only once its loop has worked
+through the messages already received, which understates the latency.
 
 With `--processes 2`, the server runs two processes on its port (THREADLINE_PROCESSES), each
 following the log and fanning events out to the subscribers the kernel gave it.
@@ -23,8 +28,12 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
+import sys
 import time
+from asyncio.subprocess import PIPE
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from common import (
@@ -58,6 +67,7 @@ WARM_UP_EVENTS = 10
 GAP_SECONDS = 0.01  # quiet time between one event's last arrival and the next write
 FAKE_RUN = "run_benchEventLatency0000000"
 FAKE_MESSAGE = "msg_benchEventLatency0000000"
+KEY_VARIABLE = "BENCH_EVENT_LATENCY_KEY"  # the key, to a client process (not on its command line)
 
 
 @dataclass
@@ -68,15 +78,25 @@ class Audience:
     thread_id: str
     project_id: str
     sockets: list[ClientConnection] = field(default_factory=list)
+    elsewhere: int = 0  # subscribers in client processes of their own (ClientProcess)
     arrivals: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
     everyone: dict[int, asyncio.Event] = field(default_factory=lambda: defaultdict(asyncio.Event))
     problems: list[str] = field(default_factory=list)
+    # In a client process: told of each event once all its subscribers here have it.
+    on_everyone: Callable[[int, list[float]], None] | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.sockets) + self.elsewhere
 
     def arrived(self, sequence: int, at: float) -> None:
         times = self.arrivals[sequence]
         times.append(at)
-        if len(times) == len(self.sockets):
-            self.everyone[sequence].set()
+        if len(times) == self.size:
+            if self.on_everyone is not None:
+                self.on_everyone(sequence, self.arrivals.pop(sequence))
+            else:
+                self.everyone[sequence].set()
 
     async def receive(self, socket: ClientConnection) -> None:
         """One subscriber: the receive time is taken before anything else is done."""
@@ -127,7 +147,7 @@ async def send_one(audience: Audience, token: str) -> Sample:
     try:
         await asyncio.wait_for(audience.everyone[sequence].wait(), ARRIVAL_TIMEOUT)
     except TimeoutError:
-        missing = len(audience.sockets) - len(audience.arrivals[sequence])
+        missing = audience.size - len(audience.arrivals[sequence])
         audience.problems.append(f"event {sequence}: {missing} subscribers never received it")
     return Sample(started, committed, list(audience.arrivals.pop(sequence, [])))
 
@@ -224,21 +244,29 @@ async def measure(
     started = time.perf_counter()
     deflate = not arguments.no_deflate
     await connect(solo, url, key, 1, deflate)
-    await connect(crowd, url, key, count, deflate)
-    print(f"{1 + count} websockets opened and subscribed in {time.perf_counter() - started:.1f} s")
+    parts = arguments.client_processes
+    shares = [count // parts + (index < count % parts) for index in range(parts)]
+    if parts == 0:
+        await connect(crowd, url, key, count, deflate)
+    children = [await start_client(crowd, url, key, share, deflate) for share in shares]
+    print(
+        f"{1 + count} websockets opened and subscribed in {time.perf_counter() - started:.1f} s"
+        f" ({len(children)} client processes)"
+    )
     receivers = [
         asyncio.create_task(audience.receive(socket))
         for audience in (solo, crowd)
         for socket in audience.sockets
     ]
+    receivers += [asyncio.create_task(relay(crowd, child)) for child in children]
     try:
         # Warm-up: every subscription is live once every subscriber has an event.
         for audience in (solo, crowd):
             for index in range(WARM_UP_EVENTS):
                 sample = await send_one(audience, f" warm{index}")
-                if len(sample.arrivals) != len(audience.sockets):
+                if len(sample.arrivals) != audience.size:
                     raise RuntimeError(f"{audience.name}: warm-up lost events: {audience.problems}")
-        meter = CpuMeter(server_pid)
+        meter = CpuMeter(server_pid, client_pids=[child.pid for child in children])
         results: dict[str, list[Round]] = {solo.name: [], crowd.name: []}
         print(
             f"{arguments.rounds} rounds x {arguments.events} events per thread;"
@@ -259,11 +287,69 @@ async def measure(
                 print(f"problem ({audience.name}): {problem}")
         report(results[solo.name], results[crowd.name], count)
     finally:
+        for child in children:
+            if child.stdin is not None:
+                child.stdin.close()  # it closes its sockets, tells its problems and ends
+        await asyncio.gather(*(child.wait() for child in children))
         for task in receivers:
             task.cancel()
         await asyncio.gather(*receivers, return_exceptions=True)
         sockets = solo.sockets + crowd.sockets
         await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
+
+
+async def start_client(
+    audience: Audience, url: str, key: str | None, count: int, deflate: bool
+) -> asyncio.subprocess.Process:
+    """A process of its own holding `count` of the audience's subscribers, once they are all
+    subscribed: one client loop receiving a thousand messages in turn would set the latency
+    it measures. It reports each event's arrival times (its clock is this one: CLOCK_MONOTONIC)
+    once all its subscribers have it."""
+    command = [sys.executable, __file__, "--hold-subscribers", str(count), "--url", url]
+    command += ["--thread", audience.thread_id] + ([] if deflate else ["--no-deflate"])
+    environment = {**os.environ, KEY_VARIABLE: key or ""}
+    child = await asyncio.create_subprocess_exec(
+        *command, stdin=PIPE, stdout=PIPE, env=environment, limit=2**24
+    )
+    assert child.stdout is not None
+    line = await child.stdout.readline()
+    if line.strip() != b"ready":
+        raise RuntimeError(f"a client process did not start: {line!r}")
+    audience.elsewhere += count
+    return child
+
+
+async def relay(audience: Audience, child: asyncio.subprocess.Process) -> None:
+    """A client process's reports, as if its subscribers were this process's."""
+    assert child.stdout is not None
+    async for line in child.stdout:
+        report = json.loads(line)
+        audience.problems += report.get("problems", [])
+        for at in report.get("arrivals", []):
+            audience.arrived(report["sequence"], at)
+
+
+async def hold_subscribers(arguments: argparse.Namespace) -> None:
+    """The client process's side of `start_client`: its reports are lines on stdout, and it
+    ends when its stdin closes."""
+    raise_fd_limit(arguments.hold_subscribers + 256)
+    audience = Audience("part", arguments.thread, "")
+
+    def everyone_has(sequence: int, arrivals: list[float]) -> None:
+        print(json.dumps({"sequence": sequence, "arrivals": arrivals}), flush=True)
+
+    audience.on_everyone = everyone_has
+    key = os.environ.get(KEY_VARIABLE) or None
+    deflate = not arguments.no_deflate
+    await connect(audience, arguments.url, key, arguments.hold_subscribers, deflate)
+    receivers = [asyncio.create_task(audience.receive(socket)) for socket in audience.sockets]
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    for task in receivers:
+        task.cancel()
+    await asyncio.gather(*receivers, return_exceptions=True)
+    await asyncio.gather(*(socket.close() for socket in audience.sockets), return_exceptions=True)
+    print(json.dumps({"problems": audience.problems[:5]}), flush=True)
 
 
 def report(solo: list[Round], crowd: list[Round], count: int) -> None:
@@ -295,12 +381,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--processes", type=int, default=1, help="the server's processes (THREADLINE_PROCESSES)"
     )
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=1,
+        help="processes holding the big audience's websockets (default 1; 0: this one)",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run: 100 subscribers")
+    parser.add_argument("--hold-subscribers", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--thread", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
+    if arguments.hold_subscribers is not None:
+        asyncio.run(hold_subscribers(arguments))
+        return
     if arguments.quick:
         arguments.subscribers, arguments.events, arguments.rounds = 100, 10, 2
     if min(arguments.subscribers, arguments.events, arguments.rounds) < 1:
         parser.error("--subscribers, --events and --rounds must be at least 1")
+    if not 0 <= arguments.client_processes <= arguments.subscribers:
+        parser.error("--client-processes must be between 0 and --subscribers")
     run_bench(lambda uri, servers: bench(arguments, uri, servers))
 
 

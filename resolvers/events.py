@@ -2,14 +2,14 @@
 websocket, each is sent straight to the connection when it can be (app/live.py)."""
 
 import contextlib
-from collections.abc import AsyncGenerator
+import contextvars
+from collections.abc import AsyncGenerator, Callable
 from typing import Annotated
 
 import strawberry
 
-from app import metrics
+from app import live, metrics
 from app.context import Info
-from app.live import deliver
 from engine.follow import follow
 from models.errors import BadUserInput, NotFound
 from models.event import EventDocument
@@ -24,9 +24,26 @@ async def _sent(events: AsyncGenerator[EventDocument, None]) -> AsyncGenerator[R
         async with contextlib.aclosing(events):
             async for event in events:
                 answer = event_from_document(event)
-                if not await deliver(answer):
+                if not await live.deliver(answer):
                     yield answer
                 metrics.EVENTS_SENT.inc()
+
+
+def _push() -> Callable[[EventDocument], bool] | None:
+    """For a websocket operation: its live events sent at once as they come (engine/follow.py),
+    in this operation's context, whenever its connection can take them without waiting."""
+    operation = live.CURRENT.get()
+    if operation is None:
+        return None
+    context = contextvars.copy_context()
+
+    def push(event: EventDocument) -> bool:
+        if not context.run(operation.deliver_now, event_from_document(event)):
+            return False
+        metrics.EVENTS_SENT.inc()
+        return True
+
+    return push
 
 
 def _start(after_sequence: int | None) -> int:
@@ -57,7 +74,7 @@ class EventSubscription:
         if run is None:
             raise NotFound("run", run_id)
         bus = info.context.engine.bus
-        events = follow(bus, run.project_id, run.thread_id, after, run_id=run.id)
+        events = follow(bus, run.project_id, run.thread_id, after, run.id, _push())
         async with contextlib.aclosing(_sent(events)) as answers:
             async for answer in answers:
                 yield answer
@@ -82,7 +99,7 @@ class EventSubscription:
         if thread is None:
             raise NotFound("thread", thread_id)
         bus = info.context.engine.bus
-        events = follow(bus, thread.project_id, thread.id, after)
+        events = follow(bus, thread.project_id, thread.id, after, push=_push())
         async with contextlib.aclosing(_sent(events)) as answers:
             async for answer in answers:
                 yield answer

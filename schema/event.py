@@ -4,9 +4,9 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from cachetools import TTLCache
 from strawberry.scalars import JSON
 
+from app.recent import Recent
 from models.event import EventDocument
 from models.message import MessageDocument
 from models.run import RunDocument
@@ -97,14 +97,14 @@ EVENT_TYPES = [
 
 
 # Events as GraphQL objects, made once for all the subscribers that get them at once.
-_CONVERTED: TTLCache[str, RunEvent] = TTLCache(maxsize=4096, ttl=10)
+_CONVERTED: Recent[str, RunEvent] = Recent(size=4096, seconds=10)
 
 
 def event_from_document(document: EventDocument) -> RunEvent:
     """The event as its GraphQL type (the same object for every subscriber: never changed)."""
     converted = _CONVERTED.get(document.id)
     if converted is None:
-        converted = _CONVERTED[document.id] = _convert(document)
+        converted = _CONVERTED.put(document.id, _convert(document))
     return converted
 
 

@@ -7,7 +7,7 @@ from collections import Counter
 from inspect import isawaitable
 from typing import Any
 
-from cachetools import LRUCache, TTLCache
+from cachetools import LRUCache
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -20,9 +20,10 @@ from graphql.language import Visitor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from app.live import CURRENT
+from app.recent import Recent
 
 # An event's answers, shared while its subscribers take them (a slow one computes its own).
-SHARED_ANSWERS: TTLCache[tuple[Any, ...], Any] = TTLCache(maxsize=4096, ttl=10)
+SHARED_ANSWERS: Recent[tuple[Any, ...], Any] = Recent(size=4096, seconds=10)
 _OWN_VARIABLES: LRUCache[int, tuple[OperationDefinitionNode, frozenset[str]]] = LRUCache(256)
 
 
@@ -66,7 +67,7 @@ class SubscriptionSafeExecutor(StrawberryGraphQLCoreExecutionContext):
             shared = super().execute_operation(serially)
             if isawaitable(shared):
                 shared = asyncio.ensure_future(shared)
-            SHARED_ANSWERS[key] = shared
+            SHARED_ANSWERS.put(key, shared)
         return _shielded(shared)
 
     def answer(self, payload: Any) -> Any:

@@ -10,7 +10,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from engine import bus as bus_module
 from engine.bus import EventBus
 from engine.follow import follow
-from models.event import NewEvent, append
+from models.event import EventDocument, NewEvent, append
 from models.thread import threads
 from tests.graphql import GraphQLClient
 from tests.servers import until
@@ -59,3 +59,40 @@ async def test_a_feed_keeps_one_marker_in_place_of_what_it_dropped() -> None:
     assert not waiting.done()  # nothing more: it waits, never polls
     feed.put(None)
     assert await asyncio.wait_for(waiting, 5) is None
+
+
+async def test_events_pushed_at_once_and_yielded_come_once_each_in_order(
+    gql: GraphQLClient,
+) -> None:
+    """A caught-up subscriber's events are offered to `push` as they come; those it refuses
+    (here every third) come through the generator, and nothing is passed over or doubled."""
+    thread_id = (await gql("mutation { createThread { id } }"))["createThread"]["id"]
+    bus = EventBus()
+    delivered: list[int] = []
+    pushed: list[int] = []
+
+    def push(event: EventDocument) -> bool:
+        if event.data["n"] % 3 == 2:
+            return False
+        pushed.append(event.sequence)
+        delivered.append(event.sequence)
+        return True
+
+    async def consume() -> None:
+        async with aclosing(follow(bus, PROJECT, thread_id, push=push)) as events:
+            async for event in events:
+                delivered.append(event.sequence)
+
+    consumer = asyncio.create_task(consume())
+    try:
+        await until(lambda: bus.listeners(thread_id) == 1)
+        await write_events(thread_id, 30)
+        await until(lambda: len(delivered) == 30)
+        assert delivered == list(range(1, 31))
+        assert not {3, 6, 9, 12} & set(pushed)
+        assert 1 in pushed  # it was waiting, caught up: the first came at once
+    finally:
+        consumer.cancel()
+        await asyncio.gather(consumer, return_exceptions=True)
+        await bus.close()
+    assert bus.listeners(thread_id) == 0

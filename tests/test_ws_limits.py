@@ -2,8 +2,10 @@
 reason naming the limit (connections per key, operations per connection, message size, the
 connection_init deadline, bad keys from one address)."""
 
+import contextlib
 import json
 import socket
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,6 +16,8 @@ from websockets.asyncio.client import ClientConnection
 
 from app import websockets as websockets_handlers
 from app.fairness import InFlight
+from models.event import NewEvent, append
+from models.thread import threads
 from tests.apps import serving
 from tests.graphql import GraphQLClient, ProjectClient
 from tests.runs import CREATE_RUN, new_assistant, wait_for
@@ -192,6 +196,106 @@ async def test_a_client_that_stops_reading_is_closed_4408(
             refused = await closed(ws)  # reads what was sent before the close
         await until(lambda: connections(changed).total() == 0)
         assert changed.state.engine.bus.listeners(thread_id) == 0
+    assert refused == (
+        4408,
+        "Too slow: a result went unread for 0.5 s (THREADLINE_WS_SEND_TIMEOUT_SECONDS)",
+    )
+
+
+LIVE_TEXT = """subscription($t: ID!) { threadEvents(threadId: $t) {
+  sequence ... on MessageDeltaEvent { textDelta } } }"""
+DELTA_CHARACTERS = 1_000_000
+
+
+async def write_deltas(thread_id: str, count: int, size: int = DELTA_CHARACTERS) -> list[str]:
+    """`count` delta events, each in its own transaction, as a worker writes them."""
+    texts = [f"{number}:" + "x" * size for number in range(count)]
+    for text in texts:
+        delta = {"content": [{"index": 0, "type": "text", "text": {"value": text}}]}
+        data = {"message_id": "msg_x", "text_delta": text, "delta": delta}
+        new = [NewEvent("thread.message.delta", "run_x", data)]
+        await threads.transaction(
+            lambda session, new=new: append(session, "proj_default", thread_id, new)  # type: ignore[misc]
+        )
+    return texts
+
+
+@contextlib.asynccontextmanager
+async def unread_subscriber(
+    app: FastAPI, dev_key: str, protocol: str, send_timeout: float, thread_id: str
+) -> AsyncIterator[tuple[ClientConnection, list[int]]]:
+    """A subscriber to the thread's live events that has read the first, then reads nothing
+    until told to (a 4 KB receive buffer), and how many sends to it the server began at once
+    and had to finish later, its connection full (app/websockets.py). Its key is checked
+    once a minute, so that every event after the first can be sent at once."""
+    finished_later: list[int] = []
+    resumed = websockets_handlers.resumed
+
+    def counted(*args: Any) -> Any:
+        finished_later.append(1)
+        return resumed(*args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(websockets_handlers, "resumed", counted)
+        async with serving(
+            app, ws_send_timeout_seconds=send_timeout, ws_auth_recheck_seconds=60
+        ) as (changed, server):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before the handshake
+            sock.connect(("127.0.0.1", server.port))
+            async with websockets.connect(
+                server.ws_url,
+                sock=sock,
+                subprotocols=[protocol],  # type: ignore[list-item]
+                max_queue=1,
+                max_size=None,
+                compression=None,  # the deltas would compress to nothing
+            ) as ws:
+                await init(ws, dev_key)
+                await ws.recv()  # connection_ack
+                await ws.send(start(protocol, "live", LIVE_TEXT, t=thread_id))
+                await until(lambda: changed.state.engine.bus.listeners(thread_id) == 1)
+                await write_deltas(thread_id, 1, size=10)
+                first = json.loads(await ws.recv())
+                assert first["payload"]["data"]["threadEvents"]["sequence"] == 1, first
+                yield ws, finished_later
+            await until(lambda: connections(changed).total() == 0)
+            assert changed.state.engine.bus.listeners(thread_id) == 0
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_live_events_wait_in_order_for_a_client_that_reads_late(
+    app: FastAPI, dev_key: str, gql: GraphQLClient, protocol: str
+) -> None:
+    thread_id = (await gql("mutation { createThread { id } }"))["createThread"]["id"]
+    async with unread_subscriber(app, dev_key, protocol, 30, thread_id) as (ws, later):
+        texts = await write_deltas(thread_id, 12)  # 12 MB: more than the kernel buffers
+        await until(lambda: later == [1])  # a send begun at once waits for the client
+        received: list[dict[str, Any]] = []
+        while len(received) < len(texts):
+            message = json.loads(await ws.recv())
+            assert message.get("id") == "live", str(message)[:300]
+            received.append(message["payload"]["data"]["threadEvents"])
+    assert [event["sequence"] for event in received] == list(range(2, 14))
+    assert [event["textDelta"] for event in received] == texts
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_client_that_stops_reading_live_events_is_closed_4408(
+    app: FastAPI,
+    dev_key: str,
+    gql: GraphQLClient,
+    protocol: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    thread_id = (await gql("mutation { createThread { id } }"))["createThread"]["id"]
+    logged = CapturingLogger()
+    monkeypatch.setattr(websockets_handlers, "log", logged)
+    async with unread_subscriber(app, dev_key, protocol, 0.5, thread_id) as (ws, later):
+        await write_deltas(thread_id, 12)
+        await until(lambda: any(call.args[0] == "websocket_closed_limit" for call in logged.calls))
+        refused = await closed(ws)
+    assert later == [1]
     assert refused == (
         4408,
         "Too slow: a result went unread for 0.5 s (THREADLINE_WS_SEND_TIMEOUT_SECONDS)",
