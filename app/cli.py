@@ -59,6 +59,7 @@ def _serve(settings: Settings) -> None:
             port=settings.port,
             log_level="warning",
             ws_per_message_deflate=settings.ws_per_message_deflate,
+            ws_ping_interval=settings.ws_ping_seconds or None,
         )
         return
     if settings.models is not None:
@@ -80,6 +81,7 @@ def _serve(settings: Settings) -> None:
             port=settings.port,
             log_level="warning",
             ws_per_message_deflate=settings.ws_per_message_deflate,
+            ws_ping_interval=settings.ws_ping_seconds or None,
         )
     finally:
         embedded.stop()  # nothing to do unless it was started

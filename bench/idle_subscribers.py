@@ -5,10 +5,11 @@ This process measures the server idle with no websocket open, then opens N real 
 (graphql-transport-ws, the `websockets` library, permessage-deflate offered as browsers do),
 each subscribed to `threadEvents` on one of T threads, checks that every subscription is live
 (one event written to each thread reaches every subscriber), and measures the server idle
-again. Each idle window is `--seconds` long, longer than uvicorn's 20 s websocket pings, so
-those are in it. Measured per window: the server's resident memory at its end, the CPU of the
-server and of the database as a share of one core, and the database's operations per second
-(serverStatus opcounters): with nothing happening, each subscriber should cost memory only.
+again. Each idle window is `--seconds` long (90 by default), two of the server's websocket ping
+intervals (THREADLINE_WS_PING_SECONDS, 45 s by default), so those are in it. Measured per
+window: the server's resident memory at its end, the CPU of the server and of the database as a
+share of one core, and the database's operations per second (serverStatus opcounters): with
+nothing happening, each subscriber should cost memory only.
 
     .venv/bin/python bench/idle_subscribers.py [--subscribers N] [--threads T] [--seconds S]
         [--no-deflate] [--quick]
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="What idle subscribers cost a server.")
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=100, help="threads they subscribe to")
-    parser.add_argument("--seconds", type=float, default=30.0, help="each idle window")
+    parser.add_argument("--seconds", type=float, default=90.0, help="each idle window")
     parser.add_argument(
         "--no-deflate", action="store_true", help="websockets without permessage-deflate"
     )

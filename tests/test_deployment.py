@@ -17,6 +17,7 @@ import pytest
 import websockets
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from websockets.frames import Frame, Opcode
 from websockets.typing import Subprotocol
 
 from app.keys import DEV_KEY_FILE, read_secret
@@ -226,3 +227,20 @@ async def test_permessage_deflate_is_a_setting(
             assert socket.response is not None
             extensions = socket.response.headers.get("Sec-WebSocket-Extensions", "")
     assert ("permessage-deflate" in extensions) is deflate
+
+
+async def test_websocket_pings_are_a_setting(mongodb_uri: str, tmp_path: Path) -> None:
+    """The server pings each websocket every THREADLINE_WS_PING_SECONDS (the client answers)."""
+    with server(mongodb_uri, "threadline_pings", tmp_path, ws_ping_seconds=0.2) as live:
+        async with websockets.connect(
+            live.ws_url, subprotocols=[Subprotocol(TRANSPORT_WS)], ping_interval=None
+        ) as socket:
+            opcodes: list[Opcode] = []
+            receive = socket.protocol.recv_frame
+
+            def noted(frame: Frame) -> None:
+                opcodes.append(frame.opcode)
+                receive(frame)
+
+            socket.protocol.recv_frame = noted  # type: ignore[method-assign]
+            await until(lambda: opcodes.count(Opcode.PING) >= 3)
