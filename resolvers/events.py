@@ -1,6 +1,7 @@
 """Subscriptions: a run's or a thread's events, replayed from the log, then live. Over a
 websocket, each is sent straight to the connection when it can be (app/live.py)."""
 
+import asyncio
 import contextlib
 import contextvars
 from collections.abc import AsyncGenerator, Callable
@@ -33,11 +34,14 @@ def _push() -> Callable[[EventDocument], bool] | None:
     """For a websocket operation: its live events sent at once as they come (engine/follow.py),
     in this operation's context, whenever its connection can take them without waiting."""
     operation = live.CURRENT.get()
-    if operation is None:
+    task = asyncio.current_task()
+    if operation is None or task is None:
         return None
     context = contextvars.copy_context()
 
     def push(event: EventDocument) -> bool:
+        if task.cancelling():  # the client has ended it (its task will, when next it runs)
+            return False
         if not context.run(operation.deliver_now, event_from_document(event)):
             return False
         metrics.EVENTS_SENT.inc()
