@@ -12,7 +12,7 @@ class Recent(Generic[K, V]):
     """A dict whose entries go `seconds` after they were put, or sooner past `size` entries
     (the oldest first). A thousand subscribers read an entry in a row, so reading is a dict
     read: entries are dropped only as others are put (cachetools' TTLCache checks the clock
-    and expires on every read, a fifth of a subscriber's cost here)."""
+    and expires on every read: a tenth of a subscriber's cost here)."""
 
     def __init__(self, size: int, seconds: float) -> None:
         self._size = size

@@ -204,9 +204,14 @@ class KeyChecks:
         return True
 
     async def _end_of_send(self, send: Awaitable[None]) -> None:
-        with contextlib.suppress(WebSocketDisconnected):  # the connection's end says so
+        try:
             await self._bounded(send)
-        self.sending = None
+        except WebSocketDisconnected:
+            pass  # the connection's end says so
+        except Exception:  # the connection's own results say nothing of it: the log does
+            log.exception("websocket_send_failed")
+        finally:
+            self.sending = None
 
     async def _send_result(self, send: Callable[[], Awaitable[None]]) -> None:
         every = self.context.settings.ws_auth_recheck_seconds
@@ -215,8 +220,8 @@ class KeyChecks:
         await self._bounded(self._after_sending(send))
 
     async def _after_sending(self, send: Callable[[], Awaitable[None]]) -> None:
-        if self.sending is not None:
-            await asyncio.shield(self.sending)  # one this waits for is not to be cancelled
+        if self.sending is not None:  # its end, however it ends (and not cancelled with this)
+            await asyncio.wait({self.sending})
         await send()
 
     async def _bounded(self, send: Awaitable[None]) -> None:
