@@ -21,7 +21,7 @@ from models.thread import threads
 from tests.apps import serving
 from tests.graphql import GraphQLClient, ProjectClient
 from tests.runs import CREATE_RUN, new_assistant, wait_for
-from tests.servers import until
+from tests.servers import InProcessServer, until
 from tests.ws import LEGACY_WS, TRANSPORT_WS, connect
 
 PROTOCOLS = [TRANSPORT_WS, LEGACY_WS]
@@ -153,6 +153,32 @@ BIG_EVENTS = """subscription($t: ID!) { threadEvents(threadId: $t, afterSequence
   sequence ... on RunStatusEvent { run { instructions } } } }"""
 
 
+TOO_SLOW_AFTER_HALF_A_SECOND = (
+    4408,
+    "Too slow: a result went unread for 0.5 s (THREADLINE_WS_SEND_TIMEOUT_SECONDS)",
+)
+
+
+@contextlib.asynccontextmanager
+async def reluctant_client(
+    server: InProcessServer, protocol: str
+) -> AsyncIterator[ClientConnection]:
+    """A websocket client that reads nothing until told to, with a 4 KB receive buffer and no
+    compression (the tests' big, repetitive messages would compress to nothing)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before the handshake
+    sock.connect(("127.0.0.1", server.port))
+    async with websockets.connect(
+        server.ws_url,
+        sock=sock,
+        subprotocols=[protocol],  # type: ignore[list-item]
+        max_queue=1,
+        max_size=None,
+        compression=None,
+    ) as ws:
+        yield ws
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_a_client_that_stops_reading_is_closed_4408(
     app: FastAPI,
@@ -169,22 +195,11 @@ async def test_a_client_that_stops_reading_is_closed_4408(
         run = await gql(CREATE_RUN, threadId=thread_id, input={"assistantId": assistant})
         await wait_for(gql, run["createRun"]["id"])
     async with serving(app, ws_send_timeout_seconds=0.5) as (changed, server):
-        # A small receive buffer, and a client that reads nothing until told to.
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before the handshake
-        sock.connect(("127.0.0.1", server.port))
         # Its log line tells when the server gave up on the client: the close frame itself
         # waits behind what the client has not read.
         logged = CapturingLogger()
         monkeypatch.setattr(websockets_handlers, "log", logged)
-        async with websockets.connect(
-            server.ws_url,
-            sock=sock,
-            subprotocols=[protocol],  # type: ignore[list-item]
-            max_queue=1,
-            max_size=None,
-            compression=None,  # the instructions would compress to nothing
-        ) as ws:
+        async with reluctant_client(server, protocol) as ws:
             await init(ws, dev_key)
             await ws.recv()  # connection_ack
             # Each replays the log: ten times what any kernel buffers on a connection.
@@ -196,10 +211,7 @@ async def test_a_client_that_stops_reading_is_closed_4408(
             refused = await closed(ws)  # reads what was sent before the close
         await until(lambda: connections(changed).total() == 0)
         assert changed.state.engine.bus.listeners(thread_id) == 0
-    assert refused == (
-        4408,
-        "Too slow: a result went unread for 0.5 s (THREADLINE_WS_SEND_TIMEOUT_SECONDS)",
-    )
+    assert refused == TOO_SLOW_AFTER_HALF_A_SECOND
 
 
 LIVE_TEXT = """subscription($t: ID!) { threadEvents(threadId: $t) {
@@ -240,17 +252,7 @@ async def unread_subscriber(
         async with serving(
             app, ws_send_timeout_seconds=send_timeout, ws_auth_recheck_seconds=60
         ) as (changed, server):
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before the handshake
-            sock.connect(("127.0.0.1", server.port))
-            async with websockets.connect(
-                server.ws_url,
-                sock=sock,
-                subprotocols=[protocol],  # type: ignore[list-item]
-                max_queue=1,
-                max_size=None,
-                compression=None,  # the deltas would compress to nothing
-            ) as ws:
+            async with reluctant_client(server, protocol) as ws:
                 await init(ws, dev_key)
                 await ws.recv()  # connection_ack
                 await ws.send(start(protocol, "live", LIVE_TEXT, t=thread_id))
@@ -296,7 +298,4 @@ async def test_a_client_that_stops_reading_live_events_is_closed_4408(
         await until(lambda: any(call.args[0] == "websocket_closed_limit" for call in logged.calls))
         refused = await closed(ws)
     assert later == [1]
-    assert refused == (
-        4408,
-        "Too slow: a result went unread for 0.5 s (THREADLINE_WS_SEND_TIMEOUT_SECONDS)",
-    )
+    assert refused == TOO_SLOW_AFTER_HALF_A_SECOND
