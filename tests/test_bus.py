@@ -2,6 +2,7 @@
 when it falls too far behind (its feed keeps a marker, and it reads the log again)."""
 
 import asyncio
+import re
 from contextlib import aclosing
 
 import pytest
@@ -96,3 +97,44 @@ async def test_events_pushed_at_once_and_yielded_come_once_each_in_order(
         await asyncio.gather(consumer, return_exceptions=True)
         await bus.close()
     assert bus.listeners(thread_id) == 0
+
+
+async def test_a_big_audience_leaves_the_loop_to_other_work_while_it_is_sent_an_event(
+    gql: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One event to many caught-up subscribers is sent in one pass of the stream's task,
+    which lets other tasks run every SENDS_BETWEEN_TURNS subscribers."""
+    monkeypatch.setattr(bus_module, "SENDS_BETWEEN_TURNS", 2)
+    thread_id = (await gql("mutation { createThread { id } }"))["createThread"]["id"]
+    bus = EventBus()
+    happened: list[str] = []
+
+    def push(_event: EventDocument) -> bool:
+        happened.append("sent")
+        return True
+
+    async def subscriber() -> None:
+        async with aclosing(follow(bus, PROJECT, thread_id, push=push)) as events:
+            async for _ in events:
+                pass
+
+    async def other_work() -> None:
+        while True:
+            happened.append("other")
+            await asyncio.sleep(0)
+
+    subscribers = [asyncio.create_task(subscriber()) for _ in range(6)]
+    try:
+        await until(lambda: bus.listeners(thread_id) == 6)
+        await asyncio.sleep(0.1)  # each is waiting live, caught up
+        worker = asyncio.create_task(other_work())
+        await write_events(thread_id, 1)
+        await until(lambda: happened.count("sent") == 6)
+        worker.cancel()
+        order = re.sub("o+", "o", "".join("s" if e == "sent" else "o" for e in happened))
+        assert order.strip("o") == "ssossoss"  # two sends at a time, other work between
+    finally:
+        for task in subscribers:
+            task.cancel()
+        await asyncio.gather(*subscribers, return_exceptions=True)
+        await bus.close()
