@@ -104,7 +104,9 @@ class Context(BaseContext):
         return self.project_id
 
     def checked_within(self, at_most_every: float) -> bool:
-        """Whether `ensure_still_authorized(at_most_every)` would return without asking."""
+        """Whether `ensure_still_authorized(at_most_every)` would return without asking: a
+        caller with a token still unexpired, whose key this connection checked at most half
+        the period ago (so that a revocation is seen within the period)."""
         principal = self.principal
         return (
             principal is not None
@@ -116,17 +118,15 @@ class Context(BaseContext):
         """For long-lived connections: raises UNAUTHENTICATED once the key has been revoked
         (known within `at_most_every` seconds; 0: the database is asked now) or the client
         token has expired (checked every time: it costs no lookup)."""
+        if self.checked_within(at_most_every):
+            return
         principal = self.authenticated()
         if principal.expired():
             self.principal, self.auth_error = None, Unauthenticated(EXPIRED_TOKEN)
             raise self.auth_error
-        # This connection's last check, then the last answer any connection of the key got:
-        # each at most half the period old, so a revocation is seen within the period, and a
+        # The last answer any connection of the key got, at most half the period old too: a
         # key's thousand connections make one read, not a thousand.
-        half = at_most_every / 2
-        if time.monotonic() - self._checked_at < half:
-            return
-        if not await self.authenticator.still_valid(principal, within=half):
+        if not await self.authenticator.still_valid(principal, within=at_most_every / 2):
             self.principal, self.auth_error = None, Unauthenticated("The API key has been revoked.")
             raise self.auth_error
         self._checked_at = time.monotonic()

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from inspect import isawaitable
 from typing import Any
 
+from app.recent import Recent
+
 TEXTS_KEPT = 64  # answers' texts kept: an event's subscribers all ask for its text in a row
 
 
@@ -74,16 +76,14 @@ class LiveOperation:
         return f"{self._ends[0]}{data_text}{self._ends[1]}"
 
 
-_texts: dict[int, tuple[object, str]] = {}
+_texts: Recent[int, tuple[object, str]] = Recent(size=TEXTS_KEPT, seconds=10)
 
 
 def answer_text(result: Any) -> str:
     """The answer's data as JSON text, made once for all the subscribers it is shared by."""
     known = _texts.get(id(result))
     if known is None or known[0] is not result:
-        if len(_texts) >= TEXTS_KEPT:
-            _texts.clear()
-        known = _texts[id(result)] = (result, _json(result.data))
+        known = _texts.put(id(result), (result, _json(result.data)))
     return known[1]
 
 

@@ -31,6 +31,3 @@ class Recent(Generic[K, V]):
         values[key] = value
         puts.append((now + self._seconds, key))
         return value
-
-    def __len__(self) -> int:
-        return len(self._values)

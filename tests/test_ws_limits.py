@@ -153,6 +153,19 @@ BIG_EVENTS = """subscription($t: ID!) { threadEvents(threadId: $t, afterSequence
   sequence ... on RunStatusEvent { run { instructions } } } }"""
 
 
+@pytest.fixture
+def closings(monkeypatch: pytest.MonkeyPatch) -> CapturingLogger:
+    """The websocket handlers' log lines. One tells when the server gave up on a client that
+    does not read: the close frame itself waits behind what the client has not read."""
+    logged = CapturingLogger()
+    monkeypatch.setattr(websockets_handlers, "log", logged)
+    return logged
+
+
+def gave_up(closings: CapturingLogger) -> bool:
+    return any(call.args[0] == "websocket_closed_limit" for call in closings.calls)
+
+
 TOO_SLOW_AFTER_HALF_A_SECOND = (
     4408,
     "Too slow: a result went unread for 0.5 s (THREADLINE_WS_SEND_TIMEOUT_SECONDS)",
@@ -185,7 +198,7 @@ async def test_a_client_that_stops_reading_is_closed_4408(
     dev_key: str,
     gql: GraphQLClient,
     protocol: str,
-    monkeypatch: pytest.MonkeyPatch,
+    closings: CapturingLogger,
 ) -> None:
     # A thread whose log holds 4 MB: runs of an assistant with long instructions (each status
     # event carries them).
@@ -195,19 +208,13 @@ async def test_a_client_that_stops_reading_is_closed_4408(
         run = await gql(CREATE_RUN, threadId=thread_id, input={"assistantId": assistant})
         await wait_for(gql, run["createRun"]["id"])
     async with serving(app, ws_send_timeout_seconds=0.5) as (changed, server):
-        # Its log line tells when the server gave up on the client: the close frame itself
-        # waits behind what the client has not read.
-        logged = CapturingLogger()
-        monkeypatch.setattr(websockets_handlers, "log", logged)
         async with reluctant_client(server, protocol) as ws:
             await init(ws, dev_key)
             await ws.recv()  # connection_ack
             # Each replays the log: ten times what any kernel buffers on a connection.
             for operation in range(10):
                 await ws.send(start(protocol, str(operation), BIG_EVENTS, t=thread_id))
-            await until(
-                lambda: any(call.args[0] == "websocket_closed_limit" for call in logged.calls)
-            )
+            await until(lambda: gave_up(closings))
             refused = await closed(ws)  # reads what was sent before the close
         await until(lambda: connections(changed).total() == 0)
         assert changed.state.engine.bus.listeners(thread_id) == 0
@@ -288,14 +295,12 @@ async def test_a_client_that_stops_reading_live_events_is_closed_4408(
     dev_key: str,
     gql: GraphQLClient,
     protocol: str,
-    monkeypatch: pytest.MonkeyPatch,
+    closings: CapturingLogger,
 ) -> None:
     thread_id = (await gql("mutation { createThread { id } }"))["createThread"]["id"]
-    logged = CapturingLogger()
-    monkeypatch.setattr(websockets_handlers, "log", logged)
     async with unread_subscriber(app, dev_key, protocol, 0.5, thread_id) as (ws, later):
         await write_deltas(thread_id, 12)
-        await until(lambda: any(call.args[0] == "websocket_closed_limit" for call in logged.calls))
+        await until(lambda: gave_up(closings))
         refused = await closed(ws)
     assert later == [1]
     assert refused == TOO_SLOW_AFTER_HALF_A_SECOND
