@@ -91,7 +91,7 @@ class Executor:
             await self._end(writer, endings.incomplete("max_completion_tokens"))
             return False
         tokenizer = self.catalog.tokenizer(writer.run.model)
-        request = await self._request(writer.run, budget, tokenizer)
+        request = await self._request(writer.run, budget, tokenizer, writer.stepless)
         prompt_tokens = tokens.count_messages(request.messages, tokenizer)
         turn = Turn(
             writer, prompt_tokens, budget, tokenizer, stop, searcher=self.searcher, code=self.code
@@ -124,10 +124,10 @@ class Executor:
         return turn.continues
 
     async def _request(
-        self, run: RunDocument, budget: int | None, tokenizer: TokenizerName
+        self, run: RunDocument, budget: int | None, tokenizer: TokenizerName, stepless: bool
     ) -> ChatRequest:
         prompt_budget = prompt_tokens_left(run, self.catalog.context_window(run.model))
-        messages = await build_prompt(run, prompt_budget, tokenizer)
+        messages = await build_prompt(run, prompt_budget, tokenizer, own_turns=not stepless)
         progress = Progress.of(messages)
         code_files = list(await code_tool.input_files(run)) if code_tool.offered(run) else []
         return ChatRequest(

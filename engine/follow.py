@@ -50,7 +50,7 @@ async def follow(
             yield event
             if run_id is not None and event.event in TERMINAL_EVENTS:
                 return
-        if run_id is not None:
+        if run_id is not None and after > 0:  # from 0, the replay would have read its end
             end = await first_of(project_id, run_id, TERMINAL_EVENTS)
             if end is not None and end.sequence <= last:
                 return  # the run ended at or before `after`: nothing more will come

@@ -12,7 +12,7 @@ from engine.files import tool as file_search
 from engine.sandbox import tool as code_tool
 from models import file_storage
 from models.file import IMAGE_TYPES, FileDocument, find_live
-from models.history import messages_by_id, newest_first, oldest_first
+from models.history import last_position, messages_by_id, newest_first, oldest_first
 from models.message import ImageDetail, MessageDocument
 from models.run import RunDocument, ToolCall
 from models.run_step import steps_of
@@ -52,13 +52,17 @@ class _Room:
 
 
 async def build_prompt(
-    run: RunDocument, budget: int, tokenizer: TokenizerName = tokens.DEFAULT
+    run: RunDocument,
+    budget: int,
+    tokenizer: TokenizerName = tokens.DEFAULT,
+    own_turns: bool = True,
 ) -> list[dict[str, Any]]:
     """The prompt within `budget` tokens. The instructions, the run's own turns and the
     thread's newest message always go in (PromptTooLarge when they do not fit); the rest of
-    the thread as the run's truncation strategy says."""
+    the thread as the run's truncation strategy says. `own_turns` False: the caller knows the
+    run has none yet (nothing to read)."""
     system = [{"role": "system", "content": run.instructions}] if run.instructions else []
-    own = await _run_turns(run)
+    own = await _run_turns(run) if own_turns else []
     room = _Room(budget - tokens.count_messages(system + own, tokenizer), tokenizer)
     if room.left < 0:
         raise PromptTooLarge(f"the run's own turns do not fit in {budget} prompt tokens")
@@ -69,10 +73,11 @@ async def _thread(run: RunDocument, room: _Room) -> list[dict[str, Any]]:
     """The thread's messages that fit `room`, in order: its newest, then (for `auto`) its
     first few, then the newest back until the room is full or the first few are reached."""
     keep = run.truncation_strategy.last_messages
+    top = await last_position(run.project_id, run.thread_id)
     head: list[dict[str, Any]] = []
     head_ids: set[str] = set()
     tail: list[dict[str, Any]] = []
-    async with aclosing(newest_first(run.project_id, run.thread_id, run.id)) as newer:
+    async with aclosing(newest_first(run.project_id, run.thread_id, run.id, top)) as newer:
         async for message in newer:
             if message.id in head_ids or (keep is not None and len(tail) >= keep):
                 break  # the whole thread is in, or the newest n are
@@ -82,20 +87,21 @@ async def _thread(run: RunDocument, room: _Room) -> list[dict[str, Any]]:
             if chat is None:
                 break  # the oldest of these that do not fit are dropped
             tail.append(chat)
-            if len(tail) == 1 and keep is None:
-                head, head_ids = await _head(run, message.id, room)
+            if len(tail) == 1 and keep is None and top > 1:  # one message is its own head
+                head, head_ids = await _head(run, message.id, room, top)
     return [*head, *reversed(tail)]
 
 
 async def _head(
-    run: RunDocument, newest_id: str, room: _Room
+    run: RunDocument, newest_id: str, room: _Room, top: int
 ) -> tuple[list[dict[str, Any]], set[str]]:
     """The thread's first messages that fit in half the room, in order."""
     share = _Room(room.left // 2, room.tokenizer)
     share.image_bytes = room.image_bytes
     head: list[dict[str, Any]] = []
     ids: set[str] = set()
-    for message in await oldest_first(run.project_id, run.thread_id, run.id, HEAD_MESSAGES):
+    first = await oldest_first(run.project_id, run.thread_id, run.id, HEAD_MESSAGES, top)
+    for message in first:
         chat = None if message.id == newest_id else await share.take(message)
         if chat is None:
             break

@@ -21,11 +21,10 @@ from models.conversations import (
     build_message,
     build_thread,
     insert_thread,
-    number_messages,
     prepare_thread,
 )
 from models.errors import BadUserInput, Conflict
-from models.event import append
+from models.event import append, append_to_new
 from models.message import MessageDocument
 from models.references import check_references
 from models.run import RunDocument, RunUpdate, runs, set_metadata
@@ -81,14 +80,19 @@ class RunService:
         await attach_to_thread(thread, added, stored=seeded is None)
 
         async def write(session: AsyncClientSession) -> None:
-            if seeded is not None:
-                await insert_thread(thread, seeded, session)
-            if added:
-                await number_messages(project_id, thread.id, added, session, active=False)
-                await MessageDocument.insert_many(added, session=session)
-            await runs.insert(run, session)
             made = thread if seeded is not None else None
-            await append(session, project_id, thread.id, state.created(run, made))
+            new = state.created(run, made)
+            # The run first: a thread's second active run is refused here, before this
+            # transaction waits on the thread's counters behind the active run's writes.
+            await runs.insert(run, session)
+            if seeded is None:
+                await append(session, project_id, thread.id, new, added)
+            else:  # numbered on the new thread's document: a copy on each try
+                unstored = thread.model_copy()
+                await append_to_new(session, unstored, new, added)
+                await insert_thread(unstored, seeded, session)
+            if added:
+                await MessageDocument.insert_many(added, session=session)
 
         try:
             await runs.transaction(write)

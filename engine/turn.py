@@ -114,6 +114,8 @@ class Turn:
 
     async def resume(self) -> None:
         """After a takeover: the lost worker's open step and message, as stored (and told)."""
+        if self.writer.stepless:
+            return  # nothing stored to resume from
         run = self.writer.run
         if file_search.offered(run):
             self.citable = await file_search.searches(run)

@@ -73,15 +73,16 @@ class WorkerPool:
                     log.warning("worker_stop_left_runs", runs=len(unended))
 
     async def _claim_loop(self) -> None:
-        last_expiry = 0.0
+        last_upkeep = 0.0
         clock = asyncio.get_running_loop().time
         while not self._stopping:
             self._wake.clear()
             try:
-                # A dead process's open transactions would hold its runs: undo them first.
-                await reap_dead_processes()
-                if clock() - last_expiry > EXPIRY_EVERY_SECONDS:
-                    last_expiry = clock()
+                # Once a second, however often runs wake the loop: a dead process's open
+                # transactions would hold its runs, so they are undone before any claim.
+                if clock() - last_upkeep > EXPIRY_EVERY_SECONDS:
+                    last_upkeep = clock()
+                    await reap_dead_processes()
                     await expire_overdue()
                 while len(self.running) < self.concurrency and not self._stopping:
                     run = await claim_next(self.owner, self.lease_seconds)

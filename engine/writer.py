@@ -18,6 +18,9 @@ class RunWriter:
     def __init__(self, run: RunDocument) -> None:
         self.run = run
         self.fence = run.fence
+        # The run is known to have no steps (nor messages) of its own: its first claim found
+        # it queued, and this writer has written none since. Nothing to read back, then.
+        self.stepless = run.fence == 1 and run.status == "queued"
 
     async def move(
         self,
@@ -26,6 +29,7 @@ class RunWriter:
         documents: Sequence[ScopedDocument] = (),
         events: Sequence[NewEvent] = (),
     ) -> None:
+        self.stepless = self.stepless and not documents
         try:
             self.run, _ = await state.move(
                 self.run, to, fence=self.fence, fields=fields, documents=documents, events=events
@@ -39,6 +43,7 @@ class RunWriter:
         documents: Sequence[ScopedDocument] = (),
         events: Sequence[NewEvent] = (),
     ) -> None:
+        self.stepless = self.stepless and not documents
         try:
             self.run, _ = await state.record(
                 self.run, fence=self.fence, fields=fields, documents=documents, events=events

@@ -5,7 +5,7 @@ from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from models.errors import Conflict, NotFound
+from models.errors import Conflict
 from models.event import EventDocument
 from models.message import ContentPart, MessageDocument, messages
 from models.message_input import ContentPartInput, MessageInput
@@ -13,6 +13,7 @@ from models.references import check_references
 from models.run import RunDocument, active_run
 from models.run_step import RunStepDocument
 from models.thread import ThreadDocument, threads
+from models.thread_numbers import Numbering, take_numbers
 from models.validation import Where, validated
 from models.vector_stores import attach_to_thread
 
@@ -156,9 +157,7 @@ async def delete_message(project_id: str, message_id: str) -> None:
 
     async def write(session: AsyncClientSession) -> None:
         await messages.delete(project_id, message_id, session)
-        await _change_thread(
-            project_id, message.thread_id, {"$inc": {"message_count": -1}}, session
-        )
+        await take_numbers(session, project_id, message.thread_id, Numbering(counted=-1))
         await _no_active_run(project_id, message.thread_id, session, "deleted")
 
     await threads.transaction(write)
@@ -178,17 +177,9 @@ async def number_messages(
     ThreadDocument.last_activity_at)."""
     if not added:
         return
-    update: dict[str, Any] = {
-        "$inc": {
-            "message_count": len(added) if counted is None else counted,
-            "message_position": len(added),
-        }
-    }
-    if active:
-        update["$max"] = {"last_activity_at": max(message.created_at for message in added)}
-    top = await _change_thread(project_id, thread_id, update, session, "message_position")
-    for position, message in enumerate(added, top - len(added) + 1):
-        message.position = position
+    newest = max(message.created_at for message in added) if active else None
+    numbering = Numbering(messages=added, counted=counted, active_at=newest)
+    await take_numbers(session, project_id, thread_id, numbering)
 
 
 async def store_positions(numbered: Sequence[MessageDocument], session: AsyncClientSession) -> None:
@@ -198,29 +189,6 @@ async def store_positions(numbered: Sequence[MessageDocument], session: AsyncCli
         await collection.update_one(
             {"_id": message.id}, {"$set": {"position": message.position}}, session=session
         )
-
-
-async def _change_thread(
-    project_id: str,
-    thread_id: str,
-    update: dict[str, Any],
-    session: AsyncClientSession,
-    read: str | None = None,
-) -> int:
-    """Updates the thread (NOT_FOUND if there is none) and reads `read` back, in the session.
-
-    update_one then find_one: the embedded database scans the collection for findAndModify."""
-    scope = {"_id": thread_id, "project_id": project_id}
-    collection = ThreadDocument.get_pymongo_collection()
-    changed = await collection.update_one(scope, update, session=session)
-    if changed.matched_count == 0:
-        raise NotFound("thread", thread_id)
-    if read is None:
-        return 0
-    thread = await collection.find_one(scope, {read: 1}, session=session)
-    if thread is None:
-        raise NotFound("thread", thread_id)
-    return int(thread[read])
 
 
 async def _no_active_run(

@@ -1,8 +1,9 @@
 """The durable event log: every run event, numbered 1, 2, 3… per thread, stored before
 anyone sees it. Subscribers replay it and then follow it live."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import Field
@@ -10,10 +11,11 @@ from pymongo import IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from models.base import ScopedDocument, utcnow
-from models.errors import NotFound
 from models.ids import new_id
+from models.message import MessageDocument
 from models.repository import Repository
 from models.thread import ThreadDocument
+from models.thread_numbers import Numbering, take_numbers
 
 REPLAY_BATCH = 500
 
@@ -48,29 +50,55 @@ class NewEvent:
 
 
 async def append(
-    session: AsyncClientSession, project_id: str, thread_id: str, new: list[NewEvent]
+    session: AsyncClientSession,
+    project_id: str,
+    thread_id: str,
+    new: list[NewEvent],
+    messages: Sequence[MessageDocument] = (),
 ) -> list[EventDocument]:
-    """Numbers and stores `new` inside the caller's transaction.
+    """Numbers and stores `new` inside the caller's transaction, and gives `messages` (new in
+    the same transaction) their positions in the same write (models/thread_numbers.py).
 
     The numbers come from an `$inc` on the thread: two writers on one thread conflict there,
     one retries, so sequences are contiguous and committed in order (no gap, no duplicate)."""
-    if not new:
-        return []
-    # update_one then find_one rather than find_one_and_update: the embedded database scans
-    # the whole collection for a findAndModify, even by _id.
-    threads = ThreadDocument.get_pymongo_collection()
-    scope = {"_id": thread_id, "project_id": project_id}
     now = utcnow()
-    update: dict[str, Any] = {"$inc": {"event_sequence": len(new)}}
-    if any(not item.event.endswith(".delta") for item in new):
-        # The thread's activity, in the write that numbers the events anyway: no extra write,
-        # and no new conflict. Deltas are left out: they come many times a second.
-        update["$max"] = {"last_activity_at": now}
-    counted = await threads.update_one(scope, update, session=session)
-    thread = await threads.find_one(scope, {"event_sequence": 1}, session=session)
-    if counted.matched_count == 0 or thread is None:
-        raise NotFound("thread", thread_id)
-    first = int(thread["event_sequence"]) - len(new) + 1
+    numbering = _numbering(new, messages, now)
+    if not numbering.events and not numbering.messages:
+        return []
+    first = await take_numbers(session, project_id, thread_id, numbering)
+    return await _store(session, project_id, thread_id, new, first, now)
+
+
+async def append_to_new(
+    session: AsyncClientSession,
+    thread: ThreadDocument,
+    new: list[NewEvent],
+    messages: Sequence[MessageDocument] = (),
+) -> list[EventDocument]:
+    """`append` for a thread the caller's transaction inserts after this: numbered on the
+    document itself, so no write to read back (see Numbering.apply)."""
+    now = utcnow()
+    first = _numbering(new, messages, now).apply(thread)
+    return await _store(session, thread.project_id, thread.id, new, first, now)
+
+
+def _numbering(
+    new: list[NewEvent], messages: Sequence[MessageDocument], now: datetime
+) -> Numbering:
+    # The thread's activity, in the write that numbers the events anyway: no extra write,
+    # and no new conflict. Deltas are left out: they come many times a second.
+    told = any(not item.event.endswith(".delta") for item in new)
+    return Numbering(messages=messages, events=len(new), active_at=now if told else None)
+
+
+async def _store(
+    session: AsyncClientSession,
+    project_id: str,
+    thread_id: str,
+    new: list[NewEvent],
+    first: int,
+    now: datetime,
+) -> list[EventDocument]:
     stored = [
         EventDocument(
             project_id=project_id,
@@ -83,7 +111,8 @@ async def append(
         )
         for offset, item in enumerate(new)
     ]
-    await EventDocument.insert_many(stored, session=session)
+    if stored:
+        await EventDocument.insert_many(stored, session=session)
     return stored
 
 

@@ -11,27 +11,30 @@ from models.thread import ThreadDocument
 
 
 async def newest_first(
-    project_id: str, thread_id: str, except_run: str
+    project_id: str, thread_id: str, except_run: str, top: int | None = None
 ) -> AsyncGenerator[MessageDocument, None]:
-    """The thread's messages from the newest back, leaving out those `except_run` wrote.
+    """The thread's messages from the newest back, leaving out those `except_run` wrote
+    (`top`: the thread's `last_position`, when the caller has read it already).
 
     Lazily: truncation stops reading once the prompt is full (close the iterator, e.g. with
     `contextlib.aclosing`, to end the read at once)."""
-    top = await _top(project_id, thread_id)
+    if top is None:
+        top = await last_position(project_id, thread_id)
     async with aclosing(_others(project_id, thread_id, except_run, top, False)) as messages:
         async for message in messages:
             yield message
 
 
 async def oldest_first(
-    project_id: str, thread_id: str, except_run: str, count: int
+    project_id: str, thread_id: str, except_run: str, count: int, top: int | None = None
 ) -> list[MessageDocument]:
     """The thread's first `count` messages, leaving out those `except_run` wrote."""
-    top = await _top(project_id, thread_id)
+    if top is None:
+        top = await last_position(project_id, thread_id)
     return await take(_others(project_id, thread_id, except_run, top, True), count)
 
 
-async def _top(project_id: str, thread_id: str) -> int:
+async def last_position(project_id: str, thread_id: str) -> int:
     """The thread's last message position (0 for no thread: its reads find nothing)."""
     scope = {"_id": thread_id, "project_id": project_id}
     thread = await ThreadDocument.get_pymongo_collection().find_one(scope, {"message_position": 1})

@@ -243,39 +243,37 @@ CLAIM_CANDIDATES = 20  # tried in one claim, oldest first, before waiting for th
 async def claim_next(owner: str, lease_seconds: float) -> RunDocument | None:
     """Claims the oldest executable run that nobody holds (or whose lease ran out).
 
-    The candidates are the runs not yet ended (an index range: few, however many runs there
-    were); one is taken by an update whose filter repeats the condition, so of two workers
-    after the same run only one matches, and the other tries the next. Not findAndModify: the
-    embedded database scans the whole collection for one."""
+    The candidates are the free runs not yet ended (an index range: few, however many runs
+    there were), read whole; one is taken by an update whose filter repeats the condition and
+    the revision read, so of two workers after the same run only one matches (the other tries
+    the next), and what was read is what was claimed: nothing to read back. Not findAndModify:
+    the embedded database scans the whole collection for one."""
     now = utcnow()
     collection = RunDocument.get_pymongo_collection()
     executable = {"status": {"$in": list(EXECUTABLE_STATUSES)}}
-    found = collection.find(executable, {"lease": 1, "created_at": 1})
-    candidates = [raw async for raw in found if _free(raw.get("lease"), now)]
-    candidates.sort(key=lambda raw: (raw["created_at"], raw["_id"]))
-    lease = {"owner": owner, "expires_at": now + timedelta(seconds=lease_seconds)}
     free = {"$or": [{"lease": None}, {"lease.expires_at": {"$lt": now}}]}
-    for candidate in candidates[:CLAIM_CANDIDATES]:
+    found = collection.find({**executable, **free}).sort([("created_at", 1), ("_id", 1)])
+    candidates = await found.limit(CLAIM_CANDIDATES).to_list()
+    lease = {"owner": owner, "expires_at": now + timedelta(seconds=lease_seconds)}
+    for candidate in candidates:
         try:
             # A worker frozen inside a transaction on this run holds its document: pass it
             # by rather than block the claim loop until the database aborts that transaction.
             with pymongo.timeout(CLAIM_TIMEOUT_SECONDS):
                 taken = await collection.update_one(
-                    {"_id": candidate["_id"], **executable, **free},
+                    {"_id": candidate["_id"], "revision": candidate.get("revision"), **free},
                     {"$set": {"lease": lease}, "$inc": {"fence": 1, "revision": 1}},
                 )
         except PyMongoError as error:
             log.warning("run_claim_skipped", run_id=candidate["_id"], error=str(error))
             continue
         if taken.modified_count == 1:
-            raw = await collection.find_one({"_id": candidate["_id"], "lease.owner": owner})
-            if raw is not None:
-                return _parse(raw)
+            claimed = _parse(candidate)
+            claimed.lease = Lease(**lease)
+            claimed.fence += 1
+            claimed.revision += 1
+            return claimed
     return None
-
-
-def _free(lease: dict[str, Any] | None, now: datetime) -> bool:
-    return lease is None or lease["expires_at"] < now
 
 
 async def extend_lease(run_id: str, fence: int, lease_seconds: float) -> str | None:

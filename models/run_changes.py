@@ -9,7 +9,6 @@ from beanie.odm.utils.encoder import Encoder
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from models.base import ScopedDocument
-from models.conversations import number_messages
 from models.event import EventDocument, NewEvent, append
 from models.message import MessageDocument
 from models.run import RunDocument, runs
@@ -58,7 +57,11 @@ async def commit(change: Change) -> tuple[RunDocument, list[EventDocument]]:
         )
         if written.matched_count == 0:
             raise RunChanged(run.id)
-        await number_messages(run.project_id, run.thread_id, new_messages, session, active=False)
+        # The events' numbers and the new messages' positions, in one write to the thread,
+        # before the messages are written.
+        stored = await append(
+            session, run.project_id, run.thread_id, list(change.events), new_messages
+        )
         for document in change.documents:
             # replace_one, not Beanie's save(): the embedded database scans the whole
             # collection for the findAndModify that save() of a stored document sends.
@@ -69,7 +72,7 @@ async def commit(change: Change) -> tuple[RunDocument, list[EventDocument]]:
                     {"_id": document.id}, _encoder.encode(document), upsert=True, session=session
                 )
             )
-        return await append(session, run.project_id, run.thread_id, list(change.events))
+        return stored
 
     try:
         stored = await runs.transaction(work)
