@@ -8,7 +8,10 @@ takes rounds of the three contenders in turn, the order rotated each round, so t
 all of them.
 
     .venv/bin/python bench/assistant_lookup.py [--requests N] [--rounds R] [--concurrency C]
-        [--quick]
+        [--quick] [--wrk SECONDS]
+
+With --wrk, each round is SECONDS of wrk (C, one thread, `--concurrency` connections) instead:
+what the server can serve, not what a Python client can send.
 
 The bare app is also this module's `create_bare_app` factory, started by uvicorn with
 `--app-dir bench`; it reads its database and project from BENCH_* environment variables.
@@ -21,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -180,6 +184,31 @@ def database_pid() -> int | None:
 # --- Load ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Request:
+    """One request as wrk sends it, over and over."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: str = ""
+
+    def script(self) -> str:
+        """wrk's Lua: this request, and the latency percentiles and counts printed at the end."""
+        lines = [f"wrk.method = {json.dumps(self.method)}", f"wrk.body = {json.dumps(self.body)}"]
+        lines += [
+            f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in self.headers.items()
+        ]
+        lines.append(
+            "done = function(summary, latency, requests)\n"
+            '  io.write(string.format("WRK %d %d %d %f %f\\n", summary.requests,'
+            " summary.duration, summary.errors.status + summary.errors.connect"
+            " + summary.errors.read + summary.errors.write + summary.errors.timeout,"
+            " latency:percentile(50), latency:percentile(95)))\nend"
+        )
+        return "\n".join(lines) + "\n"
+
+
 @dataclass
 class RoundResult:
     requests_per_second: float
@@ -226,6 +255,44 @@ async def run_round(
         server_cpu * 1000 / requests,
         db_cpu * 1000 / requests,
         client_cpu * 1000 / requests,
+    )
+
+
+def wrk_round(
+    request: Request, seconds: float, concurrency: int, pids: tuple[int | None, int | None]
+) -> RoundResult:
+    """`concurrency` connections of wrk (one thread: it is C, and the cores are shared) for
+    `seconds`: the server's limit, not a Python client's. Only status codes are checked; the
+    answers were compared before the rounds."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(request.script())
+        script.flush()
+        server_pid, db_pid = pids
+        server_cpu, db_cpu = cpu_seconds(server_pid), cpu_seconds(db_pid)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        command = ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "-s", script.name]
+        done = subprocess.run(
+            [*command, request.url],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 60,
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_cpu = cpu_seconds(server_pid) - server_cpu
+        db_cpu = cpu_seconds(db_pid) - db_cpu
+    line = next(line for line in done.stdout.splitlines() if line.startswith("WRK "))
+    count, micros, errors, p50_us, p95_us = (float(part) for part in line.split()[1:])
+    if errors or not count:
+        raise RuntimeError(f"wrk: {errors:.0f} failed of {count:.0f} requests to {request.url}")
+    client_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+    return RoundResult(
+        count / (micros / 1e6),
+        p50_us / 1000,
+        p95_us / 1000,
+        server_cpu * 1000 / count,
+        db_cpu * 1000 / count,
+        client_cpu * 1000 / count,
     )
 
 
@@ -364,19 +431,35 @@ async def bench(
             await check_same_answer(threadline_client, bare_client, assistant_id)
             print(f"the three endpoints return assistant {assistant_id} alike")
             pid = threadline.process.pid
+            keyed = {"authorization": f"Bearer {dev_key}"}
+            lookup = {"query": LOOKUP_QUERY, "variables": {"id": assistant_id}}
+            rest_path, bare_path = f"/v1/assistants/{assistant_id}", f"/assistants/{assistant_id}"
             targets = [
-                Target("graphql", threadline_client, graphql_sender(assistant_id), pid),
+                Target(
+                    "graphql",
+                    threadline_client,
+                    graphql_sender(assistant_id),
+                    pid,
+                    Request(
+                        "POST",
+                        f"{threadline.base_url}/graphql",
+                        {**keyed, "content-type": "application/json"},
+                        json.dumps(lookup),
+                    ),
+                ),
                 Target(
                     "rest",
                     threadline_client,
-                    get_sender(f"/v1/assistants/{assistant_id}", "REST"),
+                    get_sender(rest_path, "REST"),
                     pid,
+                    Request("GET", f"{threadline.base_url}{rest_path}", keyed),
                 ),
                 Target(
                     "bare",
                     bare_client,
-                    get_sender(f"/assistants/{assistant_id}", "bare"),
+                    get_sender(bare_path, "bare"),
                     bare.process.pid,
+                    Request("GET", f"{bare.base_url}{bare_path}", {}),
                 ),
             ]
             await measure(arguments, targets)
@@ -388,6 +471,7 @@ class Target:
     client: httpx.AsyncClient
     send: Send
     pid: int
+    request: Request | None = None  # for --wrk
 
 
 # The ratios printed at the end: (numerator, denominator), each a contender's name.
@@ -402,8 +486,10 @@ async def measure(
     requests: int = arguments.requests
     rounds: int = arguments.rounds
     concurrency: int = arguments.concurrency
+    seconds: float = arguments.wrk
     db_pid = database_pid()
-    print(f"{rounds} rounds x {requests} requests per contender, {concurrency} in flight")
+    each = f"{seconds:g} s of wrk" if seconds else f"{requests} requests"
+    print(f"{rounds} rounds x {each} per contender, {concurrency} in flight")
     for target in targets:  # warm-up: connections, caches, lazy imports
         await run_round(target.client, target.send, max(requests // 4, concurrency), concurrency)
 
@@ -417,7 +503,12 @@ async def measure(
         shift = (number - 1) % len(targets)
         for target in targets[shift:] + targets[:shift]:
             pids = (target.pid, db_pid)
-            row = await run_round(target.client, target.send, requests, concurrency, pids)
+            if seconds:
+                if target.request is None:
+                    raise SystemExit(f"--wrk: no request for {target.name}")
+                row = wrk_round(target.request, seconds, concurrency, pids)
+            else:
+                row = await run_round(target.client, target.send, requests, concurrency, pids)
             results[target.name].append(row)
             print(
                 f"{number:>5}  {target.name:<10}  {row.requests_per_second:>6.0f}  "
@@ -511,6 +602,13 @@ def load_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> a
     parser.add_argument("--rounds", type=int, default=6, help="rounds per contender")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 3 rounds x 300")
+    parser.add_argument(
+        "--wrk",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="each round is SECONDS of wrk (apt install wrk) instead of this Python client",
+    )
     arguments = parser.parse_args(argv)
     if arguments.quick:
         arguments.requests, arguments.rounds = 300, 3
