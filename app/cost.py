@@ -21,11 +21,15 @@ The formula, pinned by tests/test_query_cost.py:
   turns it off.
 
 Costing takes microseconds (tens for a big document): a repeated fragment is costed once.
+`Costs` keeps the answers: clients send the same few documents again and again, with ids in
+their variables that do not change what they cost.
 """
 
+import contextlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -38,6 +42,7 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    VariableNode,
     get_named_type,
     get_nullable_type,
     is_abstract_type,
@@ -67,20 +72,69 @@ def operation_cost(
 ) -> int | None:
     """The cost of the operation to run, or None when there is none to cost (execution will
     say why: no such operation)."""
+    return _costed(schema, document, operation_name, variables)[0]
+
+
+def _costed(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> tuple[int | None, tuple[str, ...]]:
+    """The cost, and the variables it was reckoned from (by name)."""
     operation = _operation(document, operation_name)
     if operation is None:
-        return None
+        return None, ()
     root = schema.get_root_type(operation.operation)
     if root is None:
-        return None
+        return None, ()
     fragments = {
         node.name.value: node
         for node in document.definitions
         if isinstance(node, FragmentDefinitionNode)
     }
-    return _Coster(schema, fragments, _variables(schema, operation, variables or {})).object_cost(
-        root, (operation.selection_set,), None
-    )
+    coster = _Coster(schema, fragments, _variables(schema, operation, variables or {}))
+    cost = coster.object_cost(root, (operation.selection_set,), None)
+    return cost, tuple(sorted(coster.read))
+
+
+_ABSENT = object()  # a variable not sent: its default, the same for the same document
+
+
+class Costs:
+    """`operation_cost`, kept by document text, operation, and the values of the variables
+    that cost was reckoned from (page sizes, `@include` conditions), most recent first. One
+    schema's: an app's extensions share one."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._reads: LRUCache[tuple[str, str | None], tuple[str, ...]] = LRUCache(size)
+        self._costs: LRUCache[tuple[Any, ...], int | None] = LRUCache(size)
+
+    def cost(
+        self,
+        schema: GraphQLSchema,
+        query: str,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> int | None:
+        given = variables or {}
+        operation = (query, operation_name)
+        names = self._reads.get(operation)
+        if names is not None:
+            key = (operation, names, tuple(given.get(name, _ABSENT) for name in names))
+            try:
+                return self._costs[key]
+            except KeyError:
+                pass
+            except TypeError:  # a value that cannot be a key: costed each time
+                return operation_cost(schema, document, operation_name, given)
+        cost, names = _costed(schema, document, operation_name, given)
+        self._reads[operation] = names
+        key = (operation, names, tuple(given.get(name, _ABSENT) for name in names))
+        with contextlib.suppress(TypeError):  # a value that cannot be a key: not kept
+            self._costs[key] = cost
+        return cost
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -114,6 +168,7 @@ class _Coster:
         variables: dict[str, Any],
     ) -> None:
         self.schema, self.fragments, self.variables = schema, fragments, variables
+        self.read: set[str] = set()  # the variables the cost depends on
         # Per (type, selections, page size): repeated fragments are costed once.
         self.memo: dict[tuple[str, tuple[int, ...], int | None], int] = {}
 
@@ -219,6 +274,8 @@ class _Coster:
     def _value(self, arguments: Iterable[Any], name: str, type_: Any) -> Any:
         for argument in arguments:
             if argument.name.value == name:
+                if isinstance(argument.value, VariableNode):
+                    self.read.add(argument.value.name.value)
                 value = value_from_ast(argument.value, type_, self.variables)
                 return None if value is Undefined else value
         return None

@@ -32,7 +32,7 @@ from strawberry.extensions import (
 from strawberry.types.graphql import OperationType
 
 from app.auth import Principal
-from app.cost import operation_cost
+from app.cost import Costs
 from app.errors import coded
 from app.live import CURRENT
 from app.policy import check_document
@@ -236,15 +236,17 @@ class QueryCost(SchemaExtension):
     `{"cost": {"requested": 1102, "limit": 5000}}`. It runs where the variables are known
     (page sizes often come in them), so it is an execution hook, not a validation rule."""
 
-    def __init__(self, limit: int | None) -> None:
+    def __init__(self, limit: int | None, costs: Costs) -> None:
         self.limit = limit
+        self.costs = costs
         self.cost: int | None = None
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         if context.graphql_document is not None:
-            self.cost = operation_cost(
+            self.cost = self.costs.cost(
                 context.schema._schema,
+                context.query or "",
                 context.graphql_document,
                 context.operation_name,
                 context.variables,
@@ -316,7 +318,8 @@ def limit_extensions(settings: Settings, limiter: RateLimits | None) -> list[Ext
     if rules:
         factories.append(lambda: AddValidationRules(rules))
     # Always costed, to report it; refused over the limit when there is one.
-    factories.append(lambda: QueryCost(settings.max_query_cost or None))
+    costs = Costs()
+    factories.append(lambda: QueryCost(settings.max_query_cost or None, costs))
     if settings.operation_timeout_seconds:
         factories.append(lambda: OperationTimeout(settings.operation_timeout_seconds))
     if settings.production:

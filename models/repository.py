@@ -31,19 +31,26 @@ class Repository(Generic[D]):
     async def find(self, project_id: str, object_id: str, **scope: str | None) -> D | None:
         """The object; with `scope` (`thread_id=…`), only if it is that parent's: another
         parent's object reads like an unknown one, as a path naming both must. A None in
-        `scope` is no condition."""
+        `scope` is no condition. Read raw and validated, as `find_many`."""
         if not self.owns(object_id):
             return None
         within = {name: value for name, value in scope.items() if value is not None}
-        return await self.model.find_one({"_id": object_id, "project_id": project_id, **within})
+        raw = await self.model.get_pymongo_collection().find_one(
+            {"_id": object_id, "project_id": project_id, **within}
+        )
+        return None if raw is None else self.model.model_validate(raw)
 
     async def find_many(self, project_id: str, object_ids: list[str]) -> dict[str, D]:
         """The project's objects among these ids (unknown ones left out), in one read."""
         wanted = sorted({object_id for object_id in object_ids if self.owns(object_id)})
         if not wanted:
             return {}
-        found = self.model.find({"_id": {"$in": wanted}, "project_id": project_id})
-        return {document.id: document async for document in found}
+        found = self.model.get_pymongo_collection().find(
+            {"_id": {"$in": wanted}, "project_id": project_id}
+        )
+        # Raw, then validated: Beanie's cursor costs as much again as the read (a page's
+        # `thread`/`assistant` fields come through here).
+        return {raw["_id"]: self.model.model_validate(raw) async for raw in found}
 
     async def holders(self, object_ids: list[str]) -> dict[str, str]:
         """The project holding each of these ids, across projects: for imports, which keep ids

@@ -99,6 +99,26 @@ async def test_costs(
     assert cost(body) == {"requested": expected, "limit": DEFAULT_LIMIT}, body
 
 
+async def test_a_documents_kept_cost_follows_the_variables_it_depends_on(
+    gql: GraphQLClient,
+) -> None:
+    """Costs are kept per document (app/cost.py: Costs): sent again with another page size or
+    condition, the same document costs what those say; with other ids, the same."""
+    query = """query($id: ID!, $n: Int, $more: Boolean!) { thread(id: $id) {
+      runs(first: $n) @include(if: $more) { nodes { id } } } }"""
+    asked = [
+        ({"id": "thread_a", "n": 2, "more": False}, 1),
+        ({"id": "thread_b", "n": 2, "more": True}, 1 + 1 + 2),
+        ({"id": "thread_c", "n": 50, "more": True}, 1 + 1 + 50),
+        ({"id": "thread_d", "n": 50, "more": False}, 1),
+        ({"id": "thread_e", "n": 2, "more": True}, 1 + 1 + 2),
+        ({"id": "thread_f", "more": True}, 1 + 1 + 20),
+    ]
+    for variables, expected in [*asked, *asked]:
+        body = await gql.execute(query, **variables)
+        assert cost(body)["requested"] == expected, variables
+
+
 async def test_out_of_range_page_sizes_cost_the_largest_page(gql: GraphQLClient) -> None:
     """The resolver refuses them; costed as 100, the limit does not hide its clearer error."""
     body = await gql.execute("{ assistants(first: 500) { nodes { id } } }")
