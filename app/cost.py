@@ -99,6 +99,8 @@ def _costed(
 
 
 _ABSENT = object()  # a variable not sent: its default, the same for the same document
+# Documents longer than this are costed each time: a few hundred kept ones stay a few MB.
+MAX_KEPT_QUERY = 20_000
 
 
 class Costs:
@@ -106,7 +108,7 @@ class Costs:
     that cost was reckoned from (page sizes, `@include` conditions), most recent first. One
     schema's: an app's extensions share one."""
 
-    def __init__(self, size: int = 1024) -> None:
+    def __init__(self, size: int = 256) -> None:
         self._reads: LRUCache[tuple[str, str | None], tuple[str, ...]] = LRUCache(size)
         self._costs: LRUCache[tuple[Any, ...], int | None] = LRUCache(size)
 
@@ -119,6 +121,8 @@ class Costs:
         variables: Mapping[str, Any] | None,
     ) -> int | None:
         given = variables or {}
+        if len(query) > MAX_KEPT_QUERY:
+            return operation_cost(schema, document, operation_name, given)
         operation = (query, operation_name)
         names = self._reads.get(operation)
         if names is not None:
