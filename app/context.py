@@ -114,11 +114,15 @@ class Context(BaseContext):
             and time.monotonic() - self._checked_at < at_most_every / 2
         )
 
-    async def ensure_still_authorized(self, at_most_every: float = 0) -> None:
+    async def ensure_still_authorized(
+        self, at_most_every: float = 0, this_connection: bool = True
+    ) -> None:
         """For long-lived connections: raises UNAUTHENTICATED once the key has been revoked
         (known within `at_most_every` seconds; 0: the database is asked now) or the client
-        token has expired (checked every time: it costs no lookup)."""
-        if self.checked_within(at_most_every):
+        token has expired (checked every time: it costs no lookup). `this_connection` False:
+        this connection's own last check does not count, only the process's answer, which a
+        revocation made through this process clears at once."""
+        if this_connection and self.checked_within(at_most_every):
             return
         principal = self.authenticated()
         if principal.expired():

@@ -136,7 +136,10 @@ class KeyChecks:
 
     async def handle_message(self, message: Any) -> None:
         starts = self.connection_acknowledged and message.get("type") in STARTS
-        if starts and not await self.key_still_valid(0):
+        # As an HTTP request's: a revocation through this process counts at once, one
+        # elsewhere within THREADLINE_WS_AUTH_RECHECK_SECONDS (one read for a key's many starts).
+        every = self.context.settings.ws_auth_recheck_seconds
+        if starts and not await self.key_still_valid(every, this_connection=False):
             return
         if starts and await self.too_many_operations(message):
             return
@@ -241,9 +244,9 @@ class KeyChecks:
                 "(THREADLINE_WS_SEND_TIMEOUT_SECONDS)",
             )
 
-    async def key_still_valid(self, at_most_every: float) -> bool:
+    async def key_still_valid(self, at_most_every: float, this_connection: bool = True) -> bool:
         try:
-            await self.context.ensure_still_authorized(at_most_every)
+            await self.context.ensure_still_authorized(at_most_every, this_connection)
         except Unauthenticated as error:
             await self.close_forbidden(error)
             return False

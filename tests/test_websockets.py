@@ -2,12 +2,16 @@
 close the connection with 4403, in both protocols."""
 
 import json
+import time
 from typing import Any
 
 import pytest
 import websockets
+from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection
 
+from tests.apps import serving
+from tests.commands import every_command_sent
 from tests.graphql import GraphQLClient, ProjectClient
 from tests.servers import InProcessServer
 
@@ -167,3 +171,29 @@ async def test_revoking_a_key_closes_its_open_websocket(
         start = "subscribe" if protocol == TRANSPORT else "start"
         await ws.send(json.dumps({"id": "2", "type": start, "payload": {"query": QUERY}}))
         assert await close_of(ws) == (4403, "Forbidden: The API key has been revoked.")
+
+
+async def test_a_keys_operations_share_its_revocation_check(
+    app: FastAPI, other: ProjectClient
+) -> None:
+    """A start is checked against the process's last answer for the key, at most half of
+    THREADLINE_WS_AUTH_RECHECK_SECONDS old (and kept for a second at least): many starts in a
+    row make a read a second at most, not one each. (A revocation through this process still
+    counts at once: test_revoking_a_key_closes_its_open_websocket.)"""
+    starts = 6
+    async with (
+        serving(app, ws_auth_recheck_seconds=60) as (_, server),
+        await connect(server, TRANSPORT) as ws,
+    ):
+        acked = await init(ws, {"authorization": f"Bearer {other.key}"})
+        assert acked["type"] == "connection_ack"
+        clock = time.monotonic()
+        with every_command_sent() as sent:
+            for number in range(starts):
+                assert "errors" not in await run(ws, TRANSPORT, str(number), QUERY)
+        elapsed = time.monotonic() - clock
+    reads = [
+        command for command in sent if (command.name, command.collection) == ("find", "api_keys")
+    ]
+    assert 1 <= len(reads) <= 1 + int(elapsed), (len(reads), elapsed)
+    assert len(reads) < starts or elapsed >= starts - 1
