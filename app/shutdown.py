@@ -23,11 +23,14 @@ def close_websockets_first() -> Callable[[], None]:
     previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
 
     def closing_first(sig: int, frame: FrameType | None) -> None:
-        loop.call_soon_threadsafe(_start_closing)
         before = previous[signal.Signals(sig)]
         if callable(before):
-            before(sig, frame)
-        elif before == signal.SIG_DFL:  # what it would have done: end the process
+            # uvicorn's handler only once the closes have begun: its shutdown, woken by its
+            # next tick, would otherwise write 1012 first now and then.
+            loop.call_soon_threadsafe(_start_closing, lambda: before(sig, frame))
+        else:
+            loop.call_soon_threadsafe(_start_closing, None)
+        if before == signal.SIG_DFL:  # what it would have done: end the process
             signal.signal(sig, signal.SIG_DFL)
             signal.raise_signal(sig)
 
@@ -42,7 +45,11 @@ def close_websockets_first() -> Callable[[], None]:
     return undo
 
 
-def _start_closing() -> None:
-    task = asyncio.ensure_future(close_all())
-    _closing.add(task)
-    task.add_done_callback(_closing.discard)
+def _start_closing(then: Callable[[], None] | None) -> None:
+    """Begins every close; `then` runs after each close's first step, which wrote its frame
+    (a task's first step is scheduled when it is made, and callbacks run in order)."""
+    for task in close_all():
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
+    if then is not None:
+        asyncio.get_running_loop().call_soon(then)
