@@ -115,13 +115,13 @@ class Costs:
     def cost(
         self,
         schema: GraphQLSchema,
-        query: str,
+        query: str | None,
         document: DocumentNode,
         operation_name: str | None,
         variables: Mapping[str, Any] | None,
     ) -> int | None:
         given = variables or {}
-        if len(query) > MAX_KEPT_QUERY:
+        if query is None or len(query) > MAX_KEPT_QUERY:  # no text to know it again by
             return operation_cost(schema, document, operation_name, given)
         operation = (query, operation_name)
         names = self._reads.get(operation)

@@ -246,7 +246,7 @@ class QueryCost(SchemaExtension):
         if context.graphql_document is not None:
             self.cost = self.costs.cost(
                 context.schema._schema,
-                context.query or "",
+                context.query,
                 context.graphql_document,
                 context.operation_name,
                 context.variables,
