@@ -1,6 +1,7 @@
 """Claiming runs: of many workers after the same runs at once, exactly one gets each."""
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -8,7 +9,7 @@ from pymongo import MongoClient, monitoring
 from pymongo.synchronous.collection import Collection
 
 from app.settings import Settings
-from models.run import RunDocument, claim_next
+from models.run import RunDocument, claim_next, release_lease
 from tests.commands import on_reply
 from tests.graphql import GraphQLClient
 from tests.runs import new_assistant
@@ -62,7 +63,8 @@ async def test_a_run_changed_after_the_claim_read_it_is_not_taken_stale(
 ) -> None:
     """The claim returns the run as it read it: a change between that read and the claim's
     update (here its metadata, as `updateRun` writes it) makes the update miss, and the next
-    claim takes the run as it is now."""
+    claim takes the run as it is now. The run is the oldest, so claims try it first; other
+    tests' runs left queued may be taken meanwhile, and are given back at once."""
     assistant = await new_assistant(gql)
     workers = app.state.engine.workers
     await workers.stop(0)  # only this test's claims take its run
@@ -71,6 +73,7 @@ async def test_a_run_changed_after_the_claim_read_it_is_not_taken_stale(
         thread_id="thread_stale_claim",
         assistant_id=assistant,
         model="threadline/scripted",
+        created_at=datetime(2000, 1, 1, tzinfo=UTC),
     )
     await run.insert()
     runs: Collection[dict[str, Any]] = MongoClient(settings.mongodb_uri)[settings.database_name][
@@ -88,8 +91,11 @@ async def test_a_run_changed_after_the_claim_read_it_is_not_taken_stale(
 
     try:
         with on_reply(change_once):
-            assert await claim_next("claimer-stale", 60) is None
+            other = await claim_next("claimer-stale", 60)
         assert changed == [run.id]
+        if other is not None:
+            assert other.id != run.id
+            await release_lease(other.id, other.fence)
         claimed = await claim_next("claimer-stale", 60)
         assert claimed is not None
         assert claimed.id == run.id

@@ -12,13 +12,18 @@ Transaction = tuple[bytes, int]
 
 
 def transactions(sent: list[Sent], touching: str) -> dict[Transaction, list[Sent]]:
-    """The statements of each transaction with one that names `touching` (an id)."""
+    """The statements of each committed transaction with one that names `touching` (an id).
+    (A try cut short by a conflict, with a heartbeat say, is retried as another.)"""
     statements: dict[Transaction, list[Sent]] = defaultdict(list)
     for command in sent:
         if "txnNumber" in command.command and "autocommit" in command.command:
             key = (bytes(command.command["lsid"]["id"]), int(command.command["txnNumber"]))
             statements[key].append(command)
-    return {key: found for key, found in statements.items() if touching in repr(found)}
+    return {
+        key: found
+        for key, found in statements.items()
+        if touching in repr(found) and any(c.name == "commitTransaction" for c in found)
+    }
 
 
 def on(statements: list[Sent], name: str, collection: str) -> list[Sent]:
