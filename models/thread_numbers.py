@@ -28,11 +28,14 @@ class Numbering:
     counted: int | None = None  # change to the message count (default: one per message)
     active_at: datetime | None = None  # the thread's activity raised to it
 
+    @property
+    def count_change(self) -> int:
+        return len(self.messages) if self.counted is None else self.counted
+
     def update(self) -> dict[str, Any]:
-        counted = len(self.messages) if self.counted is None else self.counted
         update: dict[str, Any] = {
             "$inc": {
-                "message_count": counted,
+                "message_count": self.count_change,
                 "message_position": len(self.messages),
                 "event_sequence": self.events,
             }
@@ -52,7 +55,7 @@ class Numbering:
     def apply(self, thread: ThreadDocument) -> int:
         """On a thread not yet stored (the transaction inserts it after): nobody else numbers
         on it. Give it a copy made in the transaction's try: this changes its counters."""
-        thread.message_count += len(self.messages) if self.counted is None else self.counted
+        thread.message_count += self.count_change
         thread.message_position += len(self.messages)
         thread.event_sequence += self.events
         if self.active_at is not None and (
