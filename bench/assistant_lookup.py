@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -218,6 +218,15 @@ class RoundResult:
     database_cpu_ms: float  # CPU per request, of the embedded database
     client_cpu_ms: float  # CPU per request, of this load generator
 
+    @classmethod
+    def of(
+        cls, requests: float, seconds: float, p50: float, p95: float, cpu: tuple[float, ...]
+    ) -> "RoundResult":
+        """From a round's count, duration and latencies (seconds), and the CPU seconds the
+        server, the database and the load generator spent on it."""
+        server, database, client = (spent * 1000 / requests for spent in cpu)
+        return cls(requests / seconds, p50 * 1000, p95 * 1000, server, database, client)
+
 
 async def run_round(
     client: httpx.AsyncClient,
@@ -238,24 +247,23 @@ async def run_round(
             await send(client)
             latencies.append(time.perf_counter() - started)
 
-    server_pid, db_pid = pids
-    server_cpu, db_cpu = cpu_seconds(server_pid), cpu_seconds(db_pid)
     client_cpu = time.process_time()
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
+    with cpu_spent(pids) as spent:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
     client_cpu = time.process_time() - client_cpu
-    server_cpu = cpu_seconds(server_pid) - server_cpu
-    db_cpu = cpu_seconds(db_pid) - db_cpu
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
-    return RoundResult(
-        requests / elapsed,
-        cuts[49] * 1000,
-        cuts[94] * 1000,
-        server_cpu * 1000 / requests,
-        db_cpu * 1000 / requests,
-        client_cpu * 1000 / requests,
-    )
+    return RoundResult.of(requests, elapsed, cuts[49], cuts[94], (*spent, client_cpu))
+
+
+@contextlib.contextmanager
+def cpu_spent(pids: tuple[int | None, int | None]) -> Iterator[list[float]]:
+    """The CPU seconds each of these processes (server, database) uses inside the block."""
+    before = [cpu_seconds(pid) for pid in pids]
+    spent: list[float] = []
+    yield spent
+    spent.extend(cpu_seconds(pid) - used for pid, used in zip(pids, before, strict=True))
 
 
 def wrk_round(
@@ -267,33 +275,23 @@ def wrk_round(
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(request.script())
         script.flush()
-        server_pid, db_pid = pids
-        server_cpu, db_cpu = cpu_seconds(server_pid), cpu_seconds(db_pid)
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         command = ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "-s", script.name]
-        done = subprocess.run(
-            [*command, request.url],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=seconds + 60,
-        )
+        with cpu_spent(pids) as spent:
+            done = subprocess.run(
+                [*command, request.url],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=seconds + 60,
+            )
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        server_cpu = cpu_seconds(server_pid) - server_cpu
-        db_cpu = cpu_seconds(db_pid) - db_cpu
     line = next(line for line in done.stdout.splitlines() if line.startswith("WRK "))
     count, micros, errors, p50_us, p95_us = (float(part) for part in line.split()[1:])
     if errors or not count:
         raise RuntimeError(f"wrk: {errors:.0f} failed of {count:.0f} requests to {request.url}")
     client_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
-    return RoundResult(
-        count / (micros / 1e6),
-        p50_us / 1000,
-        p95_us / 1000,
-        server_cpu * 1000 / count,
-        db_cpu * 1000 / count,
-        client_cpu * 1000 / count,
-    )
+    return RoundResult.of(count, micros / 1e6, p50_us / 1e6, p95_us / 1e6, (*spent, client_cpu))
 
 
 def graphql_sender(assistant_id: str) -> Send:

@@ -22,7 +22,7 @@ log = structlog.get_logger(__name__)
 # Runs queued in this process wake its workers at once; the poll finds the others' runs
 # (and expired leases). Each poll is a write attempt, so not too often.
 POLL_SECONDS = 1.0
-EXPIRY_EVERY_SECONDS = 1.0
+UPKEEP_EVERY_SECONDS = 1.0  # dead processes reaped, overdue runs expired
 # After the drain time, stopped runs get this long to finish their current write.
 STOP_GRACE_SECONDS = 10.0
 
@@ -80,7 +80,7 @@ class WorkerPool:
             try:
                 # Once a second, however often runs wake the loop: a dead process's open
                 # transactions would hold its runs, so they are undone before any claim.
-                if clock() - last_upkeep > EXPIRY_EVERY_SECONDS:
+                if clock() - last_upkeep > UPKEEP_EVERY_SECONDS:
                     last_upkeep = clock()
                     await reap_dead_processes()
                     await expire_overdue()
