@@ -72,6 +72,7 @@ def _serve(settings: Settings) -> None:
         # First-start work (keys, indexes, migrations) done once, before any process races it.
         asyncio.run(_prepare(settings))
         _count_metrics_across(settings.state_dir / "metrics")
+        os.environ[SUPERVISOR_PID] = str(os.getpid())  # for server_process_app's check
         _say_where(settings, processes)
         uvicorn.run(
             "app.cli:server_process_app",
@@ -113,6 +114,9 @@ def _count_metrics_across(folder: Path) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
+SUPERVISOR_PID = "THREADLINE_SUPERVISOR_PID"
+
+
 def server_process_app() -> "FastAPI":
     """The app of one of `threadline run`'s processes. They end with the process that started
     them: on its SIGTERM or SIGINT by uvicorn's orderly shutdown; if it is killed, killed with
@@ -121,9 +125,10 @@ def server_process_app() -> "FastAPI":
     from app.main import create_app
     from app.processes import die_with_parent
 
-    parent = os.getppid()
     die_with_parent(signal.SIGKILL)
-    if os.getppid() != parent:  # it died before the request took effect
+    # Its parent by the pid it had when it started the processes: one that died while this
+    # process was still importing (before the request above) is not its parent any more.
+    if str(os.getppid()) != os.environ.get(SUPERVISOR_PID, str(os.getppid())):
         sys.exit(1)
     return create_app()
 
