@@ -10,7 +10,6 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import get_args
 
 from app.settings import Settings
 from engine import models_file, tokens
@@ -71,8 +70,6 @@ class Catalog:
             key = secret.get_secret_value() if secret else None
             provider = OpenAICompatibleProvider(settings.openai_base_url, key)
             endpoints.append(Endpoint(("*",), provider, settings.model_context_tokens))
-        for name in get_args(TokenizerName):
-            tokens.encoding(name)  # loaded now, rather than on the event loop by the first run
         return cls(endpoints)
 
     def find(self, model: str) -> ServedModel | None:

@@ -11,7 +11,7 @@ import io
 import math
 import warnings
 from functools import cache
-from typing import Any
+from typing import Any, get_args
 
 import tiktoken
 from PIL import Image
@@ -48,6 +48,14 @@ def for_model(model: str) -> TokenizerName:
 @cache
 def encoding(name: TokenizerName = DEFAULT) -> tiktoken.Encoding:
     return load(name)
+
+
+def preload() -> None:
+    """Both tokenizers, for a process that runs runs: loaded before it takes one, rather than
+    on the event loop by its first. They weigh ~110 MB, so a process that only serves (no
+    workers) never loads them."""
+    for name in get_args(TokenizerName):
+        encoding(name)
 
 
 def count(text: str, tokenizer: TokenizerName = DEFAULT) -> int:

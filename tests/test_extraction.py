@@ -14,7 +14,8 @@ from fpdf import FPDF
 from fpdf.enums import EncryptionMethod
 from pptx.util import Inches
 
-from engine.files.extract import SUPPORTED_EXTENSIONS, ExtractionFailed, extract_text
+from engine.files.extract import SUPPORTED_EXTENSIONS, extract_text
+from engine.files.unreadable import ExtractionFailed
 
 FILLER = "Filler words keep each page long enough to wrap over several lines. " * 12
 PAGES = [

@@ -15,7 +15,6 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Literal
 
 import docx
 import pptx
@@ -32,17 +31,7 @@ from pptx.slide import Slide
 from pypdf import PasswordType, PdfReader
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-ExtractionCode = Literal["unsupported_file", "invalid_file", "server_error"]
-
-
-class ExtractionFailed(Exception):
-    """Why a file gave no text: `code` for the file's last_error, `message` for the person."""
-
-    def __init__(self, code: ExtractionCode, message: str) -> None:
-        super().__init__(message)
-        self.code: ExtractionCode = code
-        self.message = message
-
+from engine.files.unreadable import ExtractionFailed
 
 # Read as they are: prose, data and source code (OpenAI's list, and their close kin).
 _TEXT_EXTENSIONS = frozenset(

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from pathlib import Path
 
 import structlog
 from pymongo.errors import PyMongoError
@@ -22,7 +23,7 @@ from pymongo.errors import PyMongoError
 from app import metrics, tracing
 from engine.files.chunking import Chunk, chunk_text
 from engine.files.embeddings import Embedder, EmbeddingsFailed
-from engine.files.extract import ExtractionFailed, extract_text
+from engine.files.unreadable import ExtractionFailed
 from models import file_storage
 from models import vector_stores as stores_db
 from models.base import utcnow
@@ -185,6 +186,14 @@ async def _release(document: VectorStoreFileDocument) -> None:
         await stores_db.release_ingestion(document)
 
 
+def _extract_text(path: Path, filename: str) -> str:
+    # Imported by the first file read: its parsers weigh ~25 MB, which a process that never
+    # ingests (a server without workers) does not carry.
+    from engine.files.extract import extract_text
+
+    return extract_text(path, filename)
+
+
 async def ingest(attempt: Attempt, embedder: Embedder | None = None) -> None:
     """Extract, chunk, embed and store the chunks, complete: or end `failed` with a reason."""
     document = attempt.document
@@ -194,7 +203,7 @@ async def ingest(attempt: Attempt, embedder: Embedder | None = None) -> None:
         return
     try:
         async with file_storage.spooled(file.id) as path:
-            text = await asyncio.to_thread(extract_text, path, file.filename)
+            text = await asyncio.to_thread(_extract_text, path, file.filename)
     except ExtractionFailed as failure:
         log.info("ingestion_refused", file_id=file.id, code=failure.code)
         await attempt.fail(failure.code, failure.message)
