@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -142,12 +142,18 @@ class Server:
 
 
 def start_uvicorn(
-    target: str, port: int, env: dict[str, str], app_dir: str = ".", quiet: bool = False
+    target: str,
+    port: int,
+    env: dict[str, str],
+    app_dir: str = ".",
+    quiet: bool = False,
+    options: Sequence[str] = (),
 ) -> Server:
-    """`quiet`: its output (a log line per request at INFO) goes to /dev/null."""
+    """`quiet`: its output (a log line per request at INFO) goes to /dev/null. `options`:
+    more of uvicorn's command-line options."""
     command = [sys.executable, "-m", "uvicorn", target, "--factory", "--app-dir", app_dir]
     command += ["--host", HOST, "--port", str(port), "--workers", "1"]
-    command += ["--log-level", "warning", "--no-access-log"]
+    command += ["--log-level", "warning", "--no-access-log", *options]
     output = subprocess.DEVNULL if quiet else None
     process = subprocess.Popen(
         command,

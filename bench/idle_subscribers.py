@@ -11,36 +11,56 @@ window: the server's resident memory at its end, the CPU of the server and of th
 share of one core, and the database's operations per second (serverStatus opcounters): with
 nothing happening, each subscriber should cost memory only.
 
+`--floor` then opens as many connections to two servers of the stack alone, with the same
+websocket settings (bench/floor_servers.py): uvicorn with Starlette's websocket, and FastAPI
+with a Strawberry subscription; each one's memory per connection is the floor under
+Threadline's.
+
     .venv/bin/python bench/idle_subscribers.py [--subscribers N] [--threads T] [--seconds S]
-        [--no-deflate] [--quick]
+        [--no-deflate] [--floor] [--quick]
 """
 
 # ruff: noqa: T201
 
 import argparse
 import asyncio
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant_lookup import start_uvicorn
 from common import (
     DATABASE_NAME,
     CpuMeter,
     GraphQL,
     Servers,
     new_thread,
+    next_message,
     opcounters,
+    open_socket,
     raise_fd_limit,
     run_bench,
+    start_subscription,
 )
-from event_latency import Audience, connect, send_one
+from event_latency import OPEN_AT_ONCE, Audience, connect, send_one
+from floor_servers import FLOOR_SUBSCRIPTION
 from pymongo import AsyncMongoClient
+from websockets.asyncio.client import ClientConnection
 
+from app.processes import free_port
 from models.database import Database
 from models.thread import ThreadDocument
 
 OPERATIONS = ("insert", "query", "update", "delete", "getmore", "command")
+# `--floor`: servers of the stack alone (bench/floor_servers.py), with Threadline's websocket
+# settings, and whether their connections carry a subscription.
+FLOORS = (
+    ("uvicorn + Starlette websocket", "floor_servers:create_websocket_app", False),
+    ("+ FastAPI, Strawberry subscription", "floor_servers:create_strawberry_app", True),
+)
+SETTLE_SECONDS = 5.0  # after the last connection opens, before a floor's memory is read
 
 
 @dataclass
@@ -77,6 +97,43 @@ async def idle(
         meter.used["database"] / seconds,
         operations / seconds,
     )
+
+
+async def floor(target: str, subscribed: bool, count: int, deflate: bool) -> float:
+    """KB per open connection on a server of the stack alone: its memory with `count`
+    connections open (each past its subscription's first answer), less its memory with none."""
+    ping = os.environ.get("THREADLINE_WS_PING_SECONDS", "45")
+    options = ["--ws-ping-interval", ping, "--ws-per-message-deflate", str(deflate).lower()]
+    server = start_uvicorn(target, free_port(), {}, app_dir="bench", options=options)
+    url = server.base_url.replace("http://", "ws://") + "/graphql"
+    limit = asyncio.Semaphore(OPEN_AT_ONCE)
+
+    async def one(index: int) -> ClientConnection:
+        async with limit:
+            socket = await open_socket(url, None, deflate)
+            if subscribed:
+                await start_subscription(socket, "s", FLOOR_SUBSCRIPTION, id=f"t{index}")
+                await next_message(socket, "s")
+            return socket
+
+    async def accepts() -> bool:
+        try:
+            await (await open_socket(url, None, deflate)).close()
+        except OSError:  # not listening yet
+            return False
+        return True
+
+    sockets: list[ClientConnection] = []
+    try:
+        await server.wait_until_ready(accepts)
+        await asyncio.sleep(SETTLE_SECONDS)
+        before = resident_mb(server.process.pid)
+        sockets = list(await asyncio.gather(*(one(index) for index in range(count))))
+        await asyncio.sleep(SETTLE_SECONDS)
+        return (resident_mb(server.process.pid) - before) * 1024 / count
+    finally:
+        await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
+        server.stop()
 
 
 def print_row(row: Idle) -> None:
@@ -147,6 +204,12 @@ async def bench(arguments: argparse.Namespace, uri: str, servers: Servers) -> No
     finally:
         await client.close()
         await database.close()
+    if arguments.floor:
+        print(f"the stack alone, {count} idle connections (KB each):")
+        for name, target, subscribed in FLOORS:
+            per = await floor(target, subscribed, count, not arguments.no_deflate)
+            print(f"  {name}: {per:.1f} KB")
+        print(f"  Threadline, threadEvents: {memory:.1f} KB")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -158,6 +221,11 @@ def main(argv: list[str] | None = None) -> None:
         "--no-deflate", action="store_true", help="websockets without permessage-deflate"
     )
     parser.add_argument("--quick", action="store_true", help="a smoke run: 200 subscribers")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="then as many connections to servers of the stack alone (bench/floor_servers.py)",
+    )
     arguments = parser.parse_args(argv)
     if arguments.quick:
         arguments.subscribers, arguments.threads, arguments.seconds = 200, 10, 5.0
