@@ -2,7 +2,6 @@
 by the lifespan."""
 
 from app.settings import Settings
-from engine import tokens
 from engine.bus import EventBus
 from engine.catalog import Catalog
 from engine.executor import Executor
@@ -45,8 +44,6 @@ class Engine:
         )
 
     def start(self) -> None:
-        if self.workers.concurrency:
-            tokens.preload()
         self.workers.start()
         self.ingestion.start()
         self.sandboxes.start()

@@ -91,6 +91,7 @@ class Executor:
             await self._end(writer, endings.incomplete("max_completion_tokens"))
             return False
         tokenizer = self.catalog.tokenizer(writer.run.model)
+        await tokens.ready(tokenizer)
         request = await self._request(writer.run, budget, tokenizer, writer.stepless)
         prompt_tokens = tokens.count_messages(request.messages, tokenizer)
         turn = Turn(

@@ -5,13 +5,14 @@
 Images cost what OpenAI's published formula says (`image_tokens`).
 """
 
+import asyncio
 import base64
 import binascii
 import io
 import math
+import threading
 import warnings
-from functools import cache
-from typing import Any, get_args
+from typing import Any
 
 import tiktoken
 from PIL import Image
@@ -33,6 +34,9 @@ UNKNOWN_SIZE_TOKENS = LOW_DETAIL_TOKENS + 4 * TILE_TOKENS
 IMAGE_HEAD_BYTES = 48 * 1024
 IMAGE_FORMATS = ["PNG", "JPEG", "GIF", "WEBP"]  # what OpenAI's vision models take
 
+_loaded: dict[TokenizerName, tiktoken.Encoding] = {}
+_loading = threading.Lock()
+
 
 def for_model(model: str) -> TokenizerName:
     """o200k_base for the families tiktoken's table gives it (GPT-4o, GPT-4.1, GPT-4.5, GPT-5,
@@ -45,17 +49,23 @@ def for_model(model: str) -> TokenizerName:
     return "o200k_base" if name.startswith("o200k") else DEFAULT
 
 
-@cache
 def encoding(name: TokenizerName = DEFAULT) -> tiktoken.Encoding:
-    return load(name)
+    """Loaded once per process, by its first use: cl100k_base weighs ~40 MB, o200k_base ~70,
+    so a process loads only those its runs use (and one that only serves, none)."""
+    found = _loaded.get(name)
+    if found is None:
+        with _loading:  # one load, whichever thread asks first
+            found = _loaded.get(name)
+            if found is None:
+                found = _loaded[name] = load(name)
+    return found
 
 
-def preload() -> None:
-    """Both tokenizers, for a process that runs runs: loaded before it takes one, rather than
-    on the event loop by its first. They weigh ~110 MB, so a process that only serves (no
-    workers) never loads them."""
-    for name in get_args(TokenizerName):
-        encoding(name)
+async def ready(name: TokenizerName) -> None:
+    """`name` loaded, off the event loop if it was not yet (0.1 to 0.3 s): a process's first run
+    on a tokenizer does not hold up the others' streams."""
+    if name not in _loaded:
+        await asyncio.to_thread(encoding, name)
 
 
 def count(text: str, tokenizer: TokenizerName = DEFAULT) -> int:
