@@ -126,19 +126,24 @@ class Costs:
         operation = (query, operation_name)
         names = self._reads.get(operation)
         if names is not None:
-            key = (operation, names, tuple(given.get(name, _ABSENT) for name in names))
             try:
-                return self._costs[key]
+                return self._costs[_key(operation, names, given)]
             except KeyError:
                 pass
             except TypeError:  # a value that cannot be a key: costed each time
                 return operation_cost(schema, document, operation_name, given)
         cost, names = _costed(schema, document, operation_name, given)
         self._reads[operation] = names
-        key = (operation, names, tuple(given.get(name, _ABSENT) for name in names))
         with contextlib.suppress(TypeError):  # a value that cannot be a key: not kept
-            self._costs[key] = cost
+            self._costs[_key(operation, names, given)] = cost
         return cost
+
+
+def _key(
+    operation: tuple[str, str | None], names: tuple[str, ...], given: Mapping[str, Any]
+) -> tuple[Any, ...]:
+    """A kept cost's key: the operation, and the values of the variables it was reckoned from."""
+    return (operation, names, tuple(given.get(name, _ABSENT) for name in names))
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
