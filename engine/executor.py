@@ -92,8 +92,7 @@ class Executor:
             return False
         tokenizer = self.catalog.tokenizer(writer.run.model)
         await tokens.ready(tokenizer)
-        request = await self._request(writer.run, budget, tokenizer, writer.stepless)
-        prompt_tokens = tokens.count_messages(request.messages, tokenizer)
+        request, prompt_tokens = await self._request(writer.run, budget, tokenizer, writer.stepless)
         turn = Turn(
             writer, prompt_tokens, budget, tokenizer, stop, searcher=self.searcher, code=self.code
         )
@@ -126,12 +125,14 @@ class Executor:
 
     async def _request(
         self, run: RunDocument, budget: int | None, tokenizer: TokenizerName, stepless: bool
-    ) -> ChatRequest:
+    ) -> tuple[ChatRequest, int]:
+        """The model call's request, and its prompt's tokens."""
         prompt_budget = prompt_tokens_left(run, self.catalog.context_window(run.model))
-        messages = await build_prompt(run, prompt_budget, tokenizer, own_turns=not stepless)
+        prompt = await build_prompt(run, prompt_budget, tokenizer, own_turns=not stepless)
+        messages = prompt.messages
         progress = Progress.of(messages)
         code_files = list(await code_tool.input_files(run)) if code_tool.offered(run) else []
-        return ChatRequest(
+        request = ChatRequest(
             model=run.model,
             messages=messages,
             tools=chat_tools(run, progress, code_files),
@@ -143,6 +144,7 @@ class Executor:
             response_format=chat_response_format(run),
             reasoning_effort=run.reasoning_effort,
         )
+        return request, prompt.tokens
 
     async def _end(self, writer: RunWriter, ending: Ending) -> None:
         """Ends the run; a cancel that arrived meanwhile wins; if another worker holds the

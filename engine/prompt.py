@@ -51,12 +51,18 @@ class _Room:
         return await draft.filled()
 
 
+@dataclass(frozen=True)
+class Prompt:
+    messages: list[dict[str, Any]]
+    tokens: int  # as `tokens.count_messages` counts them: each was counted as it was taken
+
+
 async def build_prompt(
     run: RunDocument,
     budget: int,
     tokenizer: TokenizerName = tokens.DEFAULT,
     own_turns: bool = True,
-) -> list[dict[str, Any]]:
+) -> Prompt:
     """The prompt within `budget` tokens. The instructions, the run's own turns and the
     thread's newest message always go in (PromptTooLarge when they do not fit); the rest of
     the thread as the run's truncation strategy says. `own_turns` False: the caller knows the
@@ -66,7 +72,8 @@ async def build_prompt(
     room = _Room(budget - tokens.count_messages(system + own, tokenizer), tokenizer)
     if room.left < 0:
         raise PromptTooLarge(f"the run's own turns do not fit in {budget} prompt tokens")
-    return [*system, *await _thread(run, room), *own]
+    thread = await _thread(run, room)
+    return Prompt([*system, *thread, *own], budget - room.left)
 
 
 async def _thread(run: RunDocument, room: _Room) -> list[dict[str, Any]]:

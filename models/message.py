@@ -90,7 +90,8 @@ class MessageDocument(ScopedDocument):
 
     @model_validator(mode="after")
     def _text_within_limit(self) -> Self:
-        if len(self.text) > MAX_TEXT_LENGTH:
+        # Every read validates too: measured, not joined (a long thread's prompt reads hundreds).
+        if sum(len(part.text.value) for part in self.content if part.text) > MAX_TEXT_LENGTH:
             raise ValueError(f"the message text is longer than {MAX_TEXT_LENGTH} characters")
         return self
 

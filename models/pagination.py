@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
-from beanie import SortDirection
+from pymongo import ASCENDING, DESCENDING
 
 from models.base import StoredDocument
 from models.errors import BadUserInput
@@ -113,7 +113,7 @@ async def numbered(
     range, never a read of the whole scope. The last range is open-ended, so documents
     numbered past a stale `top` are still found. Close it (`aclosing`) to stop early."""
     field, width = numbering.field, FIRST_RANGE
-    direction = SortDirection.ASCENDING if ascending else SortDirection.DESCENDING
+    direction = ASCENDING if ascending else DESCENDING
     if start is None:
         edge = 0 if ascending else numbering.top + 1
     else:
@@ -133,12 +133,20 @@ async def numbered(
                 bound["$gte"] = far
             newest = False
         query = {**scope, field: bound} if bound else scope
-        found = await model.find(query).sort([(field, direction)]).to_list()
-        for document in found:
+        for document in await _found(model, query, [(field, direction)]):
             yield document
         if last:
             return
         edge, width = far, width * 2
+
+
+async def _found(
+    model: type[D], query: dict[str, Any], sort: list[tuple[str, int]], limit: int = 0
+) -> list[D]:
+    """Read raw, then validated: Beanie's cursor costs as much again as the read (a long
+    thread's prompt reads hundreds of messages)."""
+    cursor = model.get_pymongo_collection().find(query, sort=sort, limit=limit)
+    return [model.model_validate(raw) async for raw in cursor]
 
 
 async def take(generator: AsyncGenerator[D, None], count: int) -> list[D]:
@@ -198,12 +206,9 @@ async def paginate(
     backwards = request.last is not None
     size = (request.last if backwards else request.first) or DEFAULT_PAGE_SIZE
     scan_ascending = ascending != backwards
-    direction = SortDirection.ASCENDING if scan_ascending else SortDirection.DESCENDING
-    items = (
-        await model.find(_within(scope, bounds))
-        .sort([(field, direction), ("_id", direction)])
-        .limit(size + 1)
-        .to_list()
+    direction = ASCENDING if scan_ascending else DESCENDING
+    items = await _found(
+        model, _within(scope, bounds), [(field, direction), ("_id", direction)], size + 1
     )
     has_more = len(items) > size
     items = items[:size]
