@@ -10,14 +10,17 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
 from app.settings import Settings
 from engine import models_file, tokens
 from engine.encodings import TokenizerName
 from engine.providers.base import Provider, ProviderError
-from engine.providers.openai_compatible import OpenAICompatibleProvider
 from engine.providers.scripted import ScriptedProvider
 from models.errors import BadUserInput
+
+if TYPE_CHECKING:  # imported when an endpoint is configured: the SDK is ~14 MB in a process
+    from engine.providers.openai_compatible import OpenAICompatibleProvider
 
 SCRIPTED_MODEL = "threadline/scripted"
 SCRIPTED_CONTEXT_TOKENS = 16_384
@@ -35,7 +38,7 @@ class Endpoint:
     """An OpenAI-compatible endpoint and the model names (fnmatch patterns) it serves."""
 
     patterns: tuple[str, ...]
-    provider: OpenAICompatibleProvider
+    provider: "OpenAICompatibleProvider"
     context_tokens: int
     tokenizer: TokenizerName | None = None  # None: each model family's own
 
@@ -60,7 +63,7 @@ class Catalog:
                 endpoints.append(
                     Endpoint(
                         tuple(entry.match),
-                        OpenAICompatibleProvider(entry.base_url, key),
+                        _endpoint_provider(entry.base_url, key),
                         entry.context_tokens or settings.model_context_tokens,
                         entry.tokenizer,
                     )
@@ -68,7 +71,7 @@ class Catalog:
         if settings.openai_base_url is not None:
             secret = settings.openai_api_key
             key = secret.get_secret_value() if secret else None
-            provider = OpenAICompatibleProvider(settings.openai_base_url, key)
+            provider = _endpoint_provider(settings.openai_base_url, key)
             endpoints.append(Endpoint(("*",), provider, settings.model_context_tokens))
         return cls(endpoints)
 
@@ -116,3 +119,9 @@ class Catalog:
     async def aclose(self) -> None:
         for endpoint in self.endpoints:
             await endpoint.provider.aclose()
+
+
+def _endpoint_provider(base_url: str, api_key: str | None) -> "OpenAICompatibleProvider":
+    from engine.providers.openai_compatible import OpenAICompatibleProvider
+
+    return OpenAICompatibleProvider(base_url, api_key)

@@ -15,7 +15,7 @@ from app.main import create_app
 from app.settings import Settings
 from engine.files.chunking import chunk_text
 from engine.files.embeddings import BATCH, Embedder
-from engine.files.search import RRF_K
+from engine.files.store_index import RRF_K
 from models.vector_store import ChunkDocument, VectorStoreFileDocument
 from tests.graphql import GraphQLClient, bearer
 from tests.openai_server import EMBEDDING_DIMENSIONS, OpenAICompatibleServer

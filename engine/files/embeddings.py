@@ -12,13 +12,14 @@ is compared only with chunks of the configured model (engine/files/search.py).""
 
 import math
 from collections.abc import Sequence
-
-import openai
-from openai import AsyncOpenAI
-from openai.types import CreateEmbeddingResponse
+from typing import TYPE_CHECKING
 
 from app.settings import Settings
-from engine.providers.openai_compatible import NO_KEY, describe
+
+# The SDK (~14 MB in a process) is imported by the first Embedder, made only when
+# THREADLINE_EMBEDDINGS_MODEL is set: most processes never load it.
+if TYPE_CHECKING:
+    from openai.types import CreateEmbeddingResponse
 
 BATCH = 64  # inputs per request: well under every server's limit, few requests per file
 MAX_RETRIES = 3
@@ -44,6 +45,10 @@ class Embedder:
         max_retries: int = MAX_RETRIES,
         timeout: float = TIMEOUT_SECONDS,
     ) -> None:
+        from openai import AsyncOpenAI
+
+        from engine.providers.openai_compatible import NO_KEY
+
         self.model = model
         self.batch = batch
         self._api_key = api_key
@@ -78,6 +83,10 @@ class Embedder:
         return vectors
 
     async def _request(self, texts: Sequence[str]) -> list[list[float]]:
+        import openai
+
+        from engine.providers.openai_compatible import describe
+
         try:
             response = await self._client.embeddings.create(
                 # "float": the SDK asks for base64 by default, which not every server speaks.
@@ -97,7 +106,7 @@ class Embedder:
         await self._client.close()
 
 
-def _vectors(response: CreateEmbeddingResponse, count: int, model: str) -> list[list[float]]:
+def _vectors(response: "CreateEmbeddingResponse", count: int, model: str) -> list[list[float]]:
     """The answer's vectors in input order. The SDK builds its objects without validating
     them: anything but one finite, non-empty vector per input is the server's error."""
     try:

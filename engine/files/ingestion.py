@@ -16,12 +16,12 @@ import contextlib
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 from pymongo.errors import PyMongoError
 
 from app import metrics, tracing
-from engine.files.chunking import Chunk, chunk_text
 from engine.files.embeddings import Embedder, EmbeddingsFailed
 from engine.files.unreadable import ExtractionFailed
 from models import file_storage
@@ -30,6 +30,9 @@ from models.base import utcnow
 from models.file import FileDocument, expired_files
 from models.liveness import process
 from models.vector_store import ChunkDocument, ErrorCode, VectorStoreFileDocument
+
+if TYPE_CHECKING:
+    from engine.files.chunking import Chunk
 
 log = structlog.get_logger(__name__)
 POLL_SECONDS = 1.0
@@ -194,6 +197,13 @@ def _extract_text(path: Path, filename: str) -> str:
     return extract_text(path, filename)
 
 
+def _chunk_text(text: str, size: int, overlap: int) -> "list[Chunk]":
+    # Imported by the first chunking, as the parsers are: its numpy is ~12 MB.
+    from engine.files.chunking import chunk_text
+
+    return chunk_text(text, size, overlap)
+
+
 async def ingest(attempt: Attempt, embedder: Embedder | None = None) -> None:
     """Extract, chunk, embed and store the chunks, complete: or end `failed` with a reason."""
     document = attempt.document
@@ -210,7 +220,7 @@ async def ingest(attempt: Attempt, embedder: Embedder | None = None) -> None:
         return
     static = document.chunking_strategy.static
     chunks = await asyncio.to_thread(
-        chunk_text, text, static.max_chunk_size_tokens, static.chunk_overlap_tokens
+        _chunk_text, text, static.max_chunk_size_tokens, static.chunk_overlap_tokens
     )
     await stores_db.drop_chunks(document, "earlier")  # what a dead worker left
     try:
@@ -226,7 +236,7 @@ async def ingest(attempt: Attempt, embedder: Embedder | None = None) -> None:
 
 
 async def _store_chunks(
-    document: VectorStoreFileDocument, chunks: list[Chunk], embedder: Embedder | None
+    document: VectorStoreFileDocument, chunks: "list[Chunk]", embedder: Embedder | None
 ) -> None:
     """SAVE_BATCH chunks at a time, each batch embedded first when an endpoint is set."""
     for start in range(0, len(chunks), SAVE_BATCH):
