@@ -107,12 +107,14 @@ async def numbered(
     ascending: bool,
     start: int | None = None,
     inclusive: bool = False,
+    width: int = FIRST_RANGE,
 ) -> AsyncGenerator[D, None]:
     """`scope`'s documents from `start` on (from the end it begins at, without one), lazily,
-    one bounded range of numbers at a time, each twice as wide as the last: holes cost a wider
-    range, never a read of the whole scope. The last range is open-ended, so documents
-    numbered past a stale `top` are still found. Close it (`aclosing`) to stop early."""
-    field, width = numbering.field, FIRST_RANGE
+    one bounded range of numbers at a time, the first `width` wide, each next twice as wide as
+    the last: holes cost a wider range, never a read of the whole scope. The last range is
+    open-ended, so documents numbered past a stale `top` are still found. Close it
+    (`aclosing`) to stop early."""
+    field = numbering.field
     direction = ASCENDING if ascending else DESCENDING
     if start is None:
         edge = 0 if ascending else numbering.top + 1
@@ -239,7 +241,8 @@ async def _numbered_page(
     size = (request.last if backwards else request.first) or DEFAULT_PAGE_SIZE
     scan_ascending = ascending != backwards
     start, stop = (before, after) if backwards else (after, before)
-    read = numbered(model, scope, numbering, scan_ascending, start)
+    # As wide as the page and one more: without holes, one read of just those.
+    read = numbered(model, scope, numbering, scan_ascending, start, width=size + 1)
     items = await take(read, size + 1)
     if stop is not None:  # the page ends at the other cursor
         items = [item for item in items if _before(getattr(item, field), stop, scan_ascending)]
@@ -249,7 +252,10 @@ async def _numbered_page(
         items.reverse()
     beyond_edge = False
     if start is not None:  # anything on the far side of the cursor we came from
-        toward = numbered(model, scope, numbering, not scan_ascending, start, inclusive=True)
+        # From the cursor's own number: unless it was deleted, a read of one document.
+        toward = numbered(
+            model, scope, numbering, not scan_ascending, start, inclusive=True, width=1
+        )
         beyond_edge = bool(await take(toward, 1))
     if backwards:
         return Page(items, has_next_page=beyond_edge, has_previous_page=has_more, field=field)

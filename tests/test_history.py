@@ -136,3 +136,26 @@ async def test_messages_written_after_the_thread_was_read_are_listed(gql: GraphQ
     assert [message.text for message in newest.items] == expected[::-1][:3]
     every = await paginate(MessageDocument, scope, PageRequest(first=100), numbering=stale)
     assert [message.text for message in every.items] == expected[::-1]
+
+
+async def test_a_deleted_cursor_message_still_tells_what_lies_behind_it(
+    gql: GraphQLClient,
+) -> None:
+    """A page's hasPreviousPage looks from the cursor's own position back: past a hole where
+    the cursor's message (and the ones before it) were deleted, to the first one left."""
+    seeds = [{"content": f"m{index}"} for index in range(10)]
+    thread: str = (await gql(CREATE_THREAD, input={"messages": seeds}))["createThread"]["id"]
+    first = (await gql(PAGE, id=thread, first=3, order="ASC"))["thread"]["messages"]
+    cursor = first["pageInfo"]["endCursor"]  # m2's
+    collection = MessageDocument.get_pymongo_collection()
+
+    async def after_cursor() -> dict[str, Any]:
+        page = await gql(PAGE, id=thread, first=3, after=cursor, order="ASC")
+        return dict(page["thread"]["messages"])
+
+    await collection.delete_many({"thread_id": thread, "position": {"$in": [2, 3]}})  # m1, m2
+    page = await after_cursor()
+    assert [node["text"] for node in page["nodes"]] == ["m3", "m4", "m5"]
+    assert page["pageInfo"]["hasPreviousPage"] is True  # m0
+    await collection.delete_many({"thread_id": thread, "position": 1})
+    assert (await after_cursor())["pageInfo"]["hasPreviousPage"] is False
