@@ -2,6 +2,7 @@
 
 import base64
 import json
+import math
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from models import file_storage
 from models.file import IMAGE_TYPES, FileDocument, find_live
 from models.history import last_position, messages_by_id, newest_first, oldest_first
 from models.message import ImageDetail, MessageDocument
+from models.pagination import twice
 from models.run import RunDocument, ToolCall
 from models.run_step import steps_of
 
@@ -84,19 +86,51 @@ async def _thread(run: RunDocument, room: _Room) -> list[dict[str, Any]]:
     head: list[dict[str, Any]] = []
     head_ids: set[str] = set()
     tail: list[dict[str, Any]] = []
-    async with aclosing(newest_first(run.project_id, run.thread_id, run.id, top)) as newer:
-        async for message in newer:
+    reach = _Reach(room, keep)
+    newer = newest_first(run.project_id, run.thread_id, run.id, top, reach.next_width)
+    async with aclosing(newer) as messages:
+        async for message in messages:
             if message.id in head_ids or (keep is not None and len(tail) >= keep):
                 break  # the whole thread is in, or the newest n are
+            left = room.left
             chat = await room.take(message)
             if chat is None and not tail:
                 raise PromptTooLarge(f"the newest message does not fit in {room.left} tokens")
             if chat is None:
                 break  # the oldest of these that do not fit are dropped
             tail.append(chat)
+            reach.took(left - room.left)
             if len(tail) == 1 and keep is None and top > 1:  # one message is its own head
                 head, head_ids = await _head(run, message.id, room, top)
     return [*head, *reversed(tail)]
+
+
+class _Reach:
+    """How far back the room reaches: the width of the next range of the thread to read, as
+    many as fit at what the messages taken so far cost on average, and the one after them
+    (the first that does not fit ends the prompt). A long thread is read in about as many
+    messages as fit, where doubling ranges read up to twice that; when older ones are
+    smaller and more fit, in a range more."""
+
+    SMALLEST = 8  # near the room's end: a few more, not one at a time
+
+    def __init__(self, room: _Room, keep: int | None) -> None:
+        self.room = room
+        self.keep = keep
+        self.taken = 0
+        self.tokens = 0
+
+    def took(self, tokens: int) -> None:
+        self.taken += 1
+        self.tokens += tokens
+
+    def next_width(self, last: int) -> int:
+        if not self.taken:
+            return twice(last)
+        fit = math.ceil(self.room.left * self.taken / max(1, self.tokens)) + 1
+        if self.keep is not None:
+            fit = min(fit, self.keep - self.taken)
+        return max(self.SMALLEST, fit)
 
 
 async def _head(

@@ -9,7 +9,7 @@ one) read every candidate of an unbounded range before they sort and limit.
 
 import base64
 import binascii
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -100,6 +100,10 @@ class Numbered:
     field: str = POSITION
 
 
+def twice(width: int) -> int:
+    return width * 2
+
+
 async def numbered(
     model: type[D],
     scope: dict[str, Any],
@@ -108,12 +112,13 @@ async def numbered(
     start: int | None = None,
     inclusive: bool = False,
     width: int = FIRST_RANGE,
+    grow: Callable[[int], int] = twice,
 ) -> AsyncGenerator[D, None]:
     """`scope`'s documents from `start` on (from the end it begins at, without one), lazily,
-    one bounded range of numbers at a time, the first `width` wide, each next twice as wide as
-    the last: holes cost a wider range, never a read of the whole scope. The last range is
-    open-ended, so documents numbered past a stale `top` are still found. Close it
-    (`aclosing`) to stop early."""
+    one bounded range of numbers at a time, the first `width` wide, each next as wide as
+    `grow` makes the last (twice, unless the caller knows better): holes cost a wider range,
+    never a read of the whole scope. The last range is open-ended, so documents numbered past
+    a stale `top` are still found. Close it (`aclosing`) to stop early."""
     field = numbering.field
     direction = ASCENDING if ascending else DESCENDING
     if start is None:
@@ -139,7 +144,7 @@ async def numbered(
             yield document
         if last:
             return
-        edge, width = far, width * 2
+        edge, width = far, max(1, grow(width))
 
 
 async def _found(

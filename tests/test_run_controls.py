@@ -183,6 +183,10 @@ async def test_transient_errors_are_retried(gql: GraphQLClient, endpoint: Script
     assert len(server.requests) == 3
 
 
+ADD_MESSAGE = """mutation($threadId: ID!, $input: CreateMessageInput!) {
+  createMessage(threadId: $threadId, input: $input) { id } }"""
+
+
 async def new_long_thread(gql: GraphQLClient, count: int) -> str:
     messages = [{"content": f"message number {i} " + "word " * 20} for i in range(count)]
     data = await gql(CREATE_THREAD, input={"messages": messages})
@@ -225,6 +229,43 @@ async def test_auto_truncation_drops_the_middle(gql: GraphQLClient, endpoint: Sc
     assert 2 < len(tail) < 36
     one_more = {"role": "user", "content": f"message number {tail[0] - 1} " + "word " * 20}
     assert tokens.count_messages([*sent, one_more]) > 300  # the next older did not fit
+
+
+@pytest.mark.parametrize("older", ["shorter", "longer"])
+async def test_auto_truncation_of_a_long_thread_whose_older_messages_differ(
+    gql: GraphQLClient, endpoint: Scripted, older: str
+) -> None:
+    """The thread is read back in ranges sized by what its newest messages cost: older ones
+    of another size make those ranges too short (another is read) or too long (some read are
+    left out); the prompt is the same either way."""
+    from engine import tokens
+    from engine.prompt import HEAD_MESSAGES
+
+    server = endpoint(Script(text="ok"))
+    count, newest, at_once = 160, 40, 100  # a thread is created with at most 100 messages
+    words = {"shorter": (3, 30), "longer": (30, 3)}[older]
+    messages = [
+        {"content": f"message number {i} " + "word " * words[i >= count - newest]}
+        for i in range(count)
+    ]
+    created = await gql(CREATE_THREAD, input={"messages": messages[:at_once]})
+    thread_id = created["createThread"]["id"]
+    for message in messages[at_once:]:
+        await gql(ADD_MESSAGE, threadId=thread_id, input=message)
+    assistant = await new_assistant(gql, model=MODEL, instructions="Short.")
+    input_ = {"assistantId": assistant, "maxPromptTokens": 2500}
+    run = (await gql(CREATE_RUN, threadId=thread_id, input=input_))["createRun"]
+    await wait_for(gql, run["id"])
+    sent = server.requests[-1].body["messages"]
+    assert tokens.count_messages(sent) <= 2500
+    numbers = [int(t.split()[2]) for t in sent_texts(server)]
+    head, tail = numbers[:HEAD_MESSAGES], numbers[HEAD_MESSAGES:]
+    assert head == list(range(HEAD_MESSAGES))
+    assert tail == list(range(count - len(tail), count))
+    assert newest < len(tail) < count - HEAD_MESSAGES
+    before = tail[0] - 1
+    one_more = {"role": "user", "content": messages[before]["content"]}
+    assert tokens.count_messages([*sent, one_more]) > 2500  # the next older did not fit
 
 
 async def test_auto_truncation_keeps_a_short_thread_whole(
