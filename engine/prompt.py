@@ -110,7 +110,8 @@ class _Reach:
     many as fit at what the messages taken so far cost on average, and the one after them
     (the first that does not fit ends the prompt). A long thread is read in about as many
     messages as fit, where doubling ranges read up to twice that; when older ones are
-    smaller and more fit, in a range more."""
+    smaller and more fit, in a range more. A range that gave nothing (deleted messages, or
+    the run's own) is followed by one at least twice as wide, so holes cost few reads."""
 
     SMALLEST = 8  # near the room's end: a few more, not one at a time
 
@@ -119,6 +120,7 @@ class _Reach:
         self.keep = keep
         self.taken = 0
         self.tokens = 0
+        self.taken_by_last_range = 0
 
     def took(self, tokens: int) -> None:
         self.taken += 1
@@ -130,6 +132,9 @@ class _Reach:
         fit = math.ceil(self.room.left * self.taken / max(1, self.tokens)) + 1
         if self.keep is not None:
             fit = min(fit, self.keep - self.taken)
+        if self.taken == self.taken_by_last_range:
+            fit = max(fit, twice(last))
+        self.taken_by_last_range = self.taken
         return max(self.SMALLEST, fit)
 
 

@@ -268,6 +268,42 @@ async def test_auto_truncation_of_a_long_thread_whose_older_messages_differ(
     assert tokens.count_messages([*sent, one_more]) > 2500  # the next older did not fit
 
 
+async def test_auto_truncation_reads_across_a_wide_hole(
+    gql: GraphQLClient, endpoint: Scripted
+) -> None:
+    """Messages deleted from the middle leave positions with nothing in them: the prompt is
+    still the first messages and the newest that fit, contiguous across the hole."""
+    from engine import tokens
+    from engine.prompt import HEAD_MESSAGES
+    from models.message import MessageDocument
+
+    server = endpoint(Script(text="ok"))
+    count, at_once = 160, 100
+    messages = [{"content": f"message number {i} " + "word " * 20} for i in range(count)]
+    created = await gql(CREATE_THREAD, input={"messages": messages[:at_once]})
+    thread_id = created["createThread"]["id"]
+    for message in messages[at_once:]:
+        await gql(ADD_MESSAGE, threadId=thread_id, input=message)
+    gone = range(40, 150)  # message i is at position i + 1
+    await MessageDocument.get_pymongo_collection().delete_many(
+        {"thread_id": thread_id, "position": {"$in": [i + 1 for i in gone]}}
+    )
+    assistant = await new_assistant(gql, model=MODEL, instructions="Short.")
+    input_ = {"assistantId": assistant, "maxPromptTokens": 1200}
+    run = (await gql(CREATE_RUN, threadId=thread_id, input=input_))["createRun"]
+    await wait_for(gql, run["id"])
+    sent = server.requests[-1].body["messages"]
+    numbers = [int(t.split()[2]) for t in sent_texts(server)]
+    left = [i for i in range(count) if i not in gone]
+    head, tail = numbers[:HEAD_MESSAGES], numbers[HEAD_MESSAGES:]
+    assert head == left[:HEAD_MESSAGES]
+    assert tail == left[len(left) - len(tail) :]
+    assert 10 < len(tail) < len(left) - HEAD_MESSAGES  # across the hole, not to the head
+    before = left[len(left) - len(tail) - 1]
+    one_more = {"role": "user", "content": messages[before]["content"]}
+    assert tokens.count_messages([*sent, one_more]) > 1200  # the next older did not fit
+
+
 async def test_auto_truncation_keeps_a_short_thread_whole(
     gql: GraphQLClient, endpoint: Scripted
 ) -> None:
