@@ -187,10 +187,33 @@ ADD_MESSAGE = """mutation($threadId: ID!, $input: CreateMessageInput!) {
   createMessage(threadId: $threadId, input: $input) { id } }"""
 
 
+CREATED_AT_ONCE = 100  # the most messages `createThread` takes
+
+
+async def thread_of(gql: GraphQLClient, messages: list[dict[str, Any]]) -> str:
+    created = await gql(CREATE_THREAD, input={"messages": messages[:CREATED_AT_ONCE]})
+    thread_id = str(created["createThread"]["id"])
+    for message in messages[CREATED_AT_ONCE:]:
+        await gql(ADD_MESSAGE, threadId=thread_id, input=message)
+    return thread_id
+
+
 async def new_long_thread(gql: GraphQLClient, count: int) -> str:
     messages = [{"content": f"message number {i} " + "word " * 20} for i in range(count)]
-    data = await gql(CREATE_THREAD, input={"messages": messages})
-    return str(data["createThread"]["id"])
+    return await thread_of(gql, messages)
+
+
+async def auto_truncated(
+    gql: GraphQLClient, server: OpenAICompatibleServer, thread_id: str, max_prompt: int
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """A run with `auto` truncation within `max_prompt` tokens: the prompt the endpoint got,
+    and the numbers of the thread's messages in it, in order."""
+    assistant = await new_assistant(gql, model=MODEL, instructions="Short.")
+    input_ = {"assistantId": assistant, "maxPromptTokens": max_prompt}
+    run = (await gql(CREATE_RUN, threadId=thread_id, input=input_))["createRun"]
+    await wait_for(gql, run["id"])
+    sent: list[dict[str, Any]] = server.requests[-1].body["messages"]
+    return sent, [int(text.split()[2]) for text in sent_texts(server)]
 
 
 def sent_texts(server: OpenAICompatibleServer) -> list[str]:
@@ -215,13 +238,8 @@ async def test_auto_truncation_drops_the_middle(gql: GraphQLClient, endpoint: Sc
 
     server = endpoint(Script(text="ok"))
     thread_id = await new_long_thread(gql, 40)  # ~27 tokens each: ~1,100 in all
-    assistant = await new_assistant(gql, model=MODEL, instructions="Short.")
-    input_ = {"assistantId": assistant, "maxPromptTokens": 300}
-    run = (await gql(CREATE_RUN, threadId=thread_id, input=input_))["createRun"]
-    await wait_for(gql, run["id"])
-    sent = server.requests[-1].body["messages"]
+    sent, numbers = await auto_truncated(gql, server, thread_id, 300)
     assert tokens.count_messages(sent) <= 300
-    numbers = [int(t.split()[2]) for t in sent_texts(server)]
     # The first messages, then the newest, contiguous, in order: the middle is dropped.
     head, tail = numbers[:HEAD_MESSAGES], numbers[HEAD_MESSAGES:]
     assert head == list(range(HEAD_MESSAGES))
@@ -242,23 +260,14 @@ async def test_auto_truncation_of_a_long_thread_whose_older_messages_differ(
     from engine.prompt import HEAD_MESSAGES
 
     server = endpoint(Script(text="ok"))
-    count, newest, at_once = 160, 40, 100  # a thread is created with at most 100 messages
+    count, newest = 160, 40
     words = {"shorter": (3, 30), "longer": (30, 3)}[older]
     messages = [
         {"content": f"message number {i} " + "word " * words[i >= count - newest]}
         for i in range(count)
     ]
-    created = await gql(CREATE_THREAD, input={"messages": messages[:at_once]})
-    thread_id = created["createThread"]["id"]
-    for message in messages[at_once:]:
-        await gql(ADD_MESSAGE, threadId=thread_id, input=message)
-    assistant = await new_assistant(gql, model=MODEL, instructions="Short.")
-    input_ = {"assistantId": assistant, "maxPromptTokens": 2500}
-    run = (await gql(CREATE_RUN, threadId=thread_id, input=input_))["createRun"]
-    await wait_for(gql, run["id"])
-    sent = server.requests[-1].body["messages"]
+    sent, numbers = await auto_truncated(gql, server, await thread_of(gql, messages), 2500)
     assert tokens.count_messages(sent) <= 2500
-    numbers = [int(t.split()[2]) for t in sent_texts(server)]
     head, tail = numbers[:HEAD_MESSAGES], numbers[HEAD_MESSAGES:]
     assert head == list(range(HEAD_MESSAGES))
     assert tail == list(range(count - len(tail), count))
@@ -278,22 +287,14 @@ async def test_auto_truncation_reads_across_a_wide_hole(
     from models.message import MessageDocument
 
     server = endpoint(Script(text="ok"))
-    count, at_once = 160, 100
+    count = 160
     messages = [{"content": f"message number {i} " + "word " * 20} for i in range(count)]
-    created = await gql(CREATE_THREAD, input={"messages": messages[:at_once]})
-    thread_id = created["createThread"]["id"]
-    for message in messages[at_once:]:
-        await gql(ADD_MESSAGE, threadId=thread_id, input=message)
+    thread_id = await thread_of(gql, messages)
     gone = range(40, 150)  # message i is at position i + 1
     await MessageDocument.get_pymongo_collection().delete_many(
         {"thread_id": thread_id, "position": {"$in": [i + 1 for i in gone]}}
     )
-    assistant = await new_assistant(gql, model=MODEL, instructions="Short.")
-    input_ = {"assistantId": assistant, "maxPromptTokens": 1200}
-    run = (await gql(CREATE_RUN, threadId=thread_id, input=input_))["createRun"]
-    await wait_for(gql, run["id"])
-    sent = server.requests[-1].body["messages"]
-    numbers = [int(t.split()[2]) for t in sent_texts(server)]
+    sent, numbers = await auto_truncated(gql, server, thread_id, 1200)
     left = [i for i in range(count) if i not in gone]
     head, tail = numbers[:HEAD_MESSAGES], numbers[HEAD_MESSAGES:]
     assert head == left[:HEAD_MESSAGES]
