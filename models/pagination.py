@@ -140,18 +140,22 @@ async def numbered(
                 bound["$gte"] = far
             newest = False
         query = {**scope, field: bound} if bound else scope
-        for document in await _found(model, query, [(field, direction)]):
+        for document in await find_validated(model, query, [(field, direction)]):
             yield document
         if last:
             return
         edge, width = far, max(1, grow(width))
 
 
-async def _found(
-    model: type[D], query: dict[str, Any], sort: list[tuple[str, int]], limit: int = 0
+async def find_validated(
+    model: type[D],
+    query: dict[str, Any],
+    sort: list[tuple[str, int]] | None = None,
+    limit: int = 0,
 ) -> list[D]:
     """Read raw, then validated: Beanie's cursor costs as much again as the read (a long
-    thread's prompt reads hundreds of messages)."""
+    thread's prompt reads hundreds of messages; a page's `thread`/`assistant` fields, a
+    hundred objects)."""
     cursor = model.get_pymongo_collection().find(query, sort=sort, limit=limit)
     return [model.model_validate(raw) async for raw in cursor]
 
@@ -214,7 +218,7 @@ async def paginate(
     size = (request.last if backwards else request.first) or DEFAULT_PAGE_SIZE
     scan_ascending = ascending != backwards
     direction = ASCENDING if scan_ascending else DESCENDING
-    items = await _found(
+    items = await find_validated(
         model, _within(scope, bounds), [(field, direction), ("_id", direction)], size + 1
     )
     has_more = len(items) > size

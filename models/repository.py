@@ -9,7 +9,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from models import liveness
 from models.base import ScopedDocument
 from models.errors import NotFound
-from models.pagination import Page, PageRequest, paginate
+from models.pagination import Page, PageRequest, find_validated, paginate
 from models.validation import Where, validated
 
 D = TypeVar("D", bound=ScopedDocument)
@@ -45,12 +45,8 @@ class Repository(Generic[D]):
         wanted = sorted({object_id for object_id in object_ids if self.owns(object_id)})
         if not wanted:
             return {}
-        found = self.model.get_pymongo_collection().find(
-            {"_id": {"$in": wanted}, "project_id": project_id}
-        )
-        # Raw, then validated: Beanie's cursor costs as much again as the read (a page's
-        # `thread`/`assistant` fields come through here).
-        return {raw["_id"]: self.model.model_validate(raw) async for raw in found}
+        found = await find_validated(self.model, {"_id": {"$in": wanted}, "project_id": project_id})
+        return {document.id: document for document in found}
 
     async def holders(self, object_ids: list[str]) -> dict[str, str]:
         """The project holding each of these ids, across projects: for imports, which keep ids
