@@ -13,8 +13,15 @@ from engine.files import tool as file_search
 from engine.sandbox import tool as code_tool
 from models import file_storage
 from models.file import IMAGE_TYPES, FileDocument, find_live
-from models.history import last_position, messages_by_id, newest_first, oldest_first
-from models.message import ImageDetail, MessageDocument
+from models.history import (
+    PromptMessage,
+    history_mark,
+    messages_by_id,
+    newest_first,
+    oldest_first,
+)
+from models.history_window import Mark
+from models.message import ImageDetail
 from models.pagination import twice
 from models.run import RunDocument, ToolCall
 from models.run_step import steps_of
@@ -27,6 +34,7 @@ HEAD_MESSAGES = 4
 # text instead, which also bounds how much of a long thread's images one prompt holds.
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_PROMPT_IMAGE_BYTES = 50 * 1024 * 1024
+_IMAGES = ("image_file", "image_url")
 
 
 class PromptTooLarge(Exception):
@@ -41,16 +49,29 @@ class _Room:
         self.tokenizer = tokenizer
         self.image_bytes = MAX_PROMPT_IMAGE_BYTES
 
-    async def take(self, message: MessageDocument) -> dict[str, Any] | None:
+    async def take(self, message: PromptMessage) -> dict[str, Any] | None:
         """The message in the chat shape, its cost taken, when it fits; else None. Its image
         files are read only once it fits (sizing it reads their headers)."""
         draft = await _draft(message, self.image_bytes)
-        cost = tokens.count_message(draft.chat, self.tokenizer)
+        cost = _cost(message, draft.chat, self.tokenizer)
         if cost > self.left:
             return None
         self.left -= cost
         self.image_bytes -= draft.image_bytes
         return await draft.filled()
+
+
+def _cost(message: PromptMessage, chat: dict[str, Any], tokenizer: TokenizerName) -> int:
+    """`chat`'s tokens. A finished message of text alone keeps its count: its text no longer
+    changes (an update changes metadata only), and the next run on the thread may take the
+    same message from what the process remembers. Images are counted each time: how they are
+    sent can change."""
+    if message.status == "in_progress" or any(part.type in _IMAGES for part in message.content):
+        return tokens.count_message(chat, tokenizer)
+    cost = message.tokens.get(tokenizer)
+    if cost is None:
+        cost = message.tokens[tokenizer] = tokens.count_message(chat, tokenizer)
+    return cost
 
 
 @dataclass(frozen=True)
@@ -82,12 +103,12 @@ async def _thread(run: RunDocument, room: _Room) -> list[dict[str, Any]]:
     """The thread's messages that fit `room`, in order: its newest, then (for `auto`) its
     first few, then the newest back until the room is full or the first few are reached."""
     keep = run.truncation_strategy.last_messages
-    top = await last_position(run.project_id, run.thread_id)
+    mark = await history_mark(run.project_id, run.thread_id)
     head: list[dict[str, Any]] = []
     head_ids: set[str] = set()
     tail: list[dict[str, Any]] = []
     reach = _Reach(room, keep)
-    newer = newest_first(run.project_id, run.thread_id, run.id, top, reach.next_width)
+    newer = newest_first(run.project_id, run.thread_id, run.id, mark, reach.next_width)
     async with aclosing(newer) as messages:
         async for message in messages:
             if message.id in head_ids or (keep is not None and len(tail) >= keep):
@@ -100,8 +121,8 @@ async def _thread(run: RunDocument, room: _Room) -> list[dict[str, Any]]:
                 break  # the oldest of these that do not fit are dropped
             tail.append(chat)
             reach.took(left - room.left)
-            if len(tail) == 1 and keep is None and top > 1:  # one message is its own head
-                head, head_ids = await _head(run, message.id, room, top)
+            if len(tail) == 1 and keep is None and mark.top > 1:  # one is its own head
+                head, head_ids = await _head(run, message.id, room, mark)
     return [*head, *reversed(tail)]
 
 
@@ -139,14 +160,14 @@ class _Reach:
 
 
 async def _head(
-    run: RunDocument, newest_id: str, room: _Room, top: int
+    run: RunDocument, newest_id: str, room: _Room, mark: Mark
 ) -> tuple[list[dict[str, Any]], set[str]]:
     """The thread's first messages that fit in half the room, in order."""
     share = _Room(room.left // 2, room.tokenizer)
     share.image_bytes = room.image_bytes
     head: list[dict[str, Any]] = []
     ids: set[str] = set()
-    first = await oldest_first(run.project_id, run.thread_id, run.id, HEAD_MESSAGES, top)
+    first = await oldest_first(run.project_id, run.thread_id, run.id, HEAD_MESSAGES, mark)
     for message in first:
         chat = None if message.id == newest_id else await share.take(message)
         if chat is None:
@@ -158,7 +179,7 @@ async def _head(
     return head, ids
 
 
-async def as_chat(message: MessageDocument) -> dict[str, Any]:
+async def as_chat(message: PromptMessage) -> dict[str, Any]:
     """The message for the model (see `_draft`), its image files read."""
     return await (await _draft(message, MAX_PROMPT_IMAGE_BYTES)).filled()
 
@@ -183,7 +204,7 @@ class _Draft:
         return self.chat
 
 
-async def _draft(message: MessageDocument, image_bytes_left: int) -> _Draft:
+async def _draft(message: PromptMessage, image_bytes_left: int) -> _Draft:
     """Text parts as text; image parts as chat image parts in a user message (OpenAI takes
     images from users only), else named in text, as are image files that cannot be sent.
     A message without images keeps plain string content."""

@@ -1,9 +1,11 @@
 """What every stored object has: an OpenAI-style id and its creation time; most, a project."""
 
 from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 from beanie import Document
-from pydantic import Field
+from pydantic import BaseModel, Field
+from pymongo.asynchronous.collection import AsyncCollection
 
 
 def utcnow() -> datetime:
@@ -23,3 +25,15 @@ class ScopedDocument(StoredDocument):
     # Restated: without it mypy checks subclasses' `id` against Beanie's ObjectId field.
     id: str
     project_id: str
+
+
+class StoredView(BaseModel):
+    """Some of a stored document's fields, read as a plain model. Validating a Beanie document
+    costs about twice as much (its own initialisation): a read of hundreds (a long thread's
+    prompt) reads a view of what it uses."""
+
+    stored_as: ClassVar[type[StoredDocument]]
+
+    @classmethod
+    def get_pymongo_collection(cls) -> AsyncCollection[Any]:
+        return cls.stored_as.get_pymongo_collection()

@@ -14,11 +14,11 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from pymongo import ASCENDING, DESCENDING
 
-from models.base import StoredDocument
+from models.base import StoredDocument, StoredView
 from models.errors import BadUserInput
 
 MAX_PAGE_SIZE = 100
@@ -26,6 +26,7 @@ DEFAULT_PAGE_SIZE = 20
 FIRST_RANGE = 32  # the numbers a numbered read looks at first (doubled while it needs more)
 
 D = TypeVar("D", bound=StoredDocument)
+R = TypeVar("R", bound=StoredDocument | StoredView)  # what a read can validate
 CREATED_AT = "created_at"
 POSITION = "position"
 # A cursor names the field it was made for (none for created_at, as cursors always were), so
@@ -105,7 +106,7 @@ def twice(width: int) -> int:
 
 
 async def numbered(
-    model: type[D],
+    model: type[R],
     scope: dict[str, Any],
     numbering: Numbered,
     ascending: bool,
@@ -113,7 +114,7 @@ async def numbered(
     inclusive: bool = False,
     width: int = FIRST_RANGE,
     grow: Callable[[int], int] = twice,
-) -> AsyncGenerator[D, None]:
+) -> AsyncGenerator[R, None]:
     """`scope`'s documents from `start` on (from the end it begins at, without one), lazily,
     one bounded range of numbers at a time, the first `width` wide, each next as wide as
     `grow` makes the last (twice, unless the caller knows better): holes cost a wider range,
@@ -148,21 +149,22 @@ async def numbered(
 
 
 async def find_validated(
-    model: type[D],
+    model: type[R],
     query: dict[str, Any],
     sort: list[tuple[str, int]] | None = None,
     limit: int = 0,
-) -> list[D]:
+) -> list[R]:
     """Read raw, then validated: Beanie's cursor costs as much again as the read (a long
     thread's prompt reads hundreds of messages; a page's `thread`/`assistant` fields, a
     hundred objects)."""
     cursor = model.get_pymongo_collection().find(query, sort=sort, limit=limit)
-    return [model.model_validate(raw) async for raw in cursor]
+    # cast: mypy does not carry a bound that is a union through `model_validate`'s Self.
+    return [cast(R, model.model_validate(raw)) async for raw in cursor]
 
 
-async def take(generator: AsyncGenerator[D, None], count: int) -> list[D]:
+async def take(generator: AsyncGenerator[R, None], count: int) -> list[R]:
     """The first `count` documents `generator` yields; it is closed after them."""
-    taken: list[D] = []
+    taken: list[R] = []
     async with aclosing(generator) as documents:
         async for document in documents:
             taken.append(document)

@@ -52,6 +52,10 @@ class ThreadDocument(ScopedDocument):
     # The position of the last message written: messages are numbered 1, 2, 3… in the order
     # they are written (models/conversations.py: number_messages), never reused.
     message_position: int = 0
+    # Raised by every write that deletes a stored message or numbers stored ones again (see
+    # models/thread_numbers.py): what a process remembers of the thread's history holds
+    # while it is unchanged (models/history_window.py).
+    history_changes: int = 0
 
     @model_validator(mode="after")
     def _derived_fields(self) -> Self:
@@ -67,7 +71,13 @@ class ThreadDocument(ScopedDocument):
     def snapshot(self) -> dict[str, Any]:
         """The thread as events carry it: without the counters kept for the engine."""
         snapshot: dict[str, Any] = self.model_dump(
-            exclude={"message_count", "event_sequence", "message_position", "metadata_index"}
+            exclude={
+                "message_count",
+                "event_sequence",
+                "message_position",
+                "history_changes",
+                "metadata_index",
+            }
         )
         return snapshot
 

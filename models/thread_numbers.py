@@ -32,12 +32,19 @@ class Numbering:
     def count_change(self) -> int:
         return len(self.messages) if self.counted is None else self.counted
 
+    @property
+    def changes_history(self) -> bool:
+        """It deletes a stored message, or numbers messages that are stored (and counted)
+        already: anything but adding new ones."""
+        return self.count_change != len(self.messages)
+
     def update(self) -> dict[str, Any]:
         update: dict[str, Any] = {
             "$inc": {
                 "message_count": self.count_change,
                 "message_position": len(self.messages),
                 "event_sequence": self.events,
+                "history_changes": int(self.changes_history),
             }
         }
         if self.active_at is not None:

@@ -305,6 +305,43 @@ async def test_auto_truncation_reads_across_a_wide_hole(
     assert tokens.count_messages([*sent, one_more]) > 1200  # the next older did not fit
 
 
+LAST_MESSAGES = """query($id: ID!) { thread(id: $id) { messages(first: 100) {
+  nodes { id text } } } }"""
+DELETE_MESSAGE = "mutation($id: ID!) { deleteMessage(id: $id) { id } }"
+
+
+async def test_a_second_auto_truncated_run_after_deletions_and_new_messages(
+    gql: GraphQLClient, endpoint: Scripted
+) -> None:
+    """The second run's prompt is read partly from what the first one's read left in memory
+    (models/history_window.py): it is still the first messages and the newest that fit,
+    without those deleted since, with those added, and further back with more room."""
+    from engine import tokens
+    from engine.prompt import HEAD_MESSAGES
+
+    server = endpoint(Script(text="ok"))
+    count, gone = 160, (150, 155)
+    messages = [{"content": f"message number {i} " + "word " * 20} for i in range(count + 6)]
+    thread_id = await thread_of(gql, messages[:count])
+    _, before = await auto_truncated(gql, server, thread_id, 1200)
+    assert set(gone) < set(before)
+    newest = (await gql(LAST_MESSAGES, id=thread_id))["thread"]["messages"]["nodes"]
+    for node in newest:
+        if node["text"].split()[2:3] in ([str(number)] for number in gone):
+            await gql(DELETE_MESSAGE, id=node["id"])
+    for message in messages[count:]:
+        await gql(ADD_MESSAGE, threadId=thread_id, input=message)
+
+    sent, numbers = await auto_truncated(gql, server, thread_id, 2000)
+    left = [i for i in range(count + 6) if i not in gone]
+    head, tail = numbers[:HEAD_MESSAGES], numbers[HEAD_MESSAGES:]
+    assert head == left[:HEAD_MESSAGES]
+    assert tail == left[len(left) - len(tail) :]
+    assert len(before) < len(numbers) < len(left)
+    one_more = {"role": "user", "content": messages[left[len(left) - len(tail) - 1]]["content"]}
+    assert tokens.count_messages([*sent, one_more]) > 2000  # the next older did not fit
+
+
 async def test_auto_truncation_keeps_a_short_thread_whole(
     gql: GraphQLClient, endpoint: Scripted
 ) -> None:
