@@ -16,6 +16,11 @@ Each round, for each thread (A B, then B A):
   `lastMessages: 10` (the same prompt on both threads). Reported: the `createRun` request
   alone, the first streamed token, and the run's end, all timed from the `createRun` request.
 
+The warm-up before the rounds makes one `auto` run on each thread: the first the server makes
+on it, with nothing of the thread remembered (models/history_window.py), reported on its own
+(one sample, against the short thread's p50). The rounds' runs then read only what was
+written since the last.
+
     .venv/bin/python bench/long_thread.py [--messages N] [--lists N] [--runs N] [--rounds R]
         [--quick]
 """
@@ -208,7 +213,10 @@ async def measure(
         await work.lists(label, threads[label], 1)
         await work.deep(label, threads[label], halfway[label], 1)
         await work.run(label, threads[label], last_ten=False)
+    first_runs = {label: work.samples[label, "auto"] for label in labels}
     work.samples.clear()
+    for label in labels:  # nothing of the thread was remembered (the short thread's also
+        work.samples[label, "cold"] = first_runs[label]  # loaded the tokenizer)
     print(
         f"{arguments.rounds} rounds; per round and thread: {arguments.lists} lists,"
         f" {arguments.runs} runs of each truncation"
@@ -242,6 +250,12 @@ def report(work: Bench, small: str, big: str) -> None:
     print(
         f"  createRun to COMPLETED: {ratios['auto']:.2f}x with auto truncation,"
         f" {ratios['last10']:.2f}x with lastMessages 10"
+    )
+    cold = work.samples[big, "cold"][0]
+    print(
+        f"  the first auto run on the {big} thread (nothing of it remembered): {cold:.1f} ms,"
+        f" {cold / max(percentile(work.samples[small, 'auto'], 0.5), 1e-9):.2f}x"
+        f" the {small} thread's p50"
     )
 
 
