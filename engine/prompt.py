@@ -68,9 +68,9 @@ def _cost(message: PromptMessage, chat: dict[str, Any], tokenizer: TokenizerName
     sent can change."""
     if message.status == "in_progress" or any(part.type in _IMAGES for part in message.content):
         return tokens.count_message(chat, tokenizer)
-    cost = message.tokens.get(tokenizer)
+    cost = message.token_counts.get(tokenizer)
     if cost is None:
-        cost = message.tokens[tokenizer] = tokens.count_message(chat, tokenizer)
+        cost = message.token_counts[tokenizer] = tokens.count_message(chat, tokenizer)
     return cost
 
 

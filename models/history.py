@@ -30,7 +30,7 @@ class PromptMessage(StoredView):
     position: int
     # What the message costs in each tokenizer's tokens, once a prompt counted it (never
     # stored): kept with the message while the process remembers it (models/history_window.py).
-    tokens: dict[str, int] = Field(default_factory=dict, exclude=True)
+    token_counts: dict[str, int] = Field(default_factory=dict, exclude=True)
 
 
 async def newest_first(
