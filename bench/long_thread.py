@@ -11,7 +11,8 @@ Each round, for each thread (A B, then B A):
 - `thread(id) { messages(first: 20) }` (newest first, the default), one request at a time;
 - a page deep inside: `GET /v1/threads/{id}/messages?after=<id>&limit=20`, after the message
   halfway back (the 50,000th newest; the 5th on the short thread);
-- `createRun` → `runEvents(runId)` until the run completes, with the default truncation
+- the question again (`createMessage`, not timed: a chat's next turn), then
+  `createRun` → `runEvents(runId)` until the run completes, with the default truncation
   (`auto`: as much history as fits the scripted model's 16,384-token context) and with
   `lastMessages: 10` (the same prompt on both threads). Reported: the `createRun` request
   alone, the first streamed token, and the run's end, all timed from the `createRun` request.
@@ -59,6 +60,8 @@ LIST = """query($id: ID!) { thread(id: $id) { messages(first: 20) {
   nodes { id role text createdAt } pageInfo { hasNextPage endCursor } } } }"""
 CREATE_RUN = """mutation($threadId: ID!, $input: CreateRunInput!) {
   createRun(threadId: $threadId, input: $input) { id status } }"""
+ADD_QUESTION = """mutation($threadId: ID!, $input: CreateMessageInput!) {
+  createMessage(threadId: $threadId, input: $input) { id } }"""
 SEED_BATCH = 1000
 METRICS = (
     ("list", "list last 20 messages"),
@@ -152,6 +155,8 @@ class Bench:
                 raise RuntimeError(f"no page after {after}: {response.status_code} {listed}")
 
     async def run(self, label: str, thread_id: str, last_ten: bool) -> None:
+        """A question, as a chat adds before each run (not timed), then the run."""
+        await self.gql(ADD_QUESTION, threadId=thread_id, input={"content": QUESTION})
         options: Json = {"assistantId": self.assistant_id}
         if last_ten:
             options["truncationStrategy"] = {"type": "LAST_MESSAGES", "lastMessages": 10}
