@@ -23,11 +23,12 @@ class PromptMessage(StoredView):
 
     id: str = Field(alias="_id")
     project_id: str
-    role: Literal["user", "assistant"]
-    status: Literal["in_progress", "incomplete", "completed"]
-    content: list[ContentPart]
+    # The document's own defaults, so that whatever it reads, this reads too.
+    role: Literal["user", "assistant"] = "user"
+    status: Literal["in_progress", "incomplete", "completed"] = "completed"
+    content: list[ContentPart] = Field(default_factory=list)
     run_id: str | None = None
-    position: int
+    position: int = 0
     # What the message costs in each tokenizer's tokens, once a prompt counted it (never
     # stored): kept with the message while the process remembers it (models/history_window.py).
     token_counts: dict[str, int] = Field(default_factory=dict, exclude=True)
