@@ -5,13 +5,13 @@ and a process reads again only what was written since it last read a thread's ne
 
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
 from models.base import StoredView
 from models.history_window import Mark, ThreadKey, Window, recall, remember
-from models.message import ContentPart, MessageDocument
+from models.message import ContentPart, MessageDocument, MessageStatus, Role, texts
 from models.pagination import FIRST_RANGE, Numbered, find_validated, numbered, take, twice
 from models.thread import ThreadDocument
 
@@ -24,14 +24,18 @@ class PromptMessage(StoredView):
     id: str = Field(alias="_id")
     project_id: str
     # The document's own defaults, so that whatever it reads, this reads too.
-    role: Literal["user", "assistant"] = "user"
-    status: Literal["in_progress", "incomplete", "completed"] = "completed"
+    role: Role = "user"
+    status: MessageStatus = "completed"
     content: list[ContentPart] = Field(default_factory=list)
     run_id: str | None = None
     position: int = 0
     # What the message costs in each tokenizer's tokens, once a prompt counted it (never
     # stored): kept with the message while the process remembers it (models/history_window.py).
     token_counts: dict[str, int] = Field(default_factory=dict, exclude=True)
+
+    @property
+    def text(self) -> str:
+        return "".join(texts(self.content))
 
 
 async def newest_first(
@@ -53,12 +57,11 @@ async def newest_first(
     recalled = recall(thread, mark)
     seen: list[PromptMessage] = []
     whole = False  # read to the thread's first message
+    read = _others(_newest(thread, mark, recalled, grow), except_run, seen)
     try:
-        async with aclosing(_newest(thread, mark, recalled, grow)) as messages:
+        async with aclosing(read) as messages:
             async for message in messages:
-                seen.append(message)
-                if message.run_id != except_run:
-                    yield message
+                yield message
         whole = True
     finally:
         remember(thread, mark, seen, recalled, whole)
@@ -93,9 +96,8 @@ async def _newest(
     """All of the thread's messages from the newest back: those newer than the recalled
     window read in one range, the window's, then the older read in ranges."""
     scope = _scope(thread)
-    if recalled is None:
-        read = numbered(PromptMessage, scope, Numbered(mark.top), False, grow=grow)
-    else:
+    start, width = None, FIRST_RANGE
+    if recalled is not None:
         newer = {**scope, "position": {"$gt": recalled.high}}
         for message in await find_validated(PromptMessage, newer, [("position", -1)]):
             yield message
@@ -103,23 +105,25 @@ async def _newest(
             yield message
         if recalled.low <= 1:
             return
-        numbering = Numbered(mark.top)
-        width = grow(FIRST_RANGE)
-        read = numbered(
-            PromptMessage, scope, numbering, False, recalled.low, width=width, grow=grow
-        )
+        start, width = recalled.low, grow(FIRST_RANGE)
+    read = numbered(PromptMessage, scope, Numbered(mark.top), False, start, width=width, grow=grow)
     async with aclosing(read) as messages:
         async for message in messages:
             yield message
 
 
 async def _others(
-    read: AsyncGenerator[PromptMessage, None], except_run: str
+    read: AsyncGenerator[PromptMessage, None],
+    except_run: str,
+    seen: list[PromptMessage] | None = None,
 ) -> AsyncGenerator[PromptMessage, None]:
     """Filtered here rather than in the query, so that it stays a range of the thread's
-    positions whatever index a planner would pick for the run."""
+    positions whatever index a planner would pick for the run. Every message read, yielded
+    or not, is added to `seen`, if given."""
     async with aclosing(read) as messages:
         async for message in messages:
+            if seen is not None:
+                seen.append(message)
             if message.run_id != except_run:
                 yield message
 

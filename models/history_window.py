@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from cachetools import LRUCache
 
+from models.message import texts
+
 if TYPE_CHECKING:
     from models.history import PromptMessage
 
@@ -84,8 +86,7 @@ def remember(
     kept: list[PromptMessage] = []
     size = 0
     for message in seen:
-        texts = (part.text.value for part in message.content if part.text)
-        cost = MESSAGE_BYTES + sum(len(text) for text in texts)
+        cost = MESSAGE_BYTES + sum(map(len, texts(message.content)))
         if size + cost > THREAD_BYTES:
             break
         kept.append(message)

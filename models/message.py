@@ -1,5 +1,6 @@
 """Messages and their content parts (text with annotations, images, refusals)."""
 
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
@@ -18,6 +19,8 @@ MAX_CONTENT_PARTS = 32
 MAX_ATTACHMENTS = 20
 FileId = Annotated[str, Field(pattern=r"^file-[A-Za-z0-9_-]{1,60}$")]
 ImageDetail = Literal["auto", "low", "high"]
+Role = Literal["user", "assistant"]
+MessageStatus = Literal["in_progress", "incomplete", "completed"]
 
 
 class FileReference(BaseModel):
@@ -66,6 +69,11 @@ class ContentPart(BaseModel):
         return self
 
 
+def texts(content: Sequence[ContentPart]) -> Iterator[str]:
+    """The text of each of a message's text parts, in order."""
+    return (part.text.value for part in content if part.text)
+
+
 class Attachment(BaseModel):
     file_id: FileId
     tools: list[Literal["code_interpreter", "file_search"]] = Field(default_factory=list)
@@ -74,8 +82,8 @@ class Attachment(BaseModel):
 class MessageDocument(ScopedDocument):
     id: str = Field(default_factory=lambda: new_id("msg"))
     thread_id: str
-    role: Literal["user", "assistant"] = "user"
-    status: Literal["in_progress", "incomplete", "completed"] = "completed"
+    role: Role = "user"
+    status: MessageStatus = "completed"
     content: list[ContentPart] = Field(default_factory=list, max_length=MAX_CONTENT_PARTS)
     attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
     metadata: Metadata = Field(default_factory=dict)
@@ -91,13 +99,13 @@ class MessageDocument(ScopedDocument):
     @model_validator(mode="after")
     def _text_within_limit(self) -> Self:
         # Every read validates too: measured, not joined (a long thread's prompt reads hundreds).
-        if sum(len(part.text.value) for part in self.content if part.text) > MAX_TEXT_LENGTH:
+        if sum(map(len, texts(self.content))) > MAX_TEXT_LENGTH:
             raise ValueError(f"the message text is longer than {MAX_TEXT_LENGTH} characters")
         return self
 
     @property
     def text(self) -> str:
-        return "".join(part.text.value for part in self.content if part.text)
+        return "".join(texts(self.content))
 
     class Settings:
         name = "messages"

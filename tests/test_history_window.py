@@ -34,7 +34,7 @@ async def read_back(thread_id: str, stop_after: int | None = None) -> list[str]:
     texts: list[str] = []
     async with aclosing(newest_first(PROJECT, thread_id, "run_none")) as newer:
         async for message in newer:
-            texts.append("".join(p.text.value for p in message.content if p.text))
+            texts.append(message.text)
             if len(texts) == stop_after:
                 break
     return texts[::-1]
