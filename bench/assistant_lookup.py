@@ -8,13 +8,18 @@ takes rounds of the three contenders in turn, the order rotated each round, so t
 all of them.
 
     .venv/bin/python bench/assistant_lookup.py [--requests N] [--rounds R] [--concurrency C]
-        [--quick] [--wrk SECONDS]
+        [--quick] [--wrk SECONDS] [--floor]
 
 With --wrk, each round is SECONDS of wrk (C, one thread, `--concurrency` connections) instead:
 what the server can serve, not what a Python client can send.
 
-The bare app is also this module's `create_bare_app` factory, started by uvicorn with
-`--app-dir bench`; it reads its database and project from BENCH_* environment variables.
+With --floor, a fourth contender serves the same GraphQL query on the stack alone (FastAPI,
+Strawberry's GraphQLRouter and its parser and validation caches, one resolver making the bare
+route's `find_one`): how near the bare route any GraphQL server on this stack can come.
+
+The bare app and the floor are this module's `create_bare_app` and
+`create_strawberry_floor_app` factories, started by uvicorn with `--app-dir bench`; they read
+their database and project from BENCH_* environment variables.
 """
 
 # ruff: noqa: T201
@@ -32,15 +37,19 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import strawberry
 from fastapi import FastAPI, HTTPException
 from pymongo import AsyncMongoClient
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.fastapi import GraphQLRouter
+from strawberry.scalars import JSON
 
 from app.embedded_db import MEMORY, EmbeddedDatabase
 from app.keys import DEV_KEY_FILE, read_secret
@@ -68,13 +77,15 @@ ASSISTANT_INPUT: dict[str, Any] = {
 }
 
 Send = Callable[[httpx.AsyncClient], Awaitable[None]]
+Lookup = Callable[[str], Awaitable[dict[str, Any] | None]]
 
 
 # --- The bare endpoint (runs in its own uvicorn process) -------------------------------------
 
 
-def create_bare_app() -> FastAPI:
-    """`GET /assistants/{id}`: one `find_one` scoped by project, the same fields as JSON."""
+def _bare_database() -> tuple[Callable[[FastAPI], AbstractAsyncContextManager[None]], Lookup]:
+    """The lifespan of a floor app's one PyMongo client, and its one read: `find_one` scoped
+    by project, as the BENCH_* environment variables name it."""
     uri = os.environ["BENCH_MONGODB_URI"]
     database_name = os.environ["BENCH_DATABASE_NAME"]
     project_id = os.environ["BENCH_PROJECT_ID"]
@@ -90,12 +101,21 @@ def create_bare_app() -> FastAPI:
         finally:
             await client.close()
 
+    async def find_assistant(assistant_id: str) -> dict[str, Any] | None:
+        collection = clients[0][database_name]["assistants"]
+        return await collection.find_one({"_id": assistant_id, "project_id": project_id})
+
+    return lifespan, find_assistant
+
+
+def create_bare_app() -> FastAPI:
+    """`GET /assistants/{id}`: one `find_one` scoped by project, the same fields as JSON."""
+    lifespan, find_assistant = _bare_database()
     app = FastAPI(title="bare assistant lookup", lifespan=lifespan)
 
     @app.get("/assistants/{assistant_id}")
     async def get_assistant(assistant_id: str) -> dict[str, Any]:
-        collection = clients[0][database_name]["assistants"]
-        document = await collection.find_one({"_id": assistant_id, "project_id": project_id})
+        document = await find_assistant(assistant_id)
         if document is None:
             raise HTTPException(status_code=404, detail="no such assistant")
         return {
@@ -108,6 +128,54 @@ def create_bare_app() -> FastAPI:
             "createdAt": document["created_at"].isoformat(),
         }
 
+    return app
+
+
+@strawberry.type
+class FloorTool:
+    type: str
+
+
+@strawberry.type
+class FloorAssistant:
+    id: strawberry.ID
+    name: str | None
+    model: str
+    instructions: str | None
+    tools: list[FloorTool]
+    metadata: JSON
+    created_at: datetime
+
+
+def create_strawberry_floor_app() -> FastAPI:
+    """`--floor`: the GraphQL query on the stack alone. FastAPI and Strawberry's GraphQLRouter
+    as Threadline serves them, Strawberry's parser and validation caches, and one resolver
+    making the bare route's `find_one`: no key, no limits, no extensions of Threadline's."""
+    lifespan, find_assistant = _bare_database()
+
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        async def assistant(self, id: strawberry.ID) -> FloorAssistant | None:
+            document = await find_assistant(str(id))
+            if document is None:
+                return None
+            return FloorAssistant(
+                id=strawberry.ID(document["_id"]),
+                name=document.get("name"),
+                model=document["model"],
+                instructions=document.get("instructions"),
+                tools=[FloorTool(type=tool["type"].upper()) for tool in document.get("tools", [])],
+                metadata=document.get("metadata", {}),
+                created_at=document["created_at"],
+            )
+
+    schema = strawberry.Schema(
+        query=Query,
+        extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
+    )
+    app = FastAPI(title="Strawberry assistant lookup", lifespan=lifespan)
+    app.include_router(GraphQLRouter(schema), prefix="/graphql")
     return app
 
 
@@ -414,15 +482,13 @@ async def bench(
         assistant_id = await create_assistant(threadline_client)
         project_id = await project_of(uri, assistant_id)
 
+        bare_environment = {
+            "BENCH_MONGODB_URI": uri,
+            "BENCH_DATABASE_NAME": DATABASE_NAME,
+            "BENCH_PROJECT_ID": project_id,
+        }
         bare = start_uvicorn(
-            "assistant_lookup:create_bare_app",
-            free_port(),
-            {
-                "BENCH_MONGODB_URI": uri,
-                "BENCH_DATABASE_NAME": DATABASE_NAME,
-                "BENCH_PROJECT_ID": project_id,
-            },
-            app_dir="bench",
+            "assistant_lookup:create_bare_app", free_port(), bare_environment, app_dir="bench"
         )
         servers.append(bare)
         async with http_client(bare.base_url, concurrency) as bare_client:
@@ -466,7 +532,44 @@ async def bench(
                     Request("GET", f"{bare.base_url}{bare_path}", {}),
                 ),
             ]
-            await measure(arguments, targets)
+            if not arguments.floor:
+                await measure(arguments, targets)
+                return
+            floor = start_uvicorn(
+                "assistant_lookup:create_strawberry_floor_app",
+                free_port(),
+                bare_environment,
+                app_dir="bench",
+                quiet=True,  # Strawberry logs each request wrk cuts off at a round's end
+            )
+            servers.append(floor)
+            async with http_client(floor.base_url, concurrency) as floor_client:
+
+                async def floor_ready() -> bool:
+                    response = await floor_client.post("/graphql", json=lookup)
+                    return response.status_code == 200
+
+                await floor.wait_until_ready(floor_ready)
+                # The data alike (Threadline's answer also reports the query's cost).
+                expected = (await threadline_client.post("/graphql", json=lookup)).json()["data"]
+                actual = (await floor_client.post("/graphql", json=lookup)).json()["data"]
+                if actual != expected:
+                    raise RuntimeError(f"the floor disagrees:\n  {expected}\n  {actual}")
+                print("the Strawberry floor returns it alike")
+                floor_request = Request(
+                    "POST",
+                    f"{floor.base_url}/graphql",
+                    {"content-type": "application/json"},
+                    json.dumps(lookup),
+                )
+                floor_target = Target(
+                    "strawberry",
+                    floor_client,
+                    graphql_sender(assistant_id),
+                    floor.process.pid,
+                    floor_request,
+                )
+                await measure(arguments, [*targets, floor_target], RATIOS + FLOOR_RATIOS)
 
 
 @dataclass
@@ -480,6 +583,7 @@ class Target:
 
 # The ratios printed at the end: (numerator, denominator), each a contender's name.
 RATIOS = (("rest", "bare"), ("graphql", "bare"), ("rest", "graphql"))
+FLOOR_RATIOS = (("strawberry", "bare"), ("graphql", "strawberry"))
 
 
 async def measure(
@@ -545,13 +649,13 @@ def report_ratios(
     results: dict[str, list[RoundResult]], ratios: tuple[tuple[str, str], ...]
 ) -> None:
     print("ratios, median of the per-round ratios:")
-    print(f"{'':<14}  {'req/s':>6}  {'p50':>6}  {'p95':>6}  {'server CPU/request':>18}")
+    print(f"{'':<18}  {'req/s':>6}  {'p50':>6}  {'p95':>6}  {'server CPU/request':>18}")
     for top, bottom in ratios:
         if top not in results or bottom not in results:
             continue
         mine, theirs = results[top], results[bottom]
         print(
-            f"{top + '/' + bottom:<14}"
+            f"{top + '/' + bottom:<18}"
             f"  {median_ratio(mine, theirs, lambda r: r.requests_per_second):>6.2f}"
             f"  {median_ratio(mine, theirs, lambda r: r.p50_ms):>6.2f}"
             f"  {median_ratio(mine, theirs, lambda r: r.p95_ms):>6.2f}"
@@ -595,6 +699,11 @@ def run_with_database(bench: Bench) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description="Threadline (GraphQL, REST) vs bare FastAPI + PyMongo: assistant lookups/s."
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="a fourth contender: the same GraphQL query on FastAPI + Strawberry alone",
     )
     arguments = load_arguments(parser, argv)
     run_with_database(lambda uri, state, servers: bench(arguments, uri, state, servers))
