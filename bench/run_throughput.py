@@ -10,7 +10,12 @@ into a scratch collection of the same database. Rounds alternate (runs, inserts,
 runs). The database's own operation counters (serverStatus) give the writes a run costs.
 
     .venv/bin/python bench/run_throughput.py [--runs N] [--inserts N] [--rounds R]
-        [--concurrency C] [--workers W] [--quick]
+        [--concurrency C] [--workers W] [--quick] [--floor]
+
+With --floor, a third kind of round writes each run's documents alone (copies of a finished
+run's: its thread, question, run, step, answer and events, under new ids) with PyMongo from
+this process, in the three transactions a run needs (created, started, ended) and nothing
+read: the database's floor for a run, which no server on it can beat.
 """
 
 # ruff: noqa: T201
@@ -64,6 +69,96 @@ class Round:
         return self.done / self.seconds
 
 
+@dataclass
+class RunShape:
+    """`--floor`: a finished run's documents, as the transaction a run writes each in: when it
+    is created (its thread, the question, the run, the events up to `thread.run.queued`), when
+    it starts (the next event) and when it ends (the other events, its step and its answer)."""
+
+    thread: Json
+    questions: list[Json]
+    run: Json
+    steps: list[Json]
+    answers: list[Json]
+    created: list[Json]  # events
+    started: list[Json]
+    ended: list[Json]
+
+    @classmethod
+    async def of_a_stored_run(cls, database: Any) -> "RunShape":
+        run = await database["runs"].find_one({"status": "completed"})
+        assert run is not None, "no completed run to copy"
+        thread_id = run["thread_id"]
+        thread = await database["threads"].find_one({"_id": thread_id})
+        messages = await database["messages"].find({"thread_id": thread_id}).to_list()
+        steps = await database["run_steps"].find({"run_id": run["_id"]}).to_list()
+        events = await database["events"].find({"thread_id": thread_id}).to_list()
+        events.sort(key=lambda event: event["sequence"])
+        queued = next(n for n, event in enumerate(events) if event["event"] == "thread.run.queued")
+        return cls(
+            thread=thread,
+            questions=[m for m in messages if m.get("run_id") is None],
+            run=run,
+            steps=steps,
+            answers=[m for m in messages if m.get("run_id") is not None],
+            created=events[: queued + 1],
+            started=events[queued + 1 : queued + 2],
+            ended=events[queued + 2 :],
+        )
+
+    def copy(self) -> "RunShape":
+        """The same documents for a new thread and run: new ids, nothing shared."""
+        thread_id, run_id = f"thread_{ObjectId()}", f"run_{ObjectId()}"
+
+        def fresh(documents: list[Json]) -> list[Json]:
+            return [
+                {
+                    **d,
+                    "_id": str(ObjectId()),
+                    "thread_id": thread_id,
+                    **({"run_id": run_id} if d.get("run_id") else {}),
+                }
+                for d in documents
+            ]
+
+        return RunShape(
+            thread={**self.thread, "_id": thread_id},
+            questions=fresh(self.questions),
+            run={**self.run, "_id": run_id, "thread_id": thread_id},
+            steps=fresh(self.steps),
+            answers=fresh(self.answers),
+            created=fresh(self.created),
+            started=fresh(self.started),
+            ended=fresh(self.ended),
+        )
+
+
+async def write_a_run(database: Any, session: Any, run: RunShape) -> None:
+    """A run's documents in the three transactions a run needs (created, started, ended),
+    nothing read: what the database does for a run with none of Threadline's work."""
+    runs, events = database["runs"], database["events"]
+    scope = {"_id": run.run["_id"]}
+
+    async def created(session: Any) -> None:
+        await database["threads"].insert_one(run.thread, session=session)
+        await database["messages"].insert_many(run.questions, session=session)
+        await runs.insert_one({**run.run, "status": "queued"}, session=session)
+        await events.insert_many(run.created, session=session)
+
+    async def started(session: Any) -> None:
+        await runs.update_one(scope, {"$set": {"status": "in_progress"}}, session=session)
+        await events.insert_many(run.started, session=session)
+
+    async def ended(session: Any) -> None:
+        await events.insert_many(run.ended, session=session)
+        await database["run_steps"].insert_many(run.steps, session=session)
+        await database["messages"].insert_many(run.answers, session=session)
+        await runs.update_one(scope, {"$set": {"status": "completed"}}, session=session)
+
+    for transaction in (created, started, ended):
+        await session.with_transaction(transaction)
+
+
 async def load(
     total: int, concurrency: int, one: Callable[[int], Awaitable[None]]
 ) -> tuple[float, list[float]]:
@@ -102,6 +197,7 @@ class Bench:
         self.assistant_id = assistant_id
         self.meter = meter
         self.template: Json = {}
+        self.shape: RunShape | None = None  # --floor
         self.outcomes: dict[str, int] = {}
 
     async def one_run(self, client: int) -> None:
@@ -115,8 +211,13 @@ class Bench:
     async def one_insert(self, client: int) -> None:
         await self.mongo[DATABASE_NAME][SCRATCH].insert_one({**self.template, "_id": ObjectId()})
 
+    async def one_floor_run(self, client: int) -> None:
+        assert self.shape is not None
+        async with self.mongo.start_session() as session:
+            await write_a_run(self.mongo[DATABASE_NAME], session, self.shape.copy())
+
     async def measure(self, kind: str, total: int) -> Round:
-        one = self.one_run if kind == "runs" else self.one_insert
+        one = {"runs": self.one_run, "inserts": self.one_insert, "floor": self.one_floor_run}[kind]
         threads = await self.mongo[DATABASE_NAME]["threads"].count_documents({})
         before = await opcounters(self.mongo)
         self.meter.start()
@@ -170,6 +271,11 @@ async def measure(arguments: argparse.Namespace, work: Bench) -> None:
     assert stored is not None
     work.template = {name: value for name, value in stored.items() if name != "_id"}
     await work.measure("inserts", concurrency * 4)
+    kinds = ["runs", "inserts"]
+    if arguments.floor:
+        work.shape = await RunShape.of_a_stored_run(work.mongo[DATABASE_NAME])
+        await work.measure("floor", concurrency * 2)
+        kinds.append("floor")
     print(
         f"{arguments.rounds} rounds: {runs} runs (createThreadAndRun -> runEvents until it ends)"
         f" and {inserts} insert_one of a {len(BSON.encode(stored))}-byte run document;"
@@ -179,10 +285,11 @@ async def measure(arguments: argparse.Namespace, work: Bench) -> None:
         f"{'':<16} {'done':>6} {'per s':>8} {'p50 ms':>7} {'p95 ms':>7}"
         f" {'CPU ms/op: server':>11} {'database':>8} {'client':>6} {'threads':>7}"
     )
-    results: dict[str, list[Round]] = {"runs": [], "inserts": []}
+    results: dict[str, list[Round]] = {kind: [] for kind in kinds}
     for number in range(1, arguments.rounds + 1):
-        for kind in ("runs", "inserts") if number % 2 else ("inserts", "runs"):
-            row = await work.measure(kind, runs if kind == "runs" else inserts)
+        shift = (number - 1) % len(kinds)  # runs inserts floor, inserts floor runs, …
+        for kind in kinds[shift:] + kinds[:shift]:
+            row = await work.measure(kind, inserts if kind == "inserts" else runs)
             results[kind].append(row)
             print_row(f"round {number} {kind}", row)
     await report(work, results)
@@ -222,11 +329,24 @@ async def report(work: Bench, results: dict[str, list[Round]]) -> None:
     database = work.mongo[DATABASE_NAME]
     all_runs = await database["runs"].count_documents({})
     counts = {name: await database[name].count_documents({}) for name in COUNTED}
+    per_run = sum(counts.values()) / all_runs
     print(
         "documents per run: "
         + ", ".join(f"{counts[name] / all_runs:.1f} {name}" for name in COUNTED)
-        + f" ({sum(counts.values()) / all_runs:.1f} in all)"
+        + f" ({per_run:.1f} in all)"
     )
+    # The issue's measure: runs/s against the insert ceiling ÷ the documents a run leaves.
+    for kind in ("runs", "floor"):
+        if kind in results:
+            measure = statistics.median(
+                r.rate / i.rate * per_run for r, i in zip(results[kind], insert_rounds, strict=True)
+            )
+            print(f"{kind}/s ÷ (inserts/s ÷ {per_run:.1f} documents a run leaves): {measure:.2f}")
+    if "floor" in results:
+        share = statistics.median(
+            r.rate / f.rate for r, f in zip(run_rounds, results["floor"], strict=True)
+        )
+        print(f"Threadline's runs/s ÷ the floor's (its documents written alone): {share:.2f}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -239,6 +359,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="clients at once")
     parser.add_argument("--workers", type=int, default=2, help="THREADLINE_WORKERS")
     parser.add_argument("--quick", action="store_true", help="a smoke run")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="a third kind of round: each run's documents written alone, in its three"
+        " transactions, by this process (the database's floor for a run)",
+    )
     parser.add_argument(
         "--prompt",
         default=QUESTION,

@@ -13,6 +13,7 @@ from pymongo.errors import PyMongoError
 from models.base import ScopedDocument, utcnow
 from models.errors import NotFound
 from models.ids import new_id
+from models.lease import Lease, unheld
 from models.message import FileReference
 from models.repository import Repository
 from models.tools import RankingOptions, ResponseFormat, Tool, check_tools
@@ -152,11 +153,6 @@ class ToolChoice(BaseModel):
         return self
 
 
-class Lease(BaseModel):
-    owner: str
-    expires_at: datetime
-
-
 class RunDocument(ScopedDocument):
     id: str = Field(default_factory=lambda: new_id("run"))
     thread_id: str
@@ -251,7 +247,7 @@ async def claim_next(owner: str, lease_seconds: float) -> RunDocument | None:
     now = utcnow()
     collection = RunDocument.get_pymongo_collection()
     executable = {"status": {"$in": list(EXECUTABLE_STATUSES)}}
-    free = {"$or": [{"lease": None}, {"lease.expires_at": {"$lt": now}}]}
+    free = unheld(now)
     found = collection.find({**executable, **free}).sort([("created_at", 1), ("_id", 1)])
     candidates = await found.limit(CLAIM_CANDIDATES).to_list()
     lease = {"owner": owner, "expires_at": now + timedelta(seconds=lease_seconds)}

@@ -14,6 +14,7 @@ from pymongo import IndexModel
 
 from models.base import ScopedDocument, utcnow
 from models.ids import new_id
+from models.lease import Lease
 from models.repository import Repository
 from models.validation import Metadata
 
@@ -79,11 +80,6 @@ class StoreExpiry(BaseModel):
 class LastError(BaseModel):
     code: ErrorCode
     message: str
-
-
-class Lease(BaseModel):
-    owner: str
-    expires_at: datetime
 
 
 class VectorStoreDocument(ScopedDocument):

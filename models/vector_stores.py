@@ -16,6 +16,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from models import file_storage
 from models.base import utcnow
 from models.file import files
+from models.lease import unheld
 from models.message import MessageDocument
 from models.thread import ThreadDocument
 from models.tools import (
@@ -174,7 +175,7 @@ async def claim_ingestion(owner: str, lease_seconds: float) -> VectorStoreFileDo
     now = utcnow()
     collection = VectorStoreFileDocument.get_pymongo_collection()
     waiting = collection.find(
-        {"status": "in_progress", "$or": [{"lease": None}, {"lease.expires_at": {"$lt": now}}]},
+        {"status": "in_progress", **unheld(now)},
         {"attempt": 1},
         sort=[("status", 1), ("created_at", 1)],
         limit=CLAIM_CANDIDATES,
