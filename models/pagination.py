@@ -2,9 +2,11 @@
 Threads can also be listed by (last_activity_at, _id), a thread's messages by their position.
 
 A cursor is the sort key of an item, so pages stay exact under concurrent inserts and deletes
-(no skip/offset), and each page is one indexed range scan. A collection numbered 1, 2, 3… in
-its scope (Numbered) is read by bounded ranges of numbers instead: some databases (the embedded
-one) read every candidate of an unbounded range before they sort and limit.
+(no skip/offset), and each page is read by indexed range scans, never by a filter with a
+top-level `$or` or `$and` (the embedded database reads the whole collection for one). A
+collection numbered 1, 2, 3… in its scope (Numbered) is read by bounded ranges of numbers
+instead: some databases (the embedded one) read every candidate of an unbounded range before
+they sort and limit.
 """
 
 import base64
@@ -173,30 +175,6 @@ async def take(generator: AsyncGenerator[R, None], count: int) -> list[R]:
     return taken
 
 
-def _beyond(
-    key: Key, ascending: bool, inclusive: bool = False, field: str = CREATED_AT
-) -> dict[str, Any]:
-    """The filter for keys after `key` in the given direction."""
-    value, object_id = key
-    op = "$gt" if ascending else "$lt"
-    id_op = op + ("e" if inclusive else "")
-    return {
-        field: {op + "e": value},  # a range bound the planner can scan the index by
-        "$or": [
-            {field: {op: value}},
-            {field: value, "_id": {id_op: object_id}},
-        ],
-    }
-
-
-def _within(scope: dict[str, Any], bounds: list[dict[str, Any]]) -> dict[str, Any]:
-    """One flat filter where it can be: some planners (the embedded database's) scan the whole
-    collection for any top-level `$and`."""
-    if len(bounds) <= 1:
-        return {**scope, **(bounds[0] if bounds else {})}
-    return {**scope, "$and": bounds}
-
-
 async def paginate(
     model: type[D],
     scope: dict[str, Any],
@@ -211,34 +189,63 @@ async def paginate(
     ascending = request.order is SortOrder.ASC
     after = decode_cursor(request.after, field) if request.after else None
     before = decode_cursor(request.before, field) if request.before else None
-    bounds = []
-    if after:
-        bounds.append(_beyond(after, ascending, field=field))
-    if before:
-        bounds.append(_beyond(before, not ascending, field=field))
     backwards = request.last is not None
     size = (request.last if backwards else request.first) or DEFAULT_PAGE_SIZE
     scan_ascending = ascending != backwards
-    direction = ASCENDING if scan_ascending else DESCENDING
-    items = await find_validated(
-        model, _within(scope, bounds), [(field, direction), ("_id", direction)], size + 1
-    )
+    # Read from one cursor; the page ends at the other, if there is one.
+    start, stop = (before, after) if backwards else (after, before)
+    items = await _past(model, scope, field, start, scan_ascending, size + 1)
+    if stop is not None:
+        items = [item for item in items if _ahead(_key(item, field), stop, scan_ascending)]
     has_more = len(items) > size
     items = items[:size]
     if backwards:
         items.reverse()
-    # Whether anything lies on the far side of the cursor we came from.
-    edge = after if not backwards else before
     beyond_edge = False
-    if edge:
-        toward = not ascending if not backwards else ascending
-        far_side = _within(scope, [_beyond(edge, toward, inclusive=True, field=field)])
-        beyond_edge = (
-            await model.get_pymongo_collection().find_one(far_side, {"_id": 1}) is not None
-        )
+    if start is not None:  # anything on the far side of the cursor we came from
+        far_side = await _past(model, scope, field, start, not scan_ascending, 1, inclusive=True)
+        beyond_edge = bool(far_side)
     if backwards:
         return Page(items, has_next_page=beyond_edge, has_previous_page=has_more, field=field)
     return Page(items, has_next_page=has_more, has_previous_page=beyond_edge, field=field)
+
+
+async def _past(
+    model: type[D],
+    scope: dict[str, Any],
+    field: str,
+    key: Key | None,
+    ascending: bool,
+    limit: int,
+    inclusive: bool = False,
+) -> list[D]:
+    """Up to `limit` of `scope`'s documents in (field, _id) order from `key` on (from the
+    start, without one): first those tied with it on `field`, then those past it. Two reads,
+    each a bounded index range, rather than one filter with an `$or` of the two: the embedded
+    database reads the whole collection for a top-level `$or`."""
+    direction = ASCENDING if ascending else DESCENDING
+    order = [(field, direction), ("_id", direction)]
+    if key is None:
+        return await find_validated(model, scope, order, limit)
+    value, object_id = key
+    op = "$gt" if ascending else "$lt"
+    tied = {field: value, "_id": {op + ("e" if inclusive else ""): object_id}}
+    items = await find_validated(model, {**scope, **tied}, order, limit)
+    if len(items) < limit:
+        items += await find_validated(
+            model, {**scope, field: {op: value}}, order, limit - len(items)
+        )
+    return items
+
+
+def _key(document: StoredDocument, field: str) -> Key:
+    value: datetime | int = getattr(document, field)
+    return value, document.id
+
+
+def _ahead(key: Key, stop: Key, ascending: bool) -> bool:
+    """Whether `key` comes before `stop` in the scan's direction."""
+    return key < stop if ascending else key > stop
 
 
 async def _numbered_page(

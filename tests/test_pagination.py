@@ -1,9 +1,11 @@
 """Relay connections: keyset pages forwards and backwards, in both orders, under inserts."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from models.assistant import AssistantDocument
 from tests.graphql import GraphQLClient
 
 PAGE = """query($first: Int, $after: String, $last: Int, $before: String, $order: SortOrder!) {
@@ -66,6 +68,56 @@ async def test_forwards_and_backwards_in_both_orders(gql: GraphQLClient, size: i
     assert await walk_forwards(gql, "DESC", size) == ALL[::-1]
     assert await walk_backwards(gql, "ASC", size) == ALL
     assert await walk_backwards(gql, "DESC", size) == ALL[::-1]
+
+
+async def made_in_the_same_milliseconds() -> list[str]:
+    """Thirteen assistants of the default project, seven of them made in one millisecond (as a
+    busy server makes them): their names in (created_at, id) order."""
+    moments = [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(milliseconds=m) for m in (1, 2, 2)]
+    made = [
+        AssistantDocument(project_id="proj_default", model="threadline/scripted", created_at=at)
+        for at in [moments[0]] * 3 + [moments[1]] * 7 + [moments[2]] * 3
+    ]
+    made.sort(key=lambda document: (document.created_at, document.id))
+    for number, document in enumerate(made):
+        document.name = f"t{number:02}"
+    await AssistantDocument.insert_many(made)
+    return [document.name or "" for document in made]
+
+
+@pytest.mark.parametrize("size", [1, 2, 4, 13])
+async def test_items_made_in_one_millisecond_are_paged_exactly(
+    gql: GraphQLClient, size: int
+) -> None:
+    """A cursor is (created_at, id): among items that share a created_at, pages go on by id,
+    none repeated or skipped, in both orders and both directions."""
+    expected = await made_in_the_same_milliseconds()
+    assert await walk_forwards(gql, "ASC", size) == expected
+    assert await walk_forwards(gql, "DESC", size) == expected[::-1]
+    assert await walk_backwards(gql, "ASC", size) == expected
+    assert await walk_backwards(gql, "DESC", size) == expected[::-1]
+
+
+async def test_a_page_between_two_cursors(gql: GraphQLClient) -> None:
+    """`after` and `before` together: the items strictly between them, from either end."""
+    expected = await made_in_the_same_milliseconds()
+    every = await page(gql, "ASC", first=100)
+    cursors = [edge["cursor"] for edge in every["edges"]]
+    for low, high in [(1, 11), (3, 6), (0, 12), (4, 5)]:
+        between = expected[low + 1 : high]
+        for order, inside in (("ASC", between), ("DESC", between[::-1])):
+            after, before = (low, high) if order == "ASC" else (high, low)
+            window = {"after": cursors[after], "before": cursors[before]}
+            assert names(await page(gql, order, first=100, **window)) == inside
+            assert names(await page(gql, order, last=100, **window)) == inside
+            head = await page(gql, order, first=2, **window)
+            assert names(head) == inside[:2]
+            assert head["pageInfo"]["hasNextPage"] == (len(inside) > 2)
+            assert head["pageInfo"]["hasPreviousPage"] is True
+            tail = await page(gql, order, last=2, **window)
+            assert names(tail) == inside[-2:]
+            assert tail["pageInfo"]["hasPreviousPage"] == (len(inside) > 2)
+            assert tail["pageInfo"]["hasNextPage"] is True
 
 
 async def test_default_page_is_twenty_newest_first(gql: GraphQLClient) -> None:
