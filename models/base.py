@@ -14,6 +14,16 @@ def utcnow() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def earlier_than(moment: datetime) -> dict[str, datetime]:
+    """The condition on a date field that is set and earlier than `moment`. Bounded below as
+    well: the embedded database reads a one-sided `$lt` from the start of the index, through
+    every document whose field is null (most files and vector stores never expire)."""
+    return {"$gte": EPOCH, "$lt": moment}
+
+
 class StoredDocument(Document):
     """Anything listed through keyset pagination over (created_at, _id)."""
 

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pymongo import IndexModel
 
-from models.base import ScopedDocument, utcnow
+from models.base import ScopedDocument, earlier_than, utcnow
 from models.ids import new_id
 from models.repository import Repository
 
@@ -72,4 +72,4 @@ async def filenames(project_id: str, file_ids: set[str]) -> dict[str, str]:
 
 async def expired_files(now: datetime, limit: int = 100) -> list[FileDocument]:
     """Files past their expiry (a bounded range on the expiry index)."""
-    return await FileDocument.find({"expires_at": {"$lt": now}}).limit(limit).to_list()
+    return await FileDocument.find({"expires_at": earlier_than(now)}).limit(limit).to_list()

@@ -26,7 +26,7 @@ from pymongo import IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
 
-from models.base import utcnow
+from models.base import earlier_than, utcnow
 
 log = structlog.get_logger(__name__)
 DEFAULT_LEASE_SECONDS = 30.0
@@ -112,7 +112,7 @@ async def reap_dead_processes() -> int:
     """Kills the sessions of every process whose record ran out, then drops the record."""
     collection = ProcessDocument.get_pymongo_collection()
     reaped = 0
-    async for record in collection.find({"expires_at": {"$lt": utcnow()}}):
+    async for record in collection.find({"expires_at": earlier_than(utcnow())}):
         sessions = [{"id": _binary(lsid)} for lsid in record.get("sessions", [])]
         if sessions:
             await collection.database.client.admin.command({"killSessions": sessions})

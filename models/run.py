@@ -10,7 +10,7 @@ from pymongo import IndexModel, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
 
-from models.base import ScopedDocument, utcnow
+from models.base import ScopedDocument, earlier_than, utcnow
 from models.errors import NotFound
 from models.ids import new_id
 from models.lease import Lease, unheld
@@ -295,7 +295,9 @@ async def release_lease(run_id: str, fence: int) -> None:
 async def overdue(statuses: tuple[str, ...], limit: int = 100) -> list[RunDocument]:
     """Runs waiting (queued or for tool outputs) past their `expires_at`."""
     return (
-        await RunDocument.find({"status": {"$in": list(statuses)}, "expires_at": {"$lt": utcnow()}})
+        await RunDocument.find(
+            {"status": {"$in": list(statuses)}, "expires_at": earlier_than(utcnow())}
+        )
         .limit(limit)
         .to_list()
     )

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from models import file_storage
-from models.base import utcnow
+from models.base import earlier_than, utcnow
 from models.file import files
 from models.lease import unheld
 from models.message import MessageDocument
@@ -264,7 +264,7 @@ async def give_up_stale(now: datetime | None = None) -> None:
     stale = {
         "status": "in_progress",
         "attempt": {"$gte": MAX_ATTEMPTS},
-        "lease.expires_at": {"$lt": now or utcnow()},
+        "lease.expires_at": earlier_than(now or utcnow()),
     }
     message = f"Ingestion stopped {MAX_ATTEMPTS} times before it finished."
     for raw in await collection.find(stale).to_list(CLAIM_CANDIDATES):
@@ -463,6 +463,7 @@ async def touch_stores(store_ids: Sequence[str], now: datetime) -> None:
 
 async def expire_stores(now: datetime | None = None) -> int:
     result = await VectorStoreDocument.get_pymongo_collection().update_many(
-        {"expires_at": {"$lt": now or utcnow()}, "expired": False}, {"$set": {"expired": True}}
+        {"expires_at": earlier_than(now or utcnow()), "expired": False},
+        {"$set": {"expired": True}},
     )
     return result.modified_count

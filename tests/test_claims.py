@@ -1,7 +1,7 @@
 """Claiming runs: of many workers after the same runs at once, exactly one gets each."""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -9,7 +9,6 @@ from pymongo import MongoClient, monitoring
 from pymongo.synchronous.collection import Collection
 
 from app.settings import Settings
-from models.lease import unheld
 from models.run import RunDocument, claim_next, release_lease
 from tests.commands import on_reply
 from tests.graphql import GraphQLClient
@@ -110,25 +109,3 @@ async def test_a_run_changed_after_the_claim_read_it_is_not_taken_stale(
             {"_id": run.id}, {"$set": {"status": "cancelled", "active": False, "lease": None}}
         )
         workers.start()
-
-
-async def test_unheld_means_no_lease_or_one_that_ran_out(gql: GraphQLClient) -> None:
-    """The claims' filter, against the real database: a document with no lease (None or
-    absent) or an expired one is free; one whose lease runs past now is held."""
-    now = datetime.now(UTC)
-    scratch = RunDocument.get_pymongo_collection().database["lease_filter_check"]
-    await scratch.drop()
-    await scratch.insert_many(
-        [
-            {"_id": "none", "lease": None},
-            {"_id": "absent"},
-            {"_id": "expired", "lease": {"owner": "w", "expires_at": now - timedelta(seconds=1)}},
-            {"_id": "at_now", "lease": {"owner": "w", "expires_at": now}},
-            {"_id": "held", "lease": {"owner": "w", "expires_at": now + timedelta(seconds=30)}},
-        ]
-    )
-    try:
-        free = await scratch.find(unheld(now), {"_id": 1}).to_list()
-        assert sorted(document["_id"] for document in free) == ["absent", "expired", "none"]
-    finally:
-        await scratch.drop()
