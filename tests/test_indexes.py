@@ -11,7 +11,10 @@ from fastapi import FastAPI
 from engine.follow import TERMINAL_EVENTS, follow
 from models.event import EventDocument
 from models.history import newest_first, oldest_first
+from models.pagination import encode_cursor
+from models.run import runs
 from models.run_step import open_steps, steps_of
+from models.thread import threads
 from tests.commands import Sent, commands_sent
 from tests.graphql import GraphQLClient
 from tests.runs import new_assistant, start_run, wait_for
@@ -23,6 +26,10 @@ READS = """query($id: ID!, $after: String) { thread(id: $id) {
   activeRun { id }
   runs(first: 5) { nodes {
     id steps(first: 5) { nodes { id } } thread { id } assistant { id } } } } }"""
+# Pages after a cursor of (created_at, _id), in both orders.
+AFTER = """query($id: ID!, $run: String!, $thread: String!) {
+  thread(id: $id) { runs(first: 5, after: $run) { nodes { id } } }
+  threads(first: 5, after: $thread, order: ASC) { nodes { id } } }"""
 
 
 async def plan(command: Sent) -> dict[str, Any]:
@@ -46,6 +53,9 @@ async def test_the_reads_of_a_thread_and_its_runs_use_indexes(
         first = await gql(READS, id=thread_id, after=None)
         cursor = first["thread"]["messages"]["pageInfo"]["endCursor"]
         await gql(READS, id=thread_id, after=cursor)
+        run_cursor = encode_cursor(await runs.get(PROJECT, run_id))
+        thread_cursor = encode_cursor(await threads.get(PROJECT, thread_id))
+        await gql(AFTER, id=thread_id, run=run_cursor, thread=thread_cursor)
         bus = app.state.engine.bus
         async with aclosing(follow(bus, PROJECT, thread_id, 0, run_id=run_id)) as events:
             async for event in events:
