@@ -70,6 +70,7 @@ class Page(Generic[D]):
 
 
 Key = tuple[datetime | int, str]
+Ordered = TypeVar("Ordered", int, Key)  # a number, or a whole sort key
 
 
 def encode_cursor(document: StoredDocument, field: str = CREATED_AT) -> str:
@@ -196,7 +197,7 @@ async def paginate(
     start, stop = (before, after) if backwards else (after, before)
     items = await _past(model, scope, field, start, scan_ascending, size + 1)
     if stop is not None:
-        items = [item for item in items if _ahead(_key(item, field), stop, scan_ascending)]
+        items = [item for item in items if _before(_key(item, field), stop, scan_ascending)]
     has_more = len(items) > size
     items = items[:size]
     if backwards:
@@ -243,11 +244,6 @@ def _key(document: StoredDocument, field: str) -> Key:
     return value, document.id
 
 
-def _ahead(key: Key, stop: Key, ascending: bool) -> bool:
-    """Whether `key` comes before `stop` in the scan's direction."""
-    return key < stop if ascending else key > stop
-
-
 async def _numbered_page(
     model: type[D], scope: dict[str, Any], request: PageRequest, numbering: Numbered
 ) -> Page[D]:
@@ -280,7 +276,8 @@ async def _numbered_page(
     return Page(items, has_next_page=has_more, has_previous_page=beyond_edge, field=field)
 
 
-def _before(value: int, stop: int, ascending: bool) -> bool:
+def _before(value: Ordered, stop: Ordered, ascending: bool) -> bool:
+    """Whether `value` comes before `stop` in the scan's direction."""
     return value < stop if ascending else value > stop
 
 
