@@ -98,6 +98,7 @@ bench: install
 	$(BIN)/python bench/fairness.py
 	$(BIN)/python bench/run_throughput.py
 	$(BIN)/python bench/long_thread.py
+	$(BIN)/python bench/stored_data.py
 	$(BIN)/python bench/takeover_stress.py
 	$(BIN)/python bench/retrieval_quality.py
 	$(BIN)/python bench/file_search.py

@@ -26,6 +26,7 @@ from typing import Any, Self
 import httpx
 import websockets
 from assistant_lookup import Server, cpu_seconds, database_pid, run_with_database
+from bson import ObjectId
 from pymongo import AsyncMongoClient
 from websockets.asyncio.client import ClientConnection
 from websockets.typing import Subprotocol
@@ -273,6 +274,27 @@ async def wait_for_run_end(
 
 
 # --- Measuring -------------------------------------------------------------------------------
+
+
+# Fields naming another document: renamed in a copy, so that unique indexes hold.
+REFERENCES = ("thread_id", "run_id", "vector_store_id", "file_id", "files_id", "message_id")
+
+
+def copied(original: Json, tag: str, project_id: str | None = None) -> Json:
+    """A stored document again, for seeding: its id and every id it refers to get `tag`
+    appended, so that the copies of one set (one tag) refer to each other; a run is history
+    (not active: one active run per thread); with `project_id`, it belongs there."""
+    copy = dict(original)
+    identifier = original["_id"]
+    copy["_id"] = f"{identifier}_{tag}" if isinstance(identifier, str) else ObjectId()
+    if project_id is not None and "project_id" in copy:
+        copy["project_id"] = project_id
+    for reference in REFERENCES:
+        if isinstance(copy.get(reference), str):
+            copy[reference] = f"{copy[reference]}_{tag}"
+    if "active" in copy:
+        copy["active"] = False
+    return copy
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

@@ -34,6 +34,7 @@ from common import (
     CpuMeter,
     GraphQL,
     Servers,
+    copied,
     new_assistant,
     opcounters,
     open_socket,
@@ -108,23 +109,15 @@ class RunShape:
 
     def copy(self) -> "RunShape":
         """The same documents for a new thread and run: new ids, nothing shared."""
-        thread_id, run_id = f"thread_{ObjectId()}", f"run_{ObjectId()}"
+        tag = str(ObjectId())
 
         def fresh(documents: list[Json]) -> list[Json]:
-            return [
-                {
-                    **d,
-                    "_id": str(ObjectId()),
-                    "thread_id": thread_id,
-                    **({"run_id": run_id} if d.get("run_id") else {}),
-                }
-                for d in documents
-            ]
+            return [copied(document, tag) for document in documents]
 
         return RunShape(
-            thread={**self.thread, "_id": thread_id},
+            thread=copied(self.thread, tag),
             questions=fresh(self.questions),
-            run={**self.run, "_id": run_id, "thread_id": thread_id},
+            run=copied(self.run, tag),
             steps=fresh(self.steps),
             answers=fresh(self.answers),
             created=fresh(self.created),

@@ -29,15 +29,21 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bson import ObjectId
-from common import DATABASE_NAME, SCRIPTED_MODEL, CpuMeter, GraphQL, Json, Servers, run_bench
+from common import (
+    DATABASE_NAME,
+    SCRIPTED_MODEL,
+    CpuMeter,
+    GraphQL,
+    Json,
+    Servers,
+    copied,
+    run_bench,
+)
 from pymongo import AsyncMongoClient
 
 OTHER_PROJECT = "proj_other"
 # Collections of the server's own bookkeeping, not of any project's data.
 NOT_COPIED = {"api_keys", "projects", "processes", "migrations", "client_tokens"}
-# Fields naming another document: renamed in each copy, so that unique indexes hold.
-REFERENCES = ("thread_id", "run_id", "vector_store_id", "file_id", "files_id", "message_id")
 Operation = Callable[[], Awaitable[None]]
 IDLE_WINDOW = 5.0  # seconds: idle CPU is measured in windows, their median reported
 SETTLED = 5.0  # % of a core: the database is quiet again after the copy
@@ -166,7 +172,7 @@ async def copy_into_another_project(uri: str, copies: int) -> int:
             batch: list[Json] = []
             for number in range(copies):
                 for original in originals:
-                    batch.append(_copy(original, f"c{number}"))
+                    batch.append(copied(original, f"c{number}", OTHER_PROJECT))
                     if len(batch) == 5000:
                         await database[name].insert_many(batch)
                         written, batch = written + len(batch), []
@@ -176,20 +182,6 @@ async def copy_into_another_project(uri: str, copies: int) -> int:
     finally:
         await client.close()
     return written
-
-
-def _copy(original: Json, tag: str) -> Json:
-    copy = dict(original)
-    identifier = original["_id"]
-    copy["_id"] = f"{identifier}_{tag}" if isinstance(identifier, str) else ObjectId()
-    if "project_id" in copy:
-        copy["project_id"] = OTHER_PROJECT
-    for field in REFERENCES:
-        if isinstance(copy.get(field), str):
-            copy[field] = f"{copy[field]}_{tag}"
-    if "active" in copy:
-        copy["active"] = False  # one active run per thread: the copies are history
-    return copy
 
 
 async def settle(meter: CpuMeter, limit: float = 600.0) -> str:
