@@ -10,7 +10,9 @@ import pptx
 import pytest
 from fastapi import FastAPI
 
+from models import vector_stores as stores_db
 from models.base import utcnow
+from models.lease import Lease
 from models.vector_store import ChunkDocument, VectorStoreDocument, VectorStoreFileDocument
 from tests.graphql import GraphQLClient, ProjectClient
 from tests.test_extraction import pdf_bytes
@@ -320,3 +322,30 @@ async def test_every_office_and_web_format_is_searchable(gql: GraphQLClient) -> 
         assert hits[0]["fileId"] == uploaded[name], (query, hits)
     hidden = await gql(SEARCH, id=store["id"], q="hidden var")
     assert hidden["searchVectorStore"] == []  # a page's scripts are not its text
+
+
+async def test_file_counts_see_a_completing_file_exactly_once(gql: GraphQLClient) -> None:
+    """Counts read while files complete: each file is in progress or completed, never in
+    neither (a store read `completed` with its last file in no count) nor in both."""
+    store = await new_store(gql)
+    project_id = (await VectorStoreDocument.get(store["id"])).project_id  # type: ignore[union-attr]
+    held = Lease(owner="elsewhere", expires_at=utcnow() + timedelta(hours=1))  # no worker's
+    reads = 0
+    for trial in range(100):
+        document = VectorStoreFileDocument(
+            project_id=project_id,
+            vector_store_id=store["id"],
+            file_id=f"file-{trial}",
+            lease=held,
+            attempt=1,
+        )
+        await document.insert()
+        completing = asyncio.create_task(stores_db.complete_file(document, usage_bytes=1))
+        while not completing.done():
+            counts = await stores_db.file_counts(store["id"])
+            reads += 1
+            assert (counts.completed, counts.total) in {(trial, trial + 1), (trial + 1, trial + 1)}
+            await asyncio.sleep(0)
+        assert await completing
+    assert reads >= 100
+    assert await stores_db.file_counts(store["id"]) == stores_db.FileCounts(completed=100)
