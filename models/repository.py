@@ -74,9 +74,8 @@ class Repository(Generic[D]):
         return await self.insert(self.build(project_id, data))
 
     async def update(self, project_id: str, object_id: str, changes: Mapping[str, Any]) -> D:
-        """Applies `changes` (null resets a field to its default), validating the result whole.
-        Only the fields that changed are written (the derived ones included): what others
-        write meanwhile (a thread's counters, as its run goes on) is kept."""
+        """Applies `changes` (null resets a field to its default), validating the result whole;
+        only the fields that changed are written (the derived ones included)."""
         current = await self.get(project_id, object_id)
         merged = current.model_dump()
         for key, value in changes.items():
@@ -84,15 +83,21 @@ class Repository(Generic[D]):
                 merged.pop(key, None)
             else:
                 merged[key] = value
-        document = validated(self.model, merged)
-        before, after = Encoder().encode(current), Encoder().encode(document)
+        return await self.write_changes(current, validated(self.model, merged))
+
+    async def write_changes(self, read: D, edited: D) -> D:
+        """Writes only the fields `edited` changed from `read` (the document as it was read):
+        what others write to the rest meanwhile (a thread's counters as its run goes on, a
+        store's usage as its files complete, a file's status as it is ingested) is kept. A
+        whole-document replace would write back what was read, over their writes."""
+        before, after = Encoder().encode(read), Encoder().encode(edited)
         changed = {key: value for key, value in after.items() if before.get(key) != value}
         if changed:
-            scope = {"_id": document.id, "project_id": project_id}
+            scope = {"_id": edited.id, "project_id": edited.project_id}
             result = await self.model.get_pymongo_collection().update_one(scope, {"$set": changed})
             if result.matched_count == 0:
-                raise NotFound(self.kind, object_id)
-        return document
+                raise NotFound(self.kind, edited.id)
+        return edited
 
     async def transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
         """Runs `work` in a multi-document transaction, retried on transient conflicts."""
@@ -103,14 +108,6 @@ class Repository(Generic[D]):
 
     async def insert(self, document: D, session: AsyncClientSession | None = None) -> D:
         await document.insert(session=session)
-        return document
-
-    async def replace(self, document: D) -> D:
-        """Writes `document` over its stored version; never brings a deleted one back."""
-        scope = {"_id": document.id, "project_id": document.project_id}
-        result = await self.model.find_one(scope).replace_one(document)
-        if result is None or result.matched_count == 0:
-            raise NotFound(self.kind, document.id)
         return document
 
     async def delete(

@@ -185,7 +185,8 @@ class VectorStoreService:
     async def update(
         self, project_id: str, store_id: str, given: UpdateVectorStore
     ) -> VectorStoreDocument:
-        store = await vector_stores.get(project_id, store_id)
+        read = await vector_stores.get(project_id, store_id)
+        store = read.model_copy(deep=True)
         if "name" in given.model_fields_set:
             store.name = given.name
         if given.metadata is not None:
@@ -194,7 +195,7 @@ class VectorStoreService:
             store.expires_after = given.expires_after
             store.expires_at = None
             store.touch(utcnow())
-        return await vector_stores.replace(store)
+        return await vector_stores.write_changes(read, store)
 
     async def delete(self, project_id: str, store_id: str) -> None:
         await stores_db.delete_store(project_id, store_id)
@@ -258,9 +259,11 @@ class VectorStoreService:
     async def update_file_attributes(
         self, project_id: str, store_id: str, file_id: str, given: UpdateFileAttributes
     ) -> VectorStoreFileDocument:
-        document = await self.file(project_id, store_id, file_id)
-        document.attributes = given.attributes or {}
-        await vector_store_files.replace(document)
+        read = await self.file(project_id, store_id, file_id)
+        document: VectorStoreFileDocument = read.model_copy(
+            update={"attributes": given.attributes or {}}
+        )
+        await vector_store_files.write_changes(read, document)
         # Filters read attributes from the index: the store's cached indexes are stale now.
         await stores_db.bump_revision(store_id)
         return document

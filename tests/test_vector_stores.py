@@ -349,3 +349,42 @@ async def test_file_counts_see_a_completing_file_exactly_once(gql: GraphQLClient
         assert await completing
     assert reads >= 100
     assert await stores_db.file_counts(store["id"]) == stores_db.FileCounts(completed=100)
+
+
+async def test_edits_keep_what_ingestion_writes_meanwhile(gql: GraphQLClient) -> None:
+    """Renaming a store, or changing a file's attributes, while files complete: each edit
+    writes only what it changes, so no completion's usage, revision or status is written over
+    with what the edit had read."""
+    store = await new_store(gql)
+    project_id = (await VectorStoreDocument.get(store["id"])).project_id  # type: ignore[union-attr]
+    held = Lease(owner="elsewhere", expires_at=utcnow() + timedelta(hours=1))  # no worker's
+    rename = (
+        "mutation($id: ID!, $name: String) { updateVectorStore(id: $id, input: {name: $name}) "
+        "{ id } }"
+    )
+    retag = (
+        "mutation($s: ID!, $f: ID!, $a: JSON!) { updateVectorStoreFileAttributes("
+        "vectorStoreId: $s, fileId: $f, attributes: $a) { id } }"
+    )
+    for trial in range(40):
+        document = VectorStoreFileDocument(
+            project_id=project_id,
+            vector_store_id=store["id"],
+            file_id=f"file-{trial}",
+            lease=held,
+            attempt=1,
+        )
+        await document.insert()
+        await asyncio.gather(
+            stores_db.complete_file(document, usage_bytes=1),
+            gql(rename, id=store["id"], name=f"name {trial}"),
+            gql(retag, s=store["id"], f=document.file_id, a={"trial": trial}),
+        )
+        stored = await VectorStoreDocument.get(store["id"])
+        assert stored is not None
+        assert stored.name == f"name {trial}"
+        assert stored.usage_bytes == trial + 1
+        edited = await VectorStoreFileDocument.get(document.id)
+        assert edited is not None
+        assert edited.attributes == {"trial": trial}
+        assert (edited.status, edited.lease) == ("completed", None)
