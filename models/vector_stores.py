@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import BulkWriteError
 
 from models import file_storage
 from models.base import earlier_than, utcnow
@@ -40,6 +41,7 @@ CLAIM_CANDIDATES = 8
 THREAD_STORE_DAYS = 7
 TOUCH_EVERY_SECONDS = 60
 MAX_ATTEMPTS = 3
+DUPLICATE_KEY = 11000
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,15 @@ async def add_files(
         for file_id in unique
         if file_id not in present
     ]
-    if documents:
-        await VectorStoreFileDocument.insert_many(documents)
+    if not documents:
+        return 0
+    try:
+        await VectorStoreFileDocument.insert_many(documents, ordered=False)
+    except BulkWriteError as error:
+        # Another request added some of them since they were looked for: theirs stand.
+        if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
+            raise
+        return int(error.details["nInserted"])
     return len(documents)
 
 

@@ -388,3 +388,18 @@ async def test_edits_keep_what_ingestion_writes_meanwhile(gql: GraphQLClient) ->
         assert edited is not None
         assert edited.attributes == {"trial": trial}
         assert (edited.status, edited.lease) == ("completed", None)
+
+
+async def test_the_same_files_added_at_once_are_added_once(gql: GraphQLClient) -> None:
+    """Several requests adding the same files to a store at the same moment: each succeeds,
+    and each file is in the store once."""
+    ids = [(await gql.upload(f"note{i}.txt", GARDEN.encode()))["id"] for i in range(3)]
+    for _ in range(10):
+        store = await new_store(gql)
+        batches = await asyncio.gather(
+            *(gql(ADD_FILES, id=store["id"], fileIds=ids) for _ in range(4))
+        )
+        added = [batch["addVectorStoreFiles"]["fileCounts"]["total"] for batch in batches]
+        assert sum(added) == len(ids)  # each file counted in the batch that added it
+        counted = (await gql(STORE, id=store["id"]))["vectorStore"]["fileCounts"]
+        assert counted["total"] == len(ids)
