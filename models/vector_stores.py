@@ -76,7 +76,10 @@ def store_status(expired: bool, counts: FileCounts) -> str:
 
 
 def batch_status(cancelled: bool, counts: FileCounts) -> str:
-    if cancelled:
+    """A batch with a cancelled file is cancelled: only cancelling its batch cancels a file
+    (`cancel_batch` marks the batch first). So a batch read just before its cancellation, with
+    its files counted just after, does not read `completed`."""
+    if cancelled or counts.cancelled:
         return "cancelled"
     return "in_progress" if counts.in_progress else "completed"
 

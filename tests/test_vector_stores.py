@@ -13,7 +13,12 @@ from fastapi import FastAPI
 from models import vector_stores as stores_db
 from models.base import utcnow
 from models.lease import Lease
-from models.vector_store import ChunkDocument, VectorStoreDocument, VectorStoreFileDocument
+from models.vector_store import (
+    ChunkDocument,
+    VectorStoreDocument,
+    VectorStoreFileBatchDocument,
+    VectorStoreFileDocument,
+)
 from tests.graphql import GraphQLClient, ProjectClient
 from tests.test_extraction import pdf_bytes
 from tests.vector_stores import (
@@ -403,3 +408,35 @@ async def test_the_same_files_added_at_once_are_added_once(gql: GraphQLClient) -
         assert sum(added) == len(ids)  # each file counted in the batch that added it
         counted = (await gql(STORE, id=store["id"]))["vectorStore"]["fileCounts"]
         assert counted["total"] == len(ids)
+
+
+async def test_a_batch_read_while_it_is_cancelled_never_reads_completed(
+    gql: GraphQLClient,
+) -> None:
+    """Cancelling marks the batch, then its files: a read between the two, or one that reads
+    the batch before and its files after, still says IN_PROGRESS or CANCELLED."""
+    store = await new_store(gql)
+    project_id = (await VectorStoreDocument.get(store["id"])).project_id  # type: ignore[union-attr]
+    held = Lease(owner="elsewhere", expires_at=utcnow() + timedelta(hours=1))  # no worker's
+    read = "query($id: ID!) { vectorStoreFileBatch(id: $id) { status fileCounts { inProgress } } }"
+    seen = set()
+    for trial in range(60):
+        batch = VectorStoreFileBatchDocument(project_id=project_id, vector_store_id=store["id"])
+        await batch.insert()
+        for index in range(2):
+            await VectorStoreFileDocument(
+                project_id=project_id,
+                vector_store_id=store["id"],
+                file_id=f"file-{trial}-{index}",
+                batch_id=batch.id,
+                lease=held,
+                attempt=1,
+            ).insert()
+        cancelling = asyncio.create_task(stores_db.cancel_batch(batch))
+        while not cancelling.done():
+            found = (await gql(read, id=batch.id))["vectorStoreFileBatch"]
+            seen.add(found["status"])
+            assert found["status"] != "COMPLETED", found
+            assert found["status"] == "CANCELLED" or found["fileCounts"]["inProgress"] == 2
+        await cancelling
+    assert "CANCELLED" in seen
