@@ -63,15 +63,7 @@ async def commit(change: Change) -> tuple[RunDocument, list[EventDocument]]:
             session, run.project_id, run.thread_id, list(change.events), new_messages
         )
         for document in change.documents:
-            # replace_one, not Beanie's save(): the embedded database scans the whole
-            # collection for the findAndModify that save() of a stored document sends.
-            await (
-                type(document)
-                .get_pymongo_collection()
-                .replace_one(
-                    {"_id": document.id}, _encoder.encode(document), upsert=True, session=session
-                )
-            )
+            await _write(document, session)
         return stored
 
     try:
@@ -81,3 +73,26 @@ async def commit(change: Change) -> tuple[RunDocument, list[EventDocument]]:
             message.position = 0  # not written: numbered again when it is
         raise
     return updated, stored
+
+
+# What the API may change on a step or message while its run writes it (`updateMessage`): the
+# run writes it when it creates the document, never over what the API wrote since.
+API_OWNED = frozenset({"metadata"})
+
+
+async def _write(document: ScopedDocument, session: AsyncClientSession) -> None:
+    """Creates or updates one of the run's steps or messages. An update by `_id`, not Beanie's
+    save(): the embedded database scans the whole collection for the findAndModify it sends."""
+    encoded = _encoder.encode(document)
+    engine_owned = {k: v for k, v in encoded.items() if k != "_id" and k not in API_OWNED}
+    api_owned = {k: v for k, v in encoded.items() if k in API_OWNED}
+    await (
+        type(document)
+        .get_pymongo_collection()
+        .update_one(
+            {"_id": document.id},
+            {"$set": engine_owned, **({"$setOnInsert": api_owned} if api_owned else {})},
+            upsert=True,
+            session=session,
+        )
+    )

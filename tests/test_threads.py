@@ -3,7 +3,7 @@
 from typing import Any
 
 from tests.graphql import GraphQLClient
-from tests.runs import new_assistant, start_run, wait_for, wait_until_streaming
+from tests.runs import STEPS, new_assistant, start_run, wait_for, wait_until_streaming
 from tests.test_subscriptions import collect_run
 from tests.ws import Live
 
@@ -110,6 +110,26 @@ async def test_update_message_metadata_and_thread_metadata(gql: GraphQLClient) -
         id=thread_id,
     )
     assert thread["updateThread"]["metadata"] == {"c": "3"}
+
+
+async def test_metadata_set_on_a_message_being_written_is_kept(gql: GraphQLClient) -> None:
+    """The assistant's answer gets metadata while the run still writes it: the run's next
+    writes of the message keep it."""
+    words = " ".join(f"w{i}" for i in range(30))
+    run = await start_run(gql, await new_assistant(gql), f"/slow 40\n{words}")
+    await wait_until_streaming(gql, run["id"])
+    answer = (await gql(STEPS, id=run["id"]))["run"]["steps"]["nodes"][0]
+    message_id = answer["stepDetails"]["messageCreation"]["messageId"]
+    updated = await gql(
+        """mutation($id: ID!) {
+          updateMessage(id: $id, input: {metadata: {reviewed: "yes"}}) { status metadata } }""",
+        id=message_id,
+    )
+    assert updated["updateMessage"] == {"status": "IN_PROGRESS", "metadata": {"reviewed": "yes"}}
+    assert (await wait_for(gql, run["id"]))["status"] == "COMPLETED"
+    message = await gql("query($id: ID!) { message(id: $id) { text metadata } }", id=message_id)
+    assert message["message"]["text"].endswith("w29")
+    assert message["message"]["metadata"] == {"reviewed": "yes"}
 
 
 async def test_delete_message(gql: GraphQLClient) -> None:
