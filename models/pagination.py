@@ -74,9 +74,13 @@ Ordered = TypeVar("Ordered", int, Key)  # a number, or a whole sort key
 
 
 def encode_cursor(document: StoredDocument, field: str = CREATED_AT) -> str:
-    value = getattr(document, field)
+    return encode_key((getattr(document, field), document.id), field)
+
+
+def encode_key(key: Key, field: str = CREATED_AT) -> str:
+    value, object_id = key
     number = int(value.timestamp() * 1000) if isinstance(value, datetime) else int(value)
-    raw = f"{CURSOR_TAGS[field]}{number}:{document.id}".encode()
+    raw = f"{CURSOR_TAGS[field]}{number}:{object_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

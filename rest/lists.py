@@ -10,6 +10,7 @@ from fastapi import Query
 
 from models.base import StoredDocument
 from models.errors import BadUserInput
+from models.ids import made_at
 from models.pagination import (
     CREATED_AT,
     MAX_PAGE_SIZE,
@@ -17,6 +18,7 @@ from models.pagination import (
     PageRequest,
     SortOrder,
     encode_cursor,
+    encode_key,
 )
 
 D = TypeVar("D", bound=StoredDocument)
@@ -53,19 +55,27 @@ def list_query(
     return read
 
 
-async def page_request(query: ListQuery, find: Find, field: str = CREATED_AT) -> PageRequest:
+async def page_request(
+    query: ListQuery, find: Find, field: str = CREATED_AT, own_ids: bool = True
+) -> PageRequest:
     """`find` looks an id up within the listed collection (and the caller's project), which
-    is ordered by `field`."""
+    is ordered by `field`. `own_ids`: the list's ids are its documents' own (not, as for a
+    store's files, the ids of the files they stand for)."""
 
     async def cursor(object_id: str | None, param: str) -> str | None:
         if object_id is None:
             return None
         document = await find(object_id)
-        if document is None:
+        if document is not None:
+            return encode_cursor(document, field)
+        # Gone since the page that ended with it (a loop deleting what it lists, page by
+        # page): its place in a list by creation time is its id's time, made with it.
+        made = made_at(object_id) if field == CREATED_AT and own_ids else None
+        if made is None:
             raise BadUserInput(
                 f"{param}: no object with id '{object_id}' in this list.", param=param
             )
-        return encode_cursor(document, field)
+        return encode_key((made, object_id), field)
 
     after, before = await cursor(query.after, "after"), await cursor(query.before, "before")
     backwards = before is not None and after is None

@@ -34,7 +34,9 @@ async def files_list(
     batch_id: str | None = None,
 ) -> dict[str, Any]:
     service = svc.vector_stores
-    request = await page_request(query, lambda i: service.find_file(call.project_id, store_id, i))
+    request = await page_request(
+        query, lambda i: service.find_file(call.project_id, store_id, i), own_ids=False
+    )
     page = await service.files_page(call.project_id, store_id, request, status, batch_id)
     return envelope(page, file_shapes.vector_store_file, request)
 

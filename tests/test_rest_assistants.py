@@ -77,6 +77,26 @@ async def test_paging_through_every_page(openai_client: AsyncOpenAI) -> None:
     assert not last.has_more
 
 
+async def test_deleting_each_listed_assistant_pages_through_them_all(
+    openai_client: AsyncOpenAI,
+) -> None:
+    """The SDK's cleanup loop: each page's assistants are deleted before the next page is
+    asked for, after the last (now deleted) one; every assistant is still seen once."""
+    made = [
+        (await openai_client.beta.assistants.create(model=SCRIPTED_MODEL, name=f"a{i}")).id
+        for i in range(7)
+    ]
+    seen = []
+    async for assistant in await openai_client.beta.assistants.list(limit=3):
+        seen.append(assistant.id)
+        await openai_client.beta.assistants.delete(assistant.id)
+    assert seen == made[::-1]
+    assert (await openai_client.beta.assistants.list()).data == []
+    with pytest.raises(openai.BadRequestError) as refused:
+        await openai_client.beta.assistants.list(after="not-an-id")
+    assert "no object with id 'not-an-id'" in str(refused.value)
+
+
 async def test_bad_input_is_a_bad_request_naming_the_field(openai_client: AsyncOpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as bad:
         await openai_client.beta.assistants.create(model=SCRIPTED_MODEL, temperature=3)
