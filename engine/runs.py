@@ -26,8 +26,8 @@ from models.conversations import (
 from models.errors import BadUserInput, Conflict
 from models.event import append, append_to_new
 from models.message import MessageDocument
-from models.references import check_references
-from models.run import RunDocument, RunUpdate, runs, set_metadata
+from models.references import check_references, message_file_ids
+from models.run import RunDocument, RunUpdate, active_run, runs, set_metadata
 from models.run_changes import RunChanged
 from models.run_step import open_steps
 from models.thread import ThreadDocument, threads
@@ -77,6 +77,11 @@ class RunService:
         if seeded is not None:
             await prepare_thread(thread, seeded)
         await check_references(project_id, added)
+        # Refused before the new messages' files join the thread's store (the write refuses
+        # a second active run too, but after).
+        files = seeded is None and message_file_ids(added)
+        if files and await active_run(project_id, thread.id) is not None:
+            raise _already_active(thread.id)
         await attach_to_thread(thread, added, stored=seeded is None)
 
         async def write(session: AsyncClientSession) -> None:
@@ -97,9 +102,7 @@ class RunService:
         try:
             await runs.transaction(write)
         except DuplicateKeyError:
-            raise Conflict(
-                f"Thread {thread.id} already has an active run; wait for it to end or cancel it."
-            ) from None
+            raise _already_active(thread.id) from None
         self.notify()
         return run
 
@@ -189,6 +192,12 @@ class RunService:
     async def update_run(self, project_id: str, run_id: str, data: dict[str, Any]) -> RunDocument:
         update = validated(RunUpdate, data)
         return await set_metadata(project_id, run_id, update.metadata)
+
+
+def _already_active(thread_id: str) -> Conflict:
+    return Conflict(
+        f"Thread {thread_id} already has an active run; wait for it to end or cancel it."
+    )
 
 
 def _check_outputs(pending: set[str], given: list[str], outputs: list[dict[str, str]]) -> None:

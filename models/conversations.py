@@ -110,7 +110,7 @@ async def write_message(message: MessageDocument) -> None:
 
     async def write(session: AsyncClientSession) -> None:
         await number_messages(project_id, thread_id, [message], session)
-        await _no_active_run(project_id, thread_id, session, "added")
+        await no_active_run(project_id, thread_id, session, "added")
         await messages.insert(message, session)
 
     await threads.transaction(write)
@@ -144,7 +144,7 @@ async def import_conversation(
         placed = sorted([*later, *ordered], key=lambda message: (message.created_at, message.id))
         await number_messages(project_id, thread_id, placed, session, counted=len(ordered))
         if new_thread is None:
-            await _no_active_run(project_id, thread_id, session, "added")
+            await no_active_run(project_id, thread_id, session, "added")
         await store_positions(later, session)
         await MessageDocument.insert_many(ordered, session=session)
 
@@ -158,7 +158,7 @@ async def delete_message(project_id: str, message_id: str) -> None:
     async def write(session: AsyncClientSession) -> None:
         await messages.delete(project_id, message_id, session)
         await take_numbers(session, project_id, message.thread_id, Numbering(counted=-1))
-        await _no_active_run(project_id, message.thread_id, session, "deleted")
+        await no_active_run(project_id, message.thread_id, session, "deleted")
 
     await threads.transaction(write)
 
@@ -191,11 +191,12 @@ async def store_positions(numbered: Sequence[MessageDocument], session: AsyncCli
         )
 
 
-async def _no_active_run(
-    project_id: str, thread_id: str, session: AsyncClientSession, done: str
+async def no_active_run(
+    project_id: str, thread_id: str, session: AsyncClientSession | None, done: str
 ) -> None:
-    """Read after the thread's `$inc`: a run created meanwhile conflicts there, so this
-    transaction retries and then sees it."""
+    """In a write's transaction, read after the thread's `$inc`: a run created meanwhile
+    conflicts there, so the transaction retries and then sees it. Outside one, a check before
+    what a refused write must not leave behind (its files in the thread's store)."""
     active = await active_run(project_id, thread_id, session)
     if active is not None:
         raise Conflict(

@@ -36,6 +36,7 @@ class MessageService:
         await check_references(project_id, [message])
         if message_file_ids([message]):
             thread = await threads.get(project_id, thread_id)
+            await conversations.no_active_run(project_id, thread_id, None, "added")
             await attach_to_thread(thread, [message], stored=True)
         await conversations.write_message(message)
         return message

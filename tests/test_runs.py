@@ -105,8 +105,31 @@ async def test_create_message_while_a_run_is_active_conflicts(gql: GraphQLClient
         id=run["threadId"],
     )
     assert error["extensions"]["code"] == "CONFLICT"
+    document = (await gql.upload("doc.md", b"# A document"))["id"]
+    attachments = [{"fileId": document, "tools": ["FILE_SEARCH", "CODE_INTERPRETER"]}]
+    error = await gql.error(
+        """mutation($id: ID!, $attachments: [AttachmentInput!]) { createMessage(threadId: $id,
+          input: {content: "x", attachments: $attachments}) { id } }""",
+        id=run["threadId"],
+        attachments=attachments,
+    )
+    assert error["extensions"]["code"] == "CONFLICT"
+    extra = {"content": "x", "attachments": attachments}
+    second = {"assistantId": run["assistantId"], "additionalMessages": [extra]}
+    error = await gql.error(CREATE_RUN, threadId=run["threadId"], input=second)
+    assert error["extensions"]["code"] == "CONFLICT"
     await wait_for(gql, run["id"])
     assert len(await thread_messages(gql, run["threadId"])) == 2
+    # the refused message's files joined nothing: no store was made, no file was added
+    thread = await gql(
+        """query($id: ID!) { thread(id: $id) { toolResources {
+          fileSearch { vectorStoreIds } codeInterpreter { fileIds } } } }""",
+        id=run["threadId"],
+    )
+    assert thread["thread"]["toolResources"] in (
+        None,
+        {"fileSearch": None, "codeInterpreter": None},
+    )
 
 
 async def test_create_thread_and_run_writes_nothing_when_the_run_is_bad(gql: GraphQLClient) -> None:
