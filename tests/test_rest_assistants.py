@@ -142,6 +142,11 @@ async def test_another_projects_assistant_is_not_found(
         with pytest.raises(openai.NotFoundError):
             await call
     assert (await other_openai.beta.assistants.list()).data == []
-    with pytest.raises(openai.BadRequestError):
-        await other_openai.beta.assistants.list(after=mine.id)
+    # As a cursor, another project's id reads as one of the caller's deleted since would:
+    # a place in time, among the caller's own objects only.
+    theirs = await other_openai.beta.assistants.create(model=SCRIPTED_MODEL)
+    assert [a.id for a in (await other_openai.beta.assistants.list(before=mine.id)).data] == [
+        theirs.id
+    ]
+    assert (await other_openai.beta.assistants.list(after=mine.id)).data == []
     assert (await openai_client.beta.assistants.retrieve(mine.id)).name is None

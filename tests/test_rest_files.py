@@ -148,7 +148,9 @@ async def test_another_projects_file_is_not_found(
         with pytest.raises(openai.NotFoundError):
             await call
     assert (await other_openai.files.list()).data == []
+    # As a cursor, another project's id reads as one of the caller's deleted since would.
+    assert (await other_openai.files.list(after=mine.id)).data == []
     with pytest.raises(openai.BadRequestError) as cursor:
-        await other_openai.files.list(after=mine.id)
+        await other_openai.files.list(after="file-unknown")
     assert cursor.value.param == "after"
     assert (await openai_client.files.content(mine.id)).content == NOTES
