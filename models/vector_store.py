@@ -122,8 +122,11 @@ class VectorStoreFileDocument(ScopedDocument):
     chunking_strategy: ChunkingStrategy = Field(default_factory=ChunkingStrategy)
     attributes: Attributes = Field(default_factory=dict)
     # Ingestion, leased like a run: `attempt` grows with each claim, and only the chunks of
-    # the attempt that completed are searched.
+    # the attempt that completed are searched. It starts at `first_attempt`, past the numbers
+    # of any earlier entry of the file in the store (one removed and added again), so a worker
+    # still on a removed entry never drops, nor mixes with, the new entry's chunks.
     lease: Lease | None = None
+    first_attempt: int = 0
     attempt: int = 0
     # The embeddings model its chunks' vectors came from (None: not embedded). Vectors of
     # different models do not compare: search compares a query only with the configured one's.

@@ -104,6 +104,7 @@ async def add_files(
         return 0
     found = VectorStoreFileDocument.find({"vector_store_id": store.id, "file_id": {"$in": unique}})
     present = {document.file_id async for document in found}
+    first = _fresh_attempts()
     documents = [
         VectorStoreFileDocument(
             project_id=store.project_id,
@@ -112,6 +113,8 @@ async def add_files(
             batch_id=batch_id,
             chunking_strategy=chunking or ChunkingStrategy(),
             attributes=attributes or {},
+            first_attempt=first,
+            attempt=first,
         )
         for file_id in unique
         if file_id not in present
@@ -126,6 +129,13 @@ async def add_files(
             raise
         return int(error.details["nInserted"])
     return len(documents)
+
+
+def _fresh_attempts() -> int:
+    """Where a new entry's attempt numbers start: past any earlier entry's of the same file in
+    the same store, as an entry is claimed far fewer than 1,000 times (MAX_ATTEMPTS) and a
+    file is added to a store at most once a millisecond (the unique index)."""
+    return int(utcnow().timestamp() * 1000) * 1000
 
 
 async def attach_to_thread(
@@ -271,14 +281,12 @@ async def give_up_stale(now: datetime | None = None) -> None:
     """Files that failed to ingest MAX_ATTEMPTS times (workers died on them) end `failed`,
     and what their attempts stored goes."""
     collection = VectorStoreFileDocument.get_pymongo_collection()
-    stale = {
-        "status": "in_progress",
-        "attempt": {"$gte": MAX_ATTEMPTS},
-        "lease.expires_at": earlier_than(now or utcnow()),
-    }
+    stale = {"status": "in_progress", "lease.expires_at": earlier_than(now or utcnow())}
     message = f"Ingestion stopped {MAX_ATTEMPTS} times before it finished."
-    for raw in await collection.find(stale).to_list(CLAIM_CANDIDATES):
+    async for raw in collection.find(stale):
         document = VectorStoreFileDocument.model_validate(raw)
+        if document.attempt - document.first_attempt < MAX_ATTEMPTS:
+            continue  # the next claim tries again
         failed = await collection.update_one(
             {**stale, "_id": document.id, "attempt": document.attempt},
             {

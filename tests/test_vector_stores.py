@@ -117,6 +117,31 @@ async def test_unreadable_files_fail_with_openai_codes(gql: GraphQLClient) -> No
     assert len(failed) == 2
 
 
+async def test_a_file_added_again_is_not_touched_by_its_removed_entrys_worker(
+    gql: GraphQLClient,
+) -> None:
+    """A file removed from a store while a worker ingests it, then added again: the worker
+    finds its entry gone and drops its attempt's chunks. Those are never the new entry's,
+    whose attempts are numbered past the removed one's."""
+    light = await gql.upload("lighthouse.txt", LIGHTHOUSE.encode())
+    store = await new_store(gql, fileIds=[light["id"]])
+    await wait_for_store(gql, store["id"])
+    removed = await VectorStoreFileDocument.find_one({"vector_store_id": store["id"]})
+    assert removed is not None
+    remove = (
+        "mutation($s: ID!, $f: ID!) { removeVectorStoreFile(vectorStoreId: $s, fileId: $f) { id } }"
+    )
+    await gql(remove, s=store["id"], f=light["id"])
+    await gql(ADD_FILES, id=store["id"], fileIds=[light["id"]])
+    await wait_for_store(gql, store["id"])
+    added = await VectorStoreFileDocument.find_one({"vector_store_id": store["id"]})
+    assert added is not None
+    assert added.first_attempt >= removed.attempt
+    await stores_db.drop_chunks(removed, "this")  # what the removed entry's worker does
+    hits = await gql(SEARCH, id=store["id"], q="lighthouse lamp paraffin")
+    assert [hit["fileId"] for hit in hits["searchVectorStore"]][:1] == [light["id"]]
+
+
 async def test_remove_and_delete(gql: GraphQLClient) -> None:
     light = await gql.upload("lighthouse.txt", LIGHTHOUSE.encode())
     garden = await gql.upload("garden.txt", GARDEN.encode())
@@ -440,3 +465,34 @@ async def test_a_batch_read_while_it_is_cancelled_never_reads_completed(
             assert found["status"] == "CANCELLED" or found["fileCounts"]["inProgress"] == 2
         await cancelling
     assert "CANCELLED" in seen
+
+
+async def test_a_file_that_stopped_its_workers_too_often_ends_failed(gql: GraphQLClient) -> None:
+    """Counted from the entry's first attempt: MAX_ATTEMPTS claims whose workers all died end
+    the file `failed`; fewer leave it for the next claim."""
+    store = await new_store(gql)
+    project_id = (await VectorStoreDocument.get(store["id"])).project_id  # type: ignore[union-attr]
+    # Leases the workers of this test session still see held, run out by `later`.
+    lease = Lease(owner="dead", expires_at=utcnow() + timedelta(minutes=30))
+    later = utcnow() + timedelta(hours=1)
+    first = 1_764_000_000_000_000  # where add_files starts an entry's numbers
+    entries = {}
+    for claims in (stores_db.MAX_ATTEMPTS - 1, stores_db.MAX_ATTEMPTS):
+        entries[claims] = VectorStoreFileDocument(
+            project_id=project_id,
+            vector_store_id=store["id"],
+            file_id=f"file-claimed-{claims}",
+            lease=lease,
+            first_attempt=first,
+            attempt=first + claims,
+        )
+        await entries[claims].insert()
+    await stores_db.give_up_stale(later)
+    tired = await VectorStoreFileDocument.get(entries[stores_db.MAX_ATTEMPTS].id)
+    assert tired is not None
+    assert tired.status == "failed"
+    assert tired.last_error is not None
+    assert tired.last_error.code == "server_error"
+    again = await VectorStoreFileDocument.get(entries[stores_db.MAX_ATTEMPTS - 1].id)
+    assert again is not None
+    assert again.status == "in_progress"
