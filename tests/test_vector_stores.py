@@ -38,6 +38,19 @@ GARDEN = "Tomatoes need six hours of sun; water the roots, not the leaves, in th
 RECIPE = "Knead the dough for ten minutes, then let it rise until doubled in size."
 
 
+async def held_entry(store_id: str, file_id: str, **fields: Any) -> VectorStoreFileDocument:
+    """A file's entry in a store as a worker leaves it mid-ingestion, written here: in
+    progress, leased by no worker of this session (so none takes it)."""
+    store = await VectorStoreDocument.get(store_id)
+    assert store is not None
+    lease = Lease(owner="elsewhere", expires_at=utcnow() + timedelta(hours=1))
+    values = {"lease": lease, "attempt": 1, **fields}
+    entry = VectorStoreFileDocument(
+        project_id=store.project_id, vector_store_id=store_id, file_id=file_id, **values
+    )
+    return await entry.insert()
+
+
 async def test_files_are_ingested_and_searchable(gql: GraphQLClient) -> None:
     light = await gql.upload("lighthouse.txt", LIGHTHOUSE.encode())
     garden = await gql.upload("garden.md", GARDEN.encode())
@@ -358,18 +371,9 @@ async def test_file_counts_see_a_completing_file_exactly_once(gql: GraphQLClient
     """Counts read while files complete: each file is in progress or completed, never in
     neither (a store read `completed` with its last file in no count) nor in both."""
     store = await new_store(gql)
-    project_id = (await VectorStoreDocument.get(store["id"])).project_id  # type: ignore[union-attr]
-    held = Lease(owner="elsewhere", expires_at=utcnow() + timedelta(hours=1))  # no worker's
     reads = 0
     for trial in range(100):
-        document = VectorStoreFileDocument(
-            project_id=project_id,
-            vector_store_id=store["id"],
-            file_id=f"file-{trial}",
-            lease=held,
-            attempt=1,
-        )
-        await document.insert()
+        document = await held_entry(store["id"], f"file-{trial}")
         completing = asyncio.create_task(stores_db.complete_file(document, usage_bytes=1))
         while not completing.done():
             counts = await stores_db.file_counts(store["id"])
@@ -386,8 +390,6 @@ async def test_edits_keep_what_ingestion_writes_meanwhile(gql: GraphQLClient) ->
     writes only what it changes, so no completion's usage, revision or status is written over
     with what the edit had read."""
     store = await new_store(gql)
-    project_id = (await VectorStoreDocument.get(store["id"])).project_id  # type: ignore[union-attr]
-    held = Lease(owner="elsewhere", expires_at=utcnow() + timedelta(hours=1))  # no worker's
     rename = (
         "mutation($id: ID!, $name: String) { updateVectorStore(id: $id, input: {name: $name}) "
         "{ id } }"
@@ -397,14 +399,7 @@ async def test_edits_keep_what_ingestion_writes_meanwhile(gql: GraphQLClient) ->
         "vectorStoreId: $s, fileId: $f, attributes: $a) { id } }"
     )
     for trial in range(40):
-        document = VectorStoreFileDocument(
-            project_id=project_id,
-            vector_store_id=store["id"],
-            file_id=f"file-{trial}",
-            lease=held,
-            attempt=1,
-        )
-        await document.insert()
+        document = await held_entry(store["id"], f"file-{trial}")
         await asyncio.gather(
             stores_db.complete_file(document, usage_bytes=1),
             gql(rename, id=store["id"], name=f"name {trial}"),
@@ -442,21 +437,13 @@ async def test_a_batch_read_while_it_is_cancelled_never_reads_completed(
     the batch before and its files after, still says IN_PROGRESS or CANCELLED."""
     store = await new_store(gql)
     project_id = (await VectorStoreDocument.get(store["id"])).project_id  # type: ignore[union-attr]
-    held = Lease(owner="elsewhere", expires_at=utcnow() + timedelta(hours=1))  # no worker's
     read = "query($id: ID!) { vectorStoreFileBatch(id: $id) { status fileCounts { inProgress } } }"
     seen = set()
     for trial in range(60):
         batch = VectorStoreFileBatchDocument(project_id=project_id, vector_store_id=store["id"])
         await batch.insert()
         for index in range(2):
-            await VectorStoreFileDocument(
-                project_id=project_id,
-                vector_store_id=store["id"],
-                file_id=f"file-{trial}-{index}",
-                batch_id=batch.id,
-                lease=held,
-                attempt=1,
-            ).insert()
+            await held_entry(store["id"], f"file-{trial}-{index}", batch_id=batch.id)
         cancelling = asyncio.create_task(stores_db.cancel_batch(batch))
         while not cancelling.done():
             found = (await gql(read, id=batch.id))["vectorStoreFileBatch"]
@@ -471,22 +458,14 @@ async def test_a_file_that_stopped_its_workers_too_often_ends_failed(gql: GraphQ
     """Counted from the entry's first attempt: MAX_ATTEMPTS claims whose workers all died end
     the file `failed`; fewer leave it for the next claim."""
     store = await new_store(gql)
-    project_id = (await VectorStoreDocument.get(store["id"])).project_id  # type: ignore[union-attr]
-    # Leases the workers of this test session still see held, run out by `later`.
-    lease = Lease(owner="dead", expires_at=utcnow() + timedelta(minutes=30))
-    later = utcnow() + timedelta(hours=1)
+    later = utcnow() + timedelta(hours=2)  # when the entries' leases have run out
     first = 1_764_000_000_000_000  # where add_files starts an entry's numbers
-    entries = {}
-    for claims in (stores_db.MAX_ATTEMPTS - 1, stores_db.MAX_ATTEMPTS):
-        entries[claims] = VectorStoreFileDocument(
-            project_id=project_id,
-            vector_store_id=store["id"],
-            file_id=f"file-claimed-{claims}",
-            lease=lease,
-            first_attempt=first,
-            attempt=first + claims,
+    entries = {
+        claims: await held_entry(
+            store["id"], f"file-claimed-{claims}", first_attempt=first, attempt=first + claims
         )
-        await entries[claims].insert()
+        for claims in (stores_db.MAX_ATTEMPTS - 1, stores_db.MAX_ATTEMPTS)
+    }
     await stores_db.give_up_stale(later)
     tired = await VectorStoreFileDocument.get(entries[stores_db.MAX_ATTEMPTS].id)
     assert tired is not None
