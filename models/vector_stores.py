@@ -134,7 +134,7 @@ async def add_files(
 def _fresh_attempts() -> int:
     """Where a new entry's attempt numbers start: past any earlier entry's of the same file in
     the same store, as an entry is claimed far fewer than 1,000 times (MAX_ATTEMPTS) and a
-    file is added to a store at most once a millisecond (the unique index)."""
+    removal and the next add of the file take more than a millisecond."""
     return int(utcnow().timestamp() * 1000) * 1000
 
 
