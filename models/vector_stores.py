@@ -15,6 +15,7 @@ from pymongo.errors import BulkWriteError
 
 from models import file_storage
 from models.base import earlier_than, utcnow
+from models.errors import NotFound
 from models.file import files
 from models.lease import unheld
 from models.message import MessageDocument
@@ -144,49 +145,68 @@ async def attach_to_thread(
     """Files attached for FILE_SEARCH go into the thread's vector store, made on demand
     (expiring 7 days after its last activity, as OpenAI's do); files attached for
     CODE_INTERPRETER join the thread's code interpreter files (the newest 20 are kept).
-    `stored`: the thread is already written, so its tool resources are updated too."""
+    `stored`: the thread is already written, so its tool resources are updated too: in a
+    transaction on the thread as it is then, so that requests attaching files to it at once
+    share one store and keep each other's files (each would otherwise write back what it read)."""
     attached = [attachment for message in messages for attachment in message.attachments]
     code_ids = [a.file_id for a in attached if "code_interpreter" in a.tools]
-    if code_ids:
-        resources = thread.tool_resources or ToolResources()
-        code = resources.code_interpreter or CodeInterpreterResources()
-        kept = list(dict.fromkeys([*code.file_ids, *code_ids]))[-MAX_CODE_INTERPRETER_FILES:]
-        if kept != code.file_ids:
-            code.file_ids = kept
-            resources.code_interpreter = code
-            thread.tool_resources = resources
-            if stored:
-                await _save_resources(thread)
     file_ids = [a.file_id for a in attached if "file_search" in a.tools]
-    if not file_ids:
+    if not code_ids and not file_ids:
         return
+    if stored:
+
+        async def work(session: AsyncClientSession) -> VectorStoreDocument | None:
+            scope = {"_id": thread.id, "project_id": thread.project_id}
+            current = await ThreadDocument.find_one(scope, session=session)
+            if current is None:
+                raise NotFound("thread", thread.id)
+            store = await _resources_with(current, code_ids, file_ids, session)
+            resources = (current.tool_resources or ToolResources()).model_dump()
+            await ThreadDocument.get_pymongo_collection().update_one(
+                scope, {"$set": {"tool_resources": resources}}, session=session
+            )
+            thread.tool_resources = current.tool_resources
+            return store
+
+        store = await vector_stores.transaction(work)
+    else:
+        store = await _resources_with(thread, code_ids, file_ids, None)
+    if store is not None:
+        await add_files(store, file_ids)
+
+
+async def _resources_with(
+    thread: ThreadDocument,
+    code_ids: list[str],
+    file_ids: list[str],
+    session: AsyncClientSession | None,
+) -> VectorStoreDocument | None:
+    """`thread`'s tool resources (in memory) with the code files joined and, for files to
+    search, its store (made now if it has none), which this returns."""
     resources = thread.tool_resources or ToolResources()
+    thread.tool_resources = resources
+    if code_ids:
+        code = resources.code_interpreter or CodeInterpreterResources()
+        code.file_ids = list(dict.fromkeys([*code.file_ids, *code_ids]))[
+            -MAX_CODE_INTERPRETER_FILES:
+        ]
+        resources.code_interpreter = code
+    if not file_ids:
+        return None
     search = resources.file_search or FileSearchResources()
     if search.vector_store_ids:
-        store = await vector_stores.get(thread.project_id, search.vector_store_ids[0])
-    else:
-        store = VectorStoreDocument(
-            project_id=thread.project_id,
-            name=f"Files of thread {thread.id}",
-            thread_id=thread.id,
-            expires_after=StoreExpiry(days=THREAD_STORE_DAYS),
-        )
-        store.touch(store.created_at)
-        await vector_stores.insert(store)
-        search.vector_store_ids = [store.id]
-        resources.file_search = search
-        thread.tool_resources = resources
-        if stored:
-            await _save_resources(thread)
-    await add_files(store, file_ids)
-
-
-async def _save_resources(thread: ThreadDocument) -> None:
-    resources = thread.tool_resources or ToolResources()
-    await ThreadDocument.get_pymongo_collection().update_one(
-        {"_id": thread.id, "project_id": thread.project_id},
-        {"$set": {"tool_resources": resources.model_dump()}},
+        return await vector_stores.get(thread.project_id, search.vector_store_ids[0])
+    store = VectorStoreDocument(
+        project_id=thread.project_id,
+        name=f"Files of thread {thread.id}",
+        thread_id=thread.id,
+        expires_after=StoreExpiry(days=THREAD_STORE_DAYS),
     )
+    store.touch(store.created_at)
+    await vector_stores.insert(store, session)
+    search.vector_store_ids = [store.id]
+    resources.file_search = search
+    return store
 
 
 async def claim_ingestion(owner: str, lease_seconds: float) -> VectorStoreFileDocument | None:

@@ -1,10 +1,13 @@
 """Threads and messages: seeding, content parts, updates, and deletion that cascades."""
 
+import asyncio
 from typing import Any
 
+from models.vector_store import VectorStoreDocument
 from tests.graphql import GraphQLClient
 from tests.runs import STEPS, new_assistant, start_run, wait_for, wait_until_streaming
 from tests.test_subscriptions import collect_run
+from tests.vector_stores import store_files
 from tests.ws import Live
 
 MESSAGE_FIELDS = """id threadId role status text metadata createdAt completedAt
@@ -92,6 +95,34 @@ async def test_message_content_parts_and_attachments_are_stored(gql: GraphQLClie
         f"query($id: ID!) {{ message(id: $id) {{ {MESSAGE_FIELDS} }} }}", id=message["id"]
     )
     assert read["message"] == message
+
+
+async def test_files_attached_at_once_share_the_threads_store(gql: GraphQLClient) -> None:
+    """Messages with attachments sent at once to a thread with no store yet: one store is
+    made, and each file joins it or the thread's code interpreter files."""
+    thread_id = (await gql(CREATE_THREAD))["createThread"]["id"]
+    searched = [(await gql.upload(f"notes{i}.md", b"# Notes"))["id"] for i in range(4)]
+    coded = [(await gql.upload(f"table{i}.csv", b"a,b\n1,2"))["id"] for i in range(2)]
+
+    def sending(file_id: str, tool: str) -> Any:
+        attachments = [{"fileId": file_id, "tools": [tool]}]
+        given = {"content": "see the file", "attachments": attachments}
+        return gql(CREATE_MESSAGE, threadId=thread_id, input=given)
+
+    await asyncio.gather(
+        *(sending(file_id, "FILE_SEARCH") for file_id in searched),
+        *(sending(file_id, "CODE_INTERPRETER") for file_id in coded),
+    )
+    found = await gql(
+        """query($id: ID!) { thread(id: $id) { toolResources {
+          fileSearch { vectorStoreIds } codeInterpreter { fileIds } } } }""",
+        id=thread_id,
+    )
+    resources = found["thread"]["toolResources"]
+    assert sorted(resources["codeInterpreter"]["fileIds"]) == sorted(coded)
+    [store_id] = resources["fileSearch"]["vectorStoreIds"]
+    assert sorted(f["id"] for f in await store_files(gql, store_id)) == sorted(searched)
+    assert await VectorStoreDocument.find({"thread_id": thread_id}).count() == 1
 
 
 async def test_update_message_metadata_and_thread_metadata(gql: GraphQLClient) -> None:
