@@ -358,9 +358,24 @@ async def bump_revision(store_id: str) -> None:
 
 
 async def remove_file(project_id: str, store_id: str, file_id: str) -> bool:
-    """Takes a file out of a store (its chunks go with it). False if it was not there."""
+    """Takes a file out of a store (its chunks go with it). False if it was not there.
+
+    An entry not completed goes with one conditional delete, not in a transaction: that would
+    conflict with each heartbeat of the worker ingesting it, and retry for as long as they
+    come faster than it commits (on a busy database, past any request's time). A completed
+    one takes its usage off the store in a transaction."""
     collection = VectorStoreFileDocument.get_pymongo_collection()
     scope = {"project_id": project_id, "vector_store_id": store_id, "file_id": file_id}
+    raw = await collection.find_one(scope)
+    if raw is None:
+        return False
+    entry = VectorStoreFileDocument.model_validate(raw)
+    if entry.status != "completed":
+        unfinished = {"_id": entry.id, "status": {"$ne": "completed"}}
+        if (await collection.delete_one(unfinished)).deleted_count:
+            await drop_chunks(entry, "all")
+            return True
+        # It completed meanwhile: removed as a completed one, below.
 
     async def write(session: AsyncClientSession) -> VectorStoreFileDocument | None:
         raw = await collection.find_one(scope, session=session)

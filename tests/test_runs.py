@@ -99,7 +99,8 @@ async def test_one_active_run_per_thread_under_concurrent_creates(gql: GraphQLCl
 
 
 async def test_create_message_while_a_run_is_active_conflicts(gql: GraphQLClient) -> None:
-    run = await start_run(gql, await new_assistant(gql), "/slow 100\nwait for me")
+    words = " ".join(f"w{i}" for i in range(60))  # ~6 s: active through every request below
+    run = await start_run(gql, await new_assistant(gql), f"/slow 100\n{words}")
     error = await gql.error(
         'mutation($id: ID!) { createMessage(threadId: $id, input: {content: "x"}) { id } }',
         id=run["threadId"],

@@ -146,8 +146,8 @@ async def test_update_message_metadata_and_thread_metadata(gql: GraphQLClient) -
 async def test_metadata_set_on_a_message_being_written_is_kept(gql: GraphQLClient) -> None:
     """The assistant's answer gets metadata while the run still writes it: the run's next
     writes of the message keep it."""
-    words = " ".join(f"w{i}" for i in range(30))
-    run = await start_run(gql, await new_assistant(gql), f"/slow 40\n{words}")
+    words = " ".join(f"w{i}" for i in range(60))  # ~3 s: still writing when updated
+    run = await start_run(gql, await new_assistant(gql), f"/slow 50\n{words}")
     await wait_until_streaming(gql, run["id"])
     answer = (await gql(STEPS, id=run["id"]))["run"]["steps"]["nodes"][0]
     message_id = answer["stepDetails"]["messageCreation"]["messageId"]
@@ -159,7 +159,7 @@ async def test_metadata_set_on_a_message_being_written_is_kept(gql: GraphQLClien
     assert updated["updateMessage"] == {"status": "IN_PROGRESS", "metadata": {"reviewed": "yes"}}
     assert (await wait_for(gql, run["id"]))["status"] == "COMPLETED"
     message = await gql("query($id: ID!) { message(id: $id) { text metadata } }", id=message_id)
-    assert message["message"]["text"].endswith("w29")
+    assert message["message"]["text"].endswith("w59")
     assert message["message"]["metadata"] == {"reviewed": "yes"}
 
 
